@@ -1,0 +1,1 @@
+"""Every side effect of a process, grouped by what it touches; each activity is idempotent."""

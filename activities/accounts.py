@@ -1,0 +1,69 @@
+"""Side effects of the account processes (password reset)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from temporalio import activity
+
+from models import Message, PasswordResetToken, User
+from models.messages import Channel
+from stayflow import templates
+from stayflow.credentials import new_opaque_token, token_digest
+from stayflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class PasswordResetRequest:
+    request_id: str
+    """Unique per request (the workflow id): makes the activity safe to retry."""
+    email: str
+
+
+class AccountActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn
+    async def issue_password_reset(self, request: PasswordResetRequest) -> str | None:
+        """Mint a single-use reset token and record the email that carries it.
+
+        Returns the message id, or None when no active account has that email. The raw token
+        exists only here and in the message body; it never enters workflow history.
+        """
+        dedupe_key = f"password_reset:{request.request_id}:email"
+        existing = await Message.select(Message.id).where(Message.dedupe_key == dedupe_key).first()
+        if existing:
+            return str(existing["id"])
+        user = await User.objects().where(User.email == request.email.strip().lower()).first()
+        if user is None or user.suspended_at is not None:
+            return None
+        token = new_opaque_token()
+        ttl = self.settings.password_reset_ttl_seconds
+        reset_url = f"{self.settings.public_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
+        email = templates.password_reset_email(
+            full_name=user.full_name, reset_url=reset_url, token=token, valid_minutes=ttl // 60
+        )
+        async with PasswordResetToken._meta.db.transaction():
+            await PasswordResetToken.insert(
+                PasswordResetToken(
+                    user=user.id,
+                    token_hash=token_digest(token),
+                    request_id=request.request_id,
+                    expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl),
+                )
+            )
+            message = Message(
+                user=user.id,
+                kind="password_reset",
+                channel=Channel.email,
+                dedupe_key=dedupe_key,
+                recipient=user.email,
+                subject=email.subject,
+                text_body=email.text,
+                html_body=email.html,
+            )
+            await message.save()
+        return str(message.id)

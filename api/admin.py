@@ -1,0 +1,101 @@
+"""Admin: find users, change roles, suspend and restore (SPEC §9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import Parameter
+
+from api import identity
+from api.errors import Problem
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.security import CurrentUser, requires_admin
+from api.users import UserRead, load_user, user_read
+from models import User
+from models.identity import Role
+
+
+class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role
+
+
+class Suspension(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+def _not_on_self(request: Request[CurrentUser, Any, Any], user_id: UUID, what: str) -> None:
+    # An admin locking themselves out leaves nobody to undo it.
+    if request.user.id == user_id:
+        raise Problem(409, f"Admins cannot {what} their own account.", slug="illegal-transition")
+
+
+class AdminUsersController(Controller):
+    path = "/api/v1/admin/users"
+    tags = ["admin"]
+    guards = [requires_admin]
+
+    @get(operation_id="adminSearchUsers", summary="Search users by email or name, role, suspension")
+    async def search(
+        self,
+        q: str | None = Parameter(default=None, max_length=200, description="Part of the email or name"),
+        role: Role | None = None,
+        suspended: bool | None = None,
+        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+        cursor: str | None = None,
+    ) -> Page[UserRead]:
+        query = User.select().order_by(User.created_at, User.id).limit(limit + 1)
+        conditions = []
+        if q:
+            pattern = f"%{q.strip()}%"
+            conditions.append(User.email.ilike(pattern) | User.full_name.ilike(pattern))
+        if role is not None:
+            conditions.append(User.role == role)
+        if suspended is not None:
+            conditions.append(User.suspended_at.is_not_null() if suspended else User.suspended_at.is_null())
+        after = decode_timestamp_id_cursor(cursor)
+        if after is not None:
+            created, ident = after
+            conditions.append((User.created_at > created) | ((User.created_at == created) & (User.id > ident)))
+        for condition in conditions:
+            query = query.where(condition)
+        rows = await query
+        return page_of(rows, limit, user_read, lambda r: (r["created_at"], r["id"]))
+
+    @get("/{user_id:uuid}", operation_id="adminGetUser", summary="One user's account")
+    async def read(self, user_id: UUID) -> UserRead:
+        return user_read(await load_user(user_id))
+
+    @post("/{user_id:uuid}/role", operation_id="adminChangeRole", summary="Give a user another role", status_code=200)
+    async def change_role(self, request: Request[CurrentUser, Any, Any], user_id: UUID, data: RoleChange) -> UserRead:
+        _not_on_self(request, user_id, "change the role of")
+        await load_user(user_id)
+        await User.update({User.role: data.role, User.updated_at: dt.datetime.now(dt.UTC)}).where(User.id == user_id)
+        return user_read(await load_user(user_id))
+
+    @post("/{user_id:uuid}/suspend", operation_id="adminSuspendUser", summary="Suspend a user", status_code=200)
+    async def suspend(self, request: Request[CurrentUser, Any, Any], user_id: UUID, data: Suspension) -> UserRead:
+        """The user cannot sign in, and every token they hold stops working at once."""
+        _not_on_self(request, user_id, "suspend")
+        user = await load_user(user_id)
+        if user.suspended_at is not None:
+            raise Problem(409, "This user is already suspended.", slug="illegal-transition")
+        now = dt.datetime.now(dt.UTC)
+        await User.update({User.suspended_at: now, User.suspension_reason: data.reason, User.updated_at: now}).where(
+            User.id == user_id
+        )
+        await identity.revoke_sessions_of(user_id, reason="suspended")
+        return user_read(await load_user(user_id))
+
+    @post("/{user_id:uuid}/restore", operation_id="adminRestoreUser", summary="Lift a suspension", status_code=200)
+    async def restore(self, user_id: UUID) -> UserRead:
+        user = await load_user(user_id)
+        if user.suspended_at is None:
+            raise Problem(409, "This user is not suspended.", slug="illegal-transition")
+        await User.update(
+            {User.suspended_at: None, User.suspension_reason: None, User.updated_at: dt.datetime.now(dt.UTC)}
+        ).where(User.id == user_id)
+        return user_read(await load_user(user_id))

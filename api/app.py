@@ -1,0 +1,107 @@
+"""`create_app()`: the whole API assembled in one readable place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Litestar, Response, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+from temporalio.client import Client
+
+from api.admin import AdminUsersController
+from api.auth import AuthController, SessionsController, auth_rate_limit
+from api.dev import DevOutboxController
+from api.errors import internal_error_handler, problem_details_plugin
+from api.health import HealthController
+from api.security import build_jwt_auth
+from api.users import MeController, PublicProfileController
+from stayflow.settings import Settings, get_settings
+from stayflow.temporal import TemporalGateway
+
+log = logging.getLogger("stayflow.api")
+
+
+def _secure_headers(settings: Settings) -> Any:
+    https = settings.public_url.startswith("https://")
+
+    async def after_request(response: Response[Any]) -> Response[Any]:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        return response
+
+    return after_request
+
+
+def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None) -> Litestar:
+    settings = settings or get_settings()
+    settings.check_can_start()
+    jwt_auth = build_jwt_auth(settings)
+    temporal = TemporalGateway(settings, temporal_client)
+
+    @contextlib.asynccontextmanager
+    async def database_pool(_: Litestar) -> AsyncGenerator[None, None]:
+        from piccolo_conf import DB
+
+        await DB.start_connection_pool(min_size=1, max_size=20)
+        try:
+            yield
+        finally:
+            await DB.close_connection_pool()
+
+    route_handlers: list[Any] = [
+        HealthController,
+        # Per-IP rate limit on the public auth routes (login, register, forgot, reset, refresh).
+        Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit(settings).middleware]),
+        SessionsController,
+        MeController,
+        PublicProfileController,
+        AdminUsersController,
+    ]
+    if settings.env != "production":
+        route_handlers.append(DevOutboxController)
+
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[database_pool],
+        on_app_init=[jwt_auth.on_app_init],
+        plugins=[problem_details_plugin],
+        exception_handlers={Exception: internal_error_handler},
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
+            "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
+        },
+        stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
+        after_request=_secure_headers(settings),
+        request_max_body_size=settings.max_request_body_bytes,
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="Stayflow API",
+            version="0.1.0",
+            description="Short-term rental marketplace: accounts, listings, bookings, payments. "
+            "Errors are RFC 9457 problem details; money is integer minor units.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )
+
+
+
+
+def app_factory() -> Litestar:
+    """Entry point for `uvicorn --factory api.app:app_factory`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

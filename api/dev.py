@@ -1,0 +1,56 @@
+"""Developer conveniences that exist only outside production: the local email/SMS outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from models import Message
+
+
+class OutboxMessage(msgspec.Struct):
+    id: UUID
+    kind: str
+    channel: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    status: str
+    provider_message_id: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+class OutboxPage(msgspec.Struct):
+    items: list[OutboxMessage]
+
+
+class DevOutboxController(Controller):
+    path = "/api/v1/dev/outbox"
+    tags = ["dev"]
+
+    @get(operation_id="devOutbox", summary="Messages the local fake providers delivered (newest first)",
+         exclude_from_auth=True)  # fmt: skip
+    async def outbox(
+        self,
+        to: str | None = Parameter(default=None, description="Only messages to this address or number"),
+        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    ) -> OutboxPage:
+        query = Message.objects().where(Message.provider == "outbox").order_by(Message.created_at, ascending=False)
+        if to:
+            query = query.where(Message.recipient == to.strip().lower())
+        rows = await query.limit(limit)
+        return OutboxPage(
+            items=[
+                OutboxMessage(id=m.id, kind=m.kind, channel=m.channel, to=m.recipient, subject=m.subject,
+                              text=m.text_body, html=m.html_body, status=m.status,
+                              provider_message_id=m.provider_message_id, created_at=m.created_at, sent_at=m.sent_at)
+                for m in rows
+            ]
+        )  # fmt: skip

@@ -1,0 +1,56 @@
+"""Cursor pagination: `?limit=&cursor=` in, `{"items": [...], "next_cursor": ...}` out.
+
+A cursor is the sort key of the last item served, opaque to clients (URL-safe base64 of a
+JSON array). Keyset pagination stays fast and stable while rows are being added.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from api.errors import Problem, field_errors
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(*key: Any) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in key]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_timestamp_id_cursor(cursor: str | None) -> tuple[dt.datetime, UUID] | None:
+    """For lists ordered by (created_at, id)."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return dt.datetime.fromisoformat(when), UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Problem(400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))) from exc
+
+
+def page_of(rows: Sequence[Any], limit: int, to_item: Callable[[Any], T], key: Callable[[Any], tuple[Any, ...]]) -> Page[T]:
+    """`rows` were fetched with `limit + 1`: the extra row only says that there is more."""
+    more = len(rows) > limit
+    shown = list(rows[:limit])
+    return Page(
+        items=[to_item(r) for r in shown],
+        next_cursor=encode_cursor(*key(shown[-1])) if more and shown else None,
+    )

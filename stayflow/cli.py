@@ -1,0 +1,100 @@
+"""The `stayflow` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+
+from stayflow.settings import SettingsError, get_settings
+
+
+def _migrate() -> None:
+    from stayflow.migrations import migrate
+
+    asyncio.run(migrate())
+    print("migrations applied")
+
+
+def _api(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    settings.check_can_start()
+    uvicorn.run(
+        "api.app:app_factory",
+        factory=True,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+def _worker() -> None:
+    from workers.main import run_worker
+
+    settings = get_settings()
+    settings.check_can_start()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run_worker(settings))
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from stayflow.admins import create_admin
+
+    password = args.password or os.environ.get("STAYFLOW_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        created = asyncio.run(create_admin(args.email, password, args.name))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(("created admin " if created else "promoted existing user to admin ") + args.email.lower())
+    return 0
+
+
+def _dev() -> int:
+    from stayflow.dev import run_dev
+
+    return run_dev(get_settings())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stayflow", description="Stayflow: short-term rental marketplace backend.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="run the whole product locally (PostgreSQL, Temporal + UI, worker, API)")
+    api = sub.add_parser("api", help="serve the HTTP API with uvicorn")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    sub.add_parser("worker", help="run a Temporal worker for every workflow and activity")
+    sub.add_parser("migrate", help="apply database migrations")
+    admin = sub.add_parser("create-admin", help="create an admin account (or promote an existing user)")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument("--password", help="default: $STAYFLOW_ADMIN_PASSWORD, else asked for")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "dev":
+            return _dev()
+        if args.command == "api":
+            _api(args)
+        elif args.command == "worker":
+            _worker()
+        elif args.command == "migrate":
+            get_settings().check_can_start()
+            _migrate()
+        elif args.command == "create-admin":
+            return _create_admin(args)
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""`stayflow dev`: the whole product on one machine, stopped cleanly by Ctrl-C.
+
+Starts (unless pointed elsewhere by STAYFLOW_DATABASE_URL / STAYFLOW_TEMPORAL_ADDRESS) an
+embedded PostgreSQL and the Temporal dev server with its Web UI, both keeping their data
+under the stack's home (`.stayflow/`), applies migrations, then runs one worker and the API
+as child processes and watches them. Stops in reverse order: API, worker, Temporal, PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+from stayflow.devstack import ChildProcess, EmbeddedPostgres, TemporalDevServer, port_open, spawn, wait_for_port
+from stayflow.settings import Settings
+
+DEV_POSTGRES_PORT = 54329
+DEV_DATABASE = "stayflow"
+
+
+def _port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop(signum)
+
+
+def run_dev(settings: Settings) -> int:
+    home = settings.home_dir
+    (home / "logs").mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["STAYFLOW_ENV"] = settings.env
+    env["STAYFLOW_HOME"] = str(home)
+    env["STAYFLOW_JWT_SECRET"] = settings.jwt_secret
+    env.setdefault("STAYFLOW_WORKER_METRICS_ADDRESS", "127.0.0.1:9464")
+    services: list[ChildProcess] = []
+    postgres: EmbeddedPostgres | None = None
+    temporal: TemporalDevServer | None = None
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        if settings.database_url:
+            print(f"• PostgreSQL: using STAYFLOW_DATABASE_URL ({_redacted(settings.database_url)})")
+        else:
+            port = int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+            if port_open("127.0.0.1", port):
+                raise SystemExit(f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)")
+            postgres = EmbeddedPostgres(home / "postgres" / "data", port)
+            print(f"• PostgreSQL 18 (embedded) starting on 127.0.0.1:{port}, data in {postgres.data_dir}")
+            postgres.start()
+            postgres.ensure_database(DEV_DATABASE)
+            env["STAYFLOW_DATABASE_URL"] = postgres.dsn(DEV_DATABASE)
+        if settings.temporal_address:
+            print(f"• Temporal: using STAYFLOW_TEMPORAL_ADDRESS ({settings.temporal_address})")
+        else:
+            ui_port = _port_of(settings.temporal_ui_url.rstrip("/"))
+            temporal = TemporalDevServer(home / "temporal.db", port=7233, ui_port=ui_port)
+            if port_open("127.0.0.1", temporal.port):
+                raise SystemExit("port 7233 is taken: is another Temporal server running? (STAYFLOW_TEMPORAL_ADDRESS)")
+            print(f"• Temporal dev server starting on {temporal.address}, state in {temporal.db_file}")
+            temporal.start(home / "logs" / "temporal.log")
+            env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address
+
+        stayflow = [sys.executable, "-m", "stayflow.cli"]
+        print("• applying migrations")
+        if subprocess.run([*stayflow, "migrate"], env=env).returncode != 0:
+            print("! migrations failed; stopping", file=sys.stderr)
+            return 1
+        worker = spawn("worker", [*stayflow, "worker"], env=env)
+        services.append(worker)
+        api = spawn("api", [*stayflow, "api"], env=env)
+        services.append(api)
+        wait_for_port(api, settings.api_host, settings.api_port, 60, None)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        print(
+            "\nStayflow is running. Ctrl-C stops everything.\n"
+            f"  API           {base}/api/v1\n"
+            f"  API docs      {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
+            f"  Readiness     {base}/ready\n"
+            f"  Temporal UI   {settings.temporal_ui_url}\n"
+            f"  Dev outbox    {base}/api/v1/dev/outbox\n"
+            f"  Logs          {home / 'logs'}\n",
+            flush=True,
+        )
+        while True:
+            for child in services:
+                if not child.alive():
+                    print(f"! {child.name} exited with code {child.process.returncode}; stopping", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    except (_Stop, KeyboardInterrupt):
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        for child in reversed(services):
+            child.stop()
+        if temporal:
+            temporal.stop()
+        if postgres:
+            postgres.stop()
+        print("stopped.", flush=True)
+
+
+def _redacted(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
+
+

@@ -1,0 +1,148 @@
+"""One typed settings object, read from the environment once per process.
+
+Every knob of the product is here; nothing else reads ``os.environ``. Platform settings that
+admins change at run time (service fee, windows) live in the database, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+Environment = Literal["dev", "test", "production"]
+
+_MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a process that may start."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Environment = "dev"
+    home: str = ".stayflow"
+    """Where the local stack keeps its data (embedded PostgreSQL, Temporal's SQLite file, media)."""
+
+    database_url: str | None = None
+    """PostgreSQL DSN. Unset in dev: `stayflow dev` starts an embedded PostgreSQL and sets it."""
+    temporal_address: str | None = None
+    """host:port of Temporal's frontend. Unset in dev: `stayflow dev` starts the dev server."""
+    temporal_namespace: str = "default"
+    task_queue: str = "stayflow"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL users reach the product at; used in links inside emails."""
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    worker_metrics_address: str | None = None
+    """host:port where the worker serves Temporal SDK metrics for Prometheus (unset: off)."""
+
+    jwt_secret: str = ""
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    password_reset_ttl_seconds: int = 30 * 60
+
+    auth_rate_limit_per_minute: int = 30
+    """Requests per minute one client IP may make to login/forgot/reset/register."""
+    login_attempts_per_account: int = 10
+    """Login attempts per account per window, from any IP."""
+    password_resets_per_account: int = 3
+    """Forgot-password requests per account per window."""
+    account_throttle_window_seconds: int = 15 * 60
+
+    max_request_body_bytes: int = 1024 * 1024
+
+    sendgrid_api_key: str | None = None
+    sendgrid_api_base: str = "https://api.sendgrid.com"
+    email_from: str = "Stayflow <no-reply@stayflow.local>"
+
+    @property
+    def home_dir(self) -> Path:
+        return Path(self.home).resolve()
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def email_provider(self) -> Literal["sendgrid", "outbox"]:
+        return "sendgrid" if self.sendgrid_api_key else "outbox"
+
+    def check_can_start(self) -> None:
+        """Refuse to run production on defaults: every missing piece is named at once."""
+        if self.env != "production":
+            return
+        problems = []
+        if len(self.jwt_secret) < _MIN_SECRET_LENGTH:
+            problems.append(f"STAYFLOW_JWT_SECRET must be set to at least {_MIN_SECRET_LENGTH} random characters")
+        if not self.database_url:
+            problems.append("STAYFLOW_DATABASE_URL must point at the production PostgreSQL")
+        if not self.temporal_address:
+            problems.append("STAYFLOW_TEMPORAL_ADDRESS must point at the Temporal frontend (host:port)")
+        if problems:
+            raise SettingsError("Stayflow refuses to start in production mode:\n  - " + "\n  - ".join(problems))
+
+
+# Environment variable -> field. Provider keys keep their vendors' conventional names.
+_ENV_NAMES: dict[str, str] = {
+    "STAYFLOW_ENV": "env",
+    "STAYFLOW_HOME": "home",
+    "STAYFLOW_DATABASE_URL": "database_url",
+    "STAYFLOW_TEMPORAL_ADDRESS": "temporal_address",
+    "STAYFLOW_TEMPORAL_NAMESPACE": "temporal_namespace",
+    "STAYFLOW_TASK_QUEUE": "task_queue",
+    "STAYFLOW_API_HOST": "api_host",
+    "STAYFLOW_API_PORT": "api_port",
+    "STAYFLOW_PUBLIC_URL": "public_url",
+    "STAYFLOW_TEMPORAL_UI_URL": "temporal_ui_url",
+    "STAYFLOW_WORKER_METRICS_ADDRESS": "worker_metrics_address",
+    "STAYFLOW_JWT_SECRET": "jwt_secret",
+    "STAYFLOW_ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",
+    "STAYFLOW_REFRESH_TOKEN_TTL_SECONDS": "refresh_token_ttl_seconds",
+    "STAYFLOW_PASSWORD_RESET_TTL_SECONDS": "password_reset_ttl_seconds",
+    "STAYFLOW_AUTH_RATE_LIMIT_PER_MINUTE": "auth_rate_limit_per_minute",
+    "STAYFLOW_LOGIN_ATTEMPTS_PER_ACCOUNT": "login_attempts_per_account",
+    "STAYFLOW_PASSWORD_RESETS_PER_ACCOUNT": "password_resets_per_account",
+    "STAYFLOW_ACCOUNT_THROTTLE_WINDOW_SECONDS": "account_throttle_window_seconds",
+    "STAYFLOW_MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
+    "SENDGRID_API_KEY": "sendgrid_api_key",
+    "STAYFLOW_SENDGRID_API_BASE": "sendgrid_api_base",
+    "STAYFLOW_EMAIL_FROM": "email_from",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from environment variables; empty values count as unset."""
+    environ = os.environ if environ is None else environ
+    raw = {field: environ[name] for name, field in _ENV_NAMES.items() if environ.get(name)}
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid setting: {exc}") from exc
+    if not settings.jwt_secret and settings.env != "production":
+        settings = msgspec.structs.replace(settings, jwt_secret=_local_jwt_secret(settings.home_dir))
+    return settings
+
+
+def _local_jwt_secret(home: Path) -> str:
+    """Dev/test only: a random secret kept under the stack's home so tokens survive restarts."""
+    path = home / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The worker process: which workflows and activities run on which task queue."""

@@ -1,0 +1,76 @@
+"""`stayflow worker`: runs every Stayflow workflow and activity on the task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from activities.accounts import AccountActivities
+from activities.notifications import NotificationActivities
+from stayflow.providers.email import email_sender_for
+from stayflow.settings import Settings
+from stayflow.temporal import temporal_address
+from workflows.password_reset import PasswordResetWorkflow
+
+log = logging.getLogger("stayflow.worker")
+
+WORKFLOWS = [PasswordResetWorkflow]
+
+
+def activities_for(settings: Settings) -> list[object]:
+    accounts = AccountActivities(settings)
+    notifications = NotificationActivities(email_sender_for(settings))
+    return [
+        accounts.issue_password_reset,
+        notifications.send_email,
+        notifications.mark_message_failed,
+    ]
+
+
+def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(settings),
+    )
+
+
+async def _connect_with_retry(settings: Settings, runtime: Runtime | None) -> Client:
+    address = temporal_address(settings)
+    delay = 0.5
+    while True:
+        try:
+            return await Client.connect(address, namespace=settings.temporal_namespace, runtime=runtime)
+        except RuntimeError as exc:  # the frontend is not up yet
+            log.warning("Temporal at %s not reachable (%s); retrying in %.0fs", address, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+async def run_worker(settings: Settings) -> None:
+    from piccolo_conf import DB
+
+    runtime = None
+    if settings.worker_metrics_address:
+        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address)))
+    await DB.start_connection_pool(min_size=1, max_size=10)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        client = await _connect_with_retry(settings, runtime)
+        worker = build_worker(client, settings)
+        log.info("worker polling task queue %r on %s", settings.task_queue, temporal_address(settings))
+        async with worker:
+            await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await DB.close_connection_pool()

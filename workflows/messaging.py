@@ -1,0 +1,40 @@
+"""Delivering a recorded message from inside any workflow: retried with backoff for as long
+as a provider outage lasts (up to a day), then marked failed; never raises to the caller."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities
+
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+DELIVERY_DEADLINE = timedelta(days=1)
+
+
+async def deliver_email(message_id: str) -> bool:
+    """True when the provider took the message."""
+    try:
+        await workflow.execute_activity_method(
+            NotificationActivities.send_email,
+            DeliverMessage(message_id),
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=DELIVERY_DEADLINE,
+            retry_policy=DELIVERY_RETRY,
+        )
+        return True
+    except ActivityError as err:
+        await workflow.execute_activity_method(
+            NotificationActivities.mark_message_failed,
+            MessageFailed(message_id, str(err.cause or err)),
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        return False
