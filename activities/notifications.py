@@ -49,9 +49,9 @@ class NotificationActivities:
         try:
             provider_id = await self.email_sender.send(email)
         except DeliveryError as exc:
-            await Message.update(
-                {Message.last_error: str(exc), Message.provider: self.email_sender.name}
-            ).where(Message.id == message.id)
+            await Message.update({Message.last_error: str(exc), Message.provider: self.email_sender.name}).where(
+                Message.id == message.id
+            )
             if exc.permanent:
                 await _mark_failed(message.id, str(exc))
                 raise ApplicationError(str(exc), type="PermanentDeliveryError", non_retryable=True) from exc

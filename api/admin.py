@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api import identity
 from api.errors import Problem
@@ -41,14 +41,14 @@ class AdminUsersController(Controller):
     @get(operation_id="adminSearchUsers", summary="Search users by email or name, role, suspension")
     async def search(
         self,
-        q: str | None = Parameter(default=None, max_length=200, description="Part of the email or name"),
-        role: Role | None = None,
-        suspended: bool | None = None,
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-        cursor: str | None = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Part of the email or name")] = None,
+        role: FromQuery[Role | None] = None,
+        suspended: FromQuery[bool | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
     ) -> Page[UserRead]:
         query = User.select().order_by(User.created_at, User.id).limit(limit + 1)
-        conditions = []
+        conditions: list[Any] = []
         if q:
             pattern = f"%{q.strip()}%"
             conditions.append(User.email.ilike(pattern) | User.full_name.ilike(pattern))
@@ -66,18 +66,27 @@ class AdminUsersController(Controller):
         return page_of(rows, limit, user_read, lambda r: (r["created_at"], r["id"]))
 
     @get("/{user_id:uuid}", operation_id="adminGetUser", summary="One user's account")
-    async def read(self, user_id: UUID) -> UserRead:
+    async def read(self, user_id: FromPath[UUID]) -> UserRead:
         return user_read(await load_user(user_id))
 
-    @post("/{user_id:uuid}/role", operation_id="adminChangeRole", summary="Give a user another role", status_code=200)
-    async def change_role(self, request: Request[CurrentUser, Any, Any], user_id: UUID, data: RoleChange) -> UserRead:
+    @post(
+        "/{user_id:uuid}/role",
+        operation_id="adminChangeRole",
+        summary="Give a user another role",
+        status_code=200,
+    )
+    async def change_role(
+        self, request: Request[CurrentUser, Any, Any], user_id: FromPath[UUID], data: JSONBody[RoleChange]
+    ) -> UserRead:
         _not_on_self(request, user_id, "change the role of")
         await load_user(user_id)
         await User.update({User.role: data.role, User.updated_at: dt.datetime.now(dt.UTC)}).where(User.id == user_id)
         return user_read(await load_user(user_id))
 
     @post("/{user_id:uuid}/suspend", operation_id="adminSuspendUser", summary="Suspend a user", status_code=200)
-    async def suspend(self, request: Request[CurrentUser, Any, Any], user_id: UUID, data: Suspension) -> UserRead:
+    async def suspend(
+        self, request: Request[CurrentUser, Any, Any], user_id: FromPath[UUID], data: JSONBody[Suspension]
+    ) -> UserRead:
         """The user cannot sign in, and every token they hold stops working at once."""
         _not_on_self(request, user_id, "suspend")
         user = await load_user(user_id)
@@ -90,8 +99,13 @@ class AdminUsersController(Controller):
         await identity.revoke_sessions_of(user_id, reason="suspended")
         return user_read(await load_user(user_id))
 
-    @post("/{user_id:uuid}/restore", operation_id="adminRestoreUser", summary="Lift a suspension", status_code=200)
-    async def restore(self, user_id: UUID) -> UserRead:
+    @post(
+        "/{user_id:uuid}/restore",
+        operation_id="adminRestoreUser",
+        summary="Lift a suspension",
+        status_code=200,
+    )
+    async def restore(self, user_id: FromPath[UUID]) -> UserRead:
         user = await load_user(user_id)
         if user.suspended_at is None:
             raise Problem(409, "This user is not suspended.", slug="illegal-transition")

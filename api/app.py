@@ -21,7 +21,7 @@ from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
-from api.security import build_jwt_auth
+from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
 from stayflow.settings import Settings, get_settings
 from stayflow.temporal import TemporalGateway
@@ -48,17 +48,21 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     settings = settings or get_settings()
     settings.check_can_start()
     jwt_auth = build_jwt_auth(settings)
+    tokens = TokenIssuer(jwt_auth, settings)
     temporal = TemporalGateway(settings, temporal_client)
 
     @contextlib.asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncGenerator[None, None]:
         from piccolo_conf import DB
 
-        await DB.start_connection_pool(min_size=1, max_size=20)
+        owns_pool = DB.pool is None  # tests share one pool across many apps
+        if owns_pool:
+            await DB.start_connection_pool(min_size=1, max_size=20)
         try:
             yield
         finally:
-            await DB.close_connection_pool()
+            if owns_pool:
+                await DB.close_connection_pool()
 
     route_handlers: list[Any] = [
         HealthController,
@@ -80,7 +84,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         exception_handlers={Exception: internal_error_handler},
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
+            "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
             "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
         },
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
@@ -97,8 +101,6 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         ),
         debug=False,
     )
-
-
 
 
 def app_factory() -> Litestar:

@@ -10,14 +10,15 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.security.jwt import JWTAuth, Token
+from litestar.params import FromPath, JSONBody
 from temporalio.common import WorkflowIDReusePolicy
 
 from api import identity
 from api.errors import Problem
 from api.pagination import Page
-from api.security import CurrentUser
+from api.security import CurrentUser, TokenIssuer
 from api.throttle import throttle
 from api.users import UserRead, user_read
 from api.validation import acceptable_password, normalized_email, normalized_phone
@@ -96,15 +97,20 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", operation_id="register", summary="Create an account", exclude_from_auth=True)
-    async def register(self, data: RegisterRequest) -> UserRead:
+    async def register(self, data: JSONBody[RegisterRequest]) -> UserRead:
         email = normalized_email(data.email)
         acceptable_password(data.password, email)
         phone = normalized_phone(data.phone)
         if await User.exists().where(User.email == email):
             raise Problem(409, "An account with this email already exists.", slug="email-taken")
         password_hash = await asyncio.to_thread(hash_password, data.password)
-        user = User(email=email, password_hash=password_hash, full_name=data.full_name.strip(), phone=phone,
-                    role=Role(data.role))  # fmt: skip
+        user = User(
+            email=email,
+            password_hash=password_hash,
+            full_name=data.full_name.strip(),
+            phone=phone,
+            role=Role(data.role),
+        )
         try:
             await user.save()
         except Exception as exc:  # the unique index closes the race between exists() and save()
@@ -113,13 +119,26 @@ class AuthController(Controller):
             raise
         return user_read(user)
 
-    @post("/login", operation_id="login", summary="Sign in: get a token pair", exclude_from_auth=True, status_code=200)
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Sign in: get a token pair",
+        exclude_from_auth=True,
+        status_code=200,
+    )
     async def login(
-        self, request: Request[Any, Any, Any], data: LoginRequest, settings: Settings, jwt_auth: JWTAuth[Any, Token]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+        settings: NamedDependency[Settings],
+        tokens: NamedDependency[TokenIssuer],
     ) -> identity.TokenPair:
         email = data.email.strip().lower()
-        await throttle(f"login:{email}", limit=settings.login_attempts_per_account,
-                       window_seconds=settings.account_throttle_window_seconds)  # fmt: skip
+        await throttle(
+            f"login:{email}",
+            limit=settings.login_attempts_per_account,
+            window_seconds=settings.account_throttle_window_seconds,
+        )
         user = await identity.find_user_by_email(email)
         # The same work and the same answer for a wrong password and an unknown email.
         ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, data.password)
@@ -131,14 +150,25 @@ class AuthController(Controller):
             new_hash = await asyncio.to_thread(hash_password, data.password)
             await User.update({User.password_hash: new_hash}).where(User.id == user.id)
         return await identity.open_session(
-            jwt_auth, settings, user_id=user.id, user_agent=request.headers.get("user-agent", ""),
+            tokens,
+            user_id=user.id,
+            user_agent=request.headers.get("user-agent", ""),
             ip_address=client_ip(request),
-        )  # fmt: skip
+        )
 
-    @post("/refresh", operation_id="refresh", summary="Trade a refresh token for a new pair", exclude_from_auth=True,
-          status_code=200)  # fmt: skip
-    async def refresh(self, data: RefreshRequest, settings: Settings, jwt_auth: JWTAuth[Any, Token]) -> identity.TokenPair:
-        return await identity.rotate_refresh_token(jwt_auth, settings, data.refresh_token)
+    @post(
+        "/refresh",
+        operation_id="refresh",
+        summary="Trade a refresh token for a new pair",
+        exclude_from_auth=True,
+        status_code=200,
+    )
+    async def refresh(
+        self,
+        data: JSONBody[RefreshRequest],
+        tokens: NamedDependency[TokenIssuer],
+    ) -> identity.TokenPair:
+        return await identity.rotate_refresh_token(tokens, data.refresh_token)
 
     @post("/logout", operation_id="logout", summary="Sign out this session", status_code=204)
     async def logout(self, request: Request[CurrentUser, Any, Any]) -> None:
@@ -150,13 +180,26 @@ class AuthController(Controller):
         await identity.revoke_sessions_of(request.user.id, reason="logout_all")
         await identity.revoke_access_token(request.user.jti, request.user.token_expires_at)
 
-    @post("/password/forgot", operation_id="forgotPassword", summary="Email me a reset link",
-          exclude_from_auth=True, status_code=202)  # fmt: skip
-    async def forgot_password(self, data: ForgotPasswordRequest, settings: Settings, temporal: TemporalGateway) -> Accepted:
+    @post(
+        "/password/forgot",
+        operation_id="forgotPassword",
+        summary="Email me a reset link",
+        exclude_from_auth=True,
+        status_code=202,
+    )
+    async def forgot_password(
+        self,
+        data: JSONBody[ForgotPasswordRequest],
+        settings: NamedDependency[Settings],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> Accepted:
         """The same answer whether or not the email has an account."""
         email = data.email.strip().lower()
-        await throttle(f"forgot:{email}", limit=settings.password_resets_per_account,
-                       window_seconds=settings.account_throttle_window_seconds)  # fmt: skip
+        await throttle(
+            f"forgot:{email}",
+            limit=settings.password_resets_per_account,
+            window_seconds=settings.account_throttle_window_seconds,
+        )
         request_id = f"password-reset-{uuid.uuid4()}"
         client = await temporal.client()
         await client.start_workflow(
@@ -169,37 +212,55 @@ class AuthController(Controller):
         )
         return Accepted("If an account exists for that email, a reset link is on its way.")
 
-    @post("/password/reset", operation_id="resetPassword", summary="Set a new password with a reset token",
-          exclude_from_auth=True, status_code=204)  # fmt: skip
-    async def reset_password(self, data: ResetPasswordRequest) -> None:
+    @post(
+        "/password/reset",
+        operation_id="resetPassword",
+        summary="Set a new password with a reset token",
+        exclude_from_auth=True,
+        status_code=204,
+    )
+    async def reset_password(self, data: JSONBody[ResetPasswordRequest]) -> None:
         digest = token_digest(data.token)
-        token = await PasswordResetToken.objects(PasswordResetToken.user).where(
-            PasswordResetToken.token_hash == digest
-        ).first()
+        token = (
+            await PasswordResetToken.objects(PasswordResetToken.user)
+            .where(PasswordResetToken.token_hash == digest)
+            .first()
+        )
         now = dt.datetime.now(dt.UTC)
         if token is None or token.used_at is not None or token.expires_at <= now:
-            raise Problem(400, "This reset link is invalid, used or expired; ask for a new one.", slug="bad-reset-token")
+            raise Problem(
+                400, "This reset link is invalid, used or expired; ask for a new one.", slug="bad-reset-token"
+            )
         acceptable_password(data.new_password, token.user.email, field="new_password")
         new_hash = await asyncio.to_thread(hash_password, data.new_password)
         async with User._meta.db.transaction():
-            used = await PasswordResetToken.update({PasswordResetToken.used_at: now}).where(
-                (PasswordResetToken.id == token.id) & PasswordResetToken.used_at.is_null()
-            ).returning(PasswordResetToken.id)
+            used = (
+                await PasswordResetToken.update({PasswordResetToken.used_at: now})
+                .where((PasswordResetToken.id == token.id) & PasswordResetToken.used_at.is_null())
+                .returning(PasswordResetToken.id)
+            )
             if not used:  # a concurrent reset with the same token won
-                raise Problem(400, "This reset link is invalid, used or expired; ask for a new one.",
-                              slug="bad-reset-token")  # fmt: skip
+                raise Problem(
+                    400, "This reset link is invalid, used or expired; ask for a new one.", slug="bad-reset-token"
+                )
             await User.update({User.password_hash: new_hash, User.updated_at: now}).where(User.id == token.user.id)
         # Whoever knew the old password is signed out everywhere.
         await identity.revoke_sessions_of(token.user.id, reason="password_reset")
 
     @post("/password/change", operation_id="changePassword", summary="Change my password", status_code=204)
-    async def change_password(self, request: Request[CurrentUser, Any, Any], data: ChangePasswordRequest) -> None:
+    async def change_password(
+        self, request: Request[CurrentUser, Any, Any], data: JSONBody[ChangePasswordRequest]
+    ) -> None:
         """Other sessions are signed out; this one stays."""
         user = await User.objects().get(User.id == request.user.id)
         assert user is not None
         if not await asyncio.to_thread(verify_password, user.password_hash, data.current_password):
-            raise Problem(422, "current_password: wrong password", slug="bad-credentials",
-                          errors=[{"field": "current_password", "message": "wrong password"}])  # fmt: skip
+            raise Problem(
+                422,
+                "current_password: wrong password",
+                slug="bad-credentials",
+                errors=[{"field": "current_password", "message": "wrong password"}],
+            )
         acceptable_password(data.new_password, user.email, field="new_password")
         new_hash = await asyncio.to_thread(hash_password, data.new_password)
         await User.update({User.password_hash: new_hash, User.updated_at: dt.datetime.now(dt.UTC)}).where(
@@ -214,19 +275,36 @@ class SessionsController(Controller):
 
     @get(operation_id="listSessions", summary="My signed-in sessions")
     async def list_sessions(self, request: Request[CurrentUser, Any, Any]) -> Page[SessionRead]:
-        sessions = await Session.objects().where(
-            (Session.user == request.user.id) & Session.revoked_at.is_null()
-            & (Session.expires_at > dt.datetime.now(dt.UTC))
-        ).order_by(Session.last_used_at, ascending=False)  # fmt: skip
+        sessions = (
+            await Session.objects()
+            .where(
+                (Session.user == request.user.id)
+                & Session.revoked_at.is_null()
+                & (Session.expires_at > dt.datetime.now(dt.UTC))
+            )
+            .order_by(Session.last_used_at, ascending=False)
+        )
         items = [
-            SessionRead(id=s.id, created_at=s.created_at, last_used_at=s.last_used_at, expires_at=s.expires_at,
-                        user_agent=s.user_agent, ip_address=s.ip_address, current=s.id == request.user.session_id)
+            SessionRead(
+                id=s.id,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                expires_at=s.expires_at,
+                user_agent=s.user_agent,
+                ip_address=s.ip_address,
+                current=s.id == request.user.session_id,
+            )
             for s in sessions
-        ]  # fmt: skip
+        ]
         return Page(items=items, next_cursor=None)
 
-    @delete("/{session_id:uuid}", operation_id="revokeSession", summary="Sign out one of my sessions", status_code=204)
-    async def revoke(self, request: Request[CurrentUser, Any, Any], session_id: UUID) -> None:
+    @delete(
+        "/{session_id:uuid}",
+        operation_id="revokeSession",
+        summary="Sign out one of my sessions",
+        status_code=204,
+    )
+    async def revoke(self, request: Request[CurrentUser, Any, Any], session_id: FromPath[UUID]) -> None:
         mine = await Session.exists().where((Session.id == session_id) & (Session.user == request.user.id))
         if not mine:
             raise Problem(404, "No such session.")

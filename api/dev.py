@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from models import Message
@@ -35,12 +36,15 @@ class DevOutboxController(Controller):
     path = "/api/v1/dev/outbox"
     tags = ["dev"]
 
-    @get(operation_id="devOutbox", summary="Messages the local fake providers delivered (newest first)",
-         exclude_from_auth=True)  # fmt: skip
+    @get(
+        operation_id="devOutbox",
+        summary="Messages the local fake providers delivered (newest first)",
+        exclude_from_auth=True,
+    )
     async def outbox(
         self,
-        to: str | None = Parameter(default=None, description="Only messages to this address or number"),
-        limit: int = Parameter(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+        to: Annotated[str | None, QueryParameter(description="Only messages to this address or number")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> OutboxPage:
         query = Message.objects().where(Message.provider == "outbox").order_by(Message.created_at, ascending=False)
         if to:
@@ -48,9 +52,19 @@ class DevOutboxController(Controller):
         rows = await query.limit(limit)
         return OutboxPage(
             items=[
-                OutboxMessage(id=m.id, kind=m.kind, channel=m.channel, to=m.recipient, subject=m.subject,
-                              text=m.text_body, html=m.html_body, status=m.status,
-                              provider_message_id=m.provider_message_id, created_at=m.created_at, sent_at=m.sent_at)
+                OutboxMessage(
+                    id=m.id,
+                    kind=m.kind,
+                    channel=m.channel,
+                    to=m.recipient,
+                    subject=m.subject,
+                    text=m.text_body,
+                    html=m.html_body,
+                    status=m.status,
+                    provider_message_id=m.provider_message_id,
+                    created_at=m.created_at,
+                    sent_at=m.sent_at,
+                )
                 for m in rows
             ]
-        )  # fmt: skip
+        )

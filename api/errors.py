@@ -12,7 +12,11 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
 
 log = logging.getLogger("stayflow.api")
 
@@ -84,8 +88,12 @@ def _from_validation(exc: ValidationException, headers: dict[str, str]) -> Probl
         for item in items
         if isinstance(item, dict)
     ]
-    malformed = any("malformed" in str(e["message"]).lower() or "json is malformed" in str(e["message"]).lower()
-                    for e in errors) or "malformed" in str(exc.detail).lower()  # fmt: skip
+    malformed = (
+        any(
+            "malformed" in str(e["message"]).lower() or "json is malformed" in str(e["message"]).lower() for e in errors
+        )
+        or "malformed" in str(exc.detail).lower()
+    )
     if malformed:
         return Problem(400, "The request body is not valid JSON.", slug="malformed-body", errors=errors or None)
     return Problem(422, "The request is not valid.", errors=errors, headers=headers or None)

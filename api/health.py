@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from models import User
 from stayflow.temporal import TemporalGateway
@@ -23,8 +24,13 @@ class HealthController(Controller):
     async def health(self) -> Health:
         return Health("ok")
 
-    @get("/ready", operation_id="ready", summary="PostgreSQL and Temporal are reachable", exclude_from_auth=True)
-    async def ready(self, temporal: TemporalGateway) -> Response[dict[str, Any]]:
+    @get(
+        "/ready",
+        operation_id="ready",
+        summary="PostgreSQL and Temporal are reachable",
+        exclude_from_auth=True,
+    )
+    async def ready(self, temporal: NamedDependency[TemporalGateway]) -> Response[dict[str, Any]]:
         checks = {"database": await _check(_database()), "temporal": await _check(temporal.check())}
         failing = [name for name, result in checks.items() if result != "ok"]
         if not failing:

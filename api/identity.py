@@ -8,18 +8,14 @@ copied, so the whole family (the session) is revoked and the caller must sign in
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar.security.jwt import JWTAuth, Token
 
 from api.errors import Problem
-from api.security import issue_access_token
+from api.security import TokenIssuer
 from models import RefreshToken, RevokedAccessToken, Session, User
 from stayflow.credentials import new_opaque_token, token_digest
-from stayflow.settings import Settings
 
 
 class TokenPair(msgspec.Struct, frozen=True):
@@ -33,24 +29,22 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _token_pair(jwt_auth: JWTAuth[Any, Token], settings: Settings, user_id: UUID, session_id: UUID) -> TokenPair:
+async def _token_pair(tokens: TokenIssuer, user_id: UUID, session_id: UUID) -> TokenPair:
     refresh = new_opaque_token()
     await RefreshToken.insert(RefreshToken(session=session_id, token_hash=token_digest(refresh)))
-    access = issue_access_token(jwt_auth, user_id=user_id, session_id=session_id, jti=uuid.uuid4())
-    return TokenPair(access, refresh, "bearer", settings.access_token_ttl_seconds)
+    access = tokens.access_token(user_id=user_id, session_id=session_id)
+    return TokenPair(access, refresh, "bearer", tokens.access_ttl_seconds)
 
 
-async def open_session(
-    jwt_auth: JWTAuth[Any, Token], settings: Settings, *, user_id: UUID, user_agent: str, ip_address: str
-) -> TokenPair:
+async def open_session(tokens: TokenIssuer, *, user_id: UUID, user_agent: str, ip_address: str) -> TokenPair:
     session = Session(
         user=user_id,
         user_agent=user_agent[:400],
         ip_address=ip_address[:64],
-        expires_at=_now() + dt.timedelta(seconds=settings.refresh_token_ttl_seconds),
+        expires_at=_now() + dt.timedelta(seconds=tokens.refresh_ttl_seconds),
     )
     await session.save()
-    return await _token_pair(jwt_auth, settings, user_id, session.id)
+    return await _token_pair(tokens, user_id, session.id)
 
 
 _INVALID_REFRESH = "This refresh token is not valid; sign in again."
@@ -67,7 +61,7 @@ WHERE s.id = {} AND s.revoked_at IS NULL AND s.expires_at > now() AND u.suspende
 """
 
 
-async def rotate_refresh_token(jwt_auth: JWTAuth[Any, Token], settings: Settings, presented: str) -> TokenPair:
+async def rotate_refresh_token(tokens: TokenIssuer, presented: str) -> TokenPair:
     digest = token_digest(presented)
     consumed = await RefreshToken.raw(_CONSUME_SQL, digest)  # atomic: two racing refreshes, one wins
     if not consumed:
@@ -80,14 +74,16 @@ async def rotate_refresh_token(jwt_auth: JWTAuth[Any, Token], settings: Settings
     if not live:
         raise Problem(401, _INVALID_REFRESH)
     await Session.update({Session.last_used_at: _now()}).where(Session.id == session_id)
-    return await _token_pair(jwt_auth, settings, live[0]["user_id"], session_id)
+    return await _token_pair(tokens, live[0]["user_id"], session_id)
 
 
 async def revoke_session(session_id: UUID, *, reason: str) -> bool:
     """True when a live session was revoked now."""
-    rows = await Session.update({Session.revoked_at: _now(), Session.revoke_reason: reason}).where(
-        (Session.id == session_id) & Session.revoked_at.is_null()
-    ).returning(Session.id)
+    rows = (
+        await Session.update({Session.revoked_at: _now(), Session.revoke_reason: reason})
+        .where((Session.id == session_id) & Session.revoked_at.is_null())
+        .returning(Session.id)
+    )
     return bool(rows)
 
 
@@ -95,15 +91,19 @@ async def revoke_sessions_of(user_id: UUID, *, reason: str, keep: UUID | None = 
     condition = (Session.user == user_id) & Session.revoked_at.is_null()
     if keep is not None:
         condition &= Session.id != keep
-    rows = await Session.update({Session.revoked_at: _now(), Session.revoke_reason: reason}).where(condition).returning(
-        Session.id
+    rows = (
+        await Session.update({Session.revoked_at: _now(), Session.revoke_reason: reason})
+        .where(condition)
+        .returning(Session.id)
     )
     return len(rows)
 
 
 async def revoke_access_token(jti: UUID, expires_at: dt.datetime) -> None:
     await RevokedAccessToken.raw(
-        "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ({}, {}) ON CONFLICT DO NOTHING", jti, expires_at
+        "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ({}, {}) ON CONFLICT DO NOTHING",
+        jti,
+        expires_at,
     )
     # Expired entries can never match a valid token again.
     await RevokedAccessToken.delete().where(RevokedAccessToken.expires_at < _now())

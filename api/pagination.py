@@ -43,10 +43,14 @@ def decode_timestamp_id_cursor(cursor: str | None) -> tuple[dt.datetime, UUID] |
         when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return dt.datetime.fromisoformat(when), UUID(ident)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Problem(400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))) from exc
+        raise Problem(
+            400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))
+        ) from exc
 
 
-def page_of(rows: Sequence[Any], limit: int, to_item: Callable[[Any], T], key: Callable[[Any], tuple[Any, ...]]) -> Page[T]:
+def page_of(
+    rows: Sequence[Any], limit: int, to_item: Callable[[Any], T], key: Callable[[Any], tuple[Any, ...]]
+) -> Page[T]:
     """`rows` were fetched with `limit + 1`: the extra row only says that there is more."""
     more = len(rows) > limit
     shown = list(rows[:limit])

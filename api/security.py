@@ -1,7 +1,7 @@
 """Who is calling: JWT access tokens (Litestar's JWTAuth), the current user, and role guards.
 
-An access token is an HS256 JWT that must carry `exp`, `iat`, `sub`, `jti` and `sid` (its
-session). It works only while its session is live, its `jti` is not revoked and its user is
+An access token is an HS256 JWT that must carry `exp`, `iat`, `sub` and `jti`, plus its
+session id (`sid`) and `typ: access` in Litestar's `extras` claim. It works only while its session is live, its `jti` is not revoked and its user is
 not suspended, checked on every request in one indexed query, so logout and suspension take
 effect at once. Refresh tokens are opaque random strings, never JWTs, so one can never pass
 for an access token.
@@ -10,6 +10,7 @@ for an access token.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from uuid import UUID
 
@@ -81,19 +82,27 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[CurrentUser, Token]:
         algorithm=JWT_ALGORITHM,
         default_token_expiration=dt.timedelta(seconds=settings.access_token_ttl_seconds),
         accepted_issuers=[TOKEN_ISSUER],
-        require_claims=["exp", "iat", "sub", "jti", "sid"],
+        require_claims=["exp", "iat", "sub", "jti"],
         exclude=["^/schema", "^/health", "^/ready"],
         description="Access token from `POST /api/v1/auth/login` or `/refresh`.",
     )
 
 
-def issue_access_token(jwt_auth: JWTAuth[Any, Token], *, user_id: UUID, session_id: UUID, jti: UUID) -> str:
-    return jwt_auth.create_token(
-        identifier=str(user_id),
-        token_issuer=TOKEN_ISSUER,
-        token_unique_jwt_id=str(jti),
-        token_extras={"sid": str(session_id), "typ": "access"},
-    )
+class TokenIssuer:
+    """Mints access tokens for a session (the only place that does) and knows token lifetimes."""
+
+    def __init__(self, jwt_auth: JWTAuth[Any, Token], settings: Settings) -> None:
+        self._jwt_auth = jwt_auth
+        self.access_ttl_seconds = settings.access_token_ttl_seconds
+        self.refresh_ttl_seconds = settings.refresh_token_ttl_seconds
+
+    def access_token(self, *, user_id: UUID, session_id: UUID) -> str:
+        return self._jwt_auth.create_token(
+            identifier=str(user_id),
+            token_issuer=TOKEN_ISSUER,
+            token_unique_jwt_id=str(uuid.uuid4()),
+            token_extras={"sid": str(session_id), "typ": "access"},
+        )
 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:

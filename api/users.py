@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, get, patch, post
 from litestar.connection import Request
+from litestar.params import FromPath, JSONBody
 
 from api.errors import Problem
 from api.security import CurrentUser
@@ -46,7 +47,7 @@ class PublicProfile(msgspec.Struct):
 
 class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
     full_name: Name | msgspec.UnsetType = msgspec.UNSET
-    phone: str | None | msgspec.UnsetType = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
     bio: Bio | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -91,7 +92,7 @@ class MeController(Controller):
         return user_read(await load_user(request.user.id))
 
     @patch(operation_id="updateMyProfile", summary="Update my name, phone or bio")
-    async def update(self, request: Request[CurrentUser, Any, Any], data: ProfileUpdate) -> UserRead:
+    async def update(self, request: Request[CurrentUser, Any, Any], data: JSONBody[ProfileUpdate]) -> UserRead:
         changes: dict[Any, Any] = {}
         if data.full_name is not msgspec.UNSET:
             if not data.full_name.strip():
@@ -119,8 +120,13 @@ class PublicProfileController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
 
-    @get("/{user_id:uuid}", operation_id="getPublicProfile", summary="A user's public profile", exclude_from_auth=True)
-    async def read(self, user_id: UUID) -> PublicProfile:
+    @get(
+        "/{user_id:uuid}",
+        operation_id="getPublicProfile",
+        summary="A user's public profile",
+        exclude_from_auth=True,
+    )
+    async def read(self, user_id: FromPath[UUID]) -> PublicProfile:
         user = await load_user(user_id)
         if user.suspended_at is not None:
             raise Problem(404, "No such user.")

@@ -1,6 +1,13 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
-from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
+from models.identity import (
+    PasswordResetToken,
+    RateLimitBucket,
+    RefreshToken,
+    RevokedAccessToken,
+    Session,
+    User,
+)
 from models.messages import Message
 
 ALL_TABLES = (User, Session, RefreshToken, RevokedAccessToken, PasswordResetToken, RateLimitBucket, Message)

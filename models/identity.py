@@ -1,6 +1,6 @@
 """Accounts, sessions and the tokens that prove them."""
 
-from enum import Enum
+from enum import StrEnum
 
 from piccolo.columns import (
     UUID,
@@ -15,7 +15,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     guest = "guest"
     host = "host"
     admin = "admin"

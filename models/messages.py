@@ -1,6 +1,6 @@
 """Every email, SMS and in-app message the product sends, with its delivery status."""
 
-from enum import Enum
+from enum import StrEnum
 
 from piccolo.columns import UUID, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -9,12 +9,12 @@ from piccolo.table import Table
 from models.identity import User
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     email = "email"
     sms = "sms"
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     queued = "queued"
     sent = "sent"
     failed = "failed"

@@ -14,8 +14,14 @@ import subprocess
 import sys
 import time
 
-
-from stayflow.devstack import ChildProcess, EmbeddedPostgres, TemporalDevServer, port_open, spawn, wait_for_port
+from stayflow.devstack import (
+    ChildProcess,
+    EmbeddedPostgres,
+    TemporalDevServer,
+    port_open,
+    spawn,
+    wait_for_port,
+)
 from stayflow.settings import Settings
 
 DEV_POSTGRES_PORT = 54329
@@ -53,7 +59,9 @@ def run_dev(settings: Settings) -> int:
         else:
             port = int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
             if port_open("127.0.0.1", port):
-                raise SystemExit(f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)")
+                raise SystemExit(
+                    f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)"
+                )
             postgres = EmbeddedPostgres(home / "postgres" / "data", port)
             print(f"• PostgreSQL 18 (embedded) starting on 127.0.0.1:{port}, data in {postgres.data_dir}")
             postgres.start()
@@ -94,7 +102,10 @@ def run_dev(settings: Settings) -> int:
         while True:
             for child in services:
                 if not child.alive():
-                    print(f"! {child.name} exited with code {child.process.returncode}; stopping", file=sys.stderr)
+                    print(
+                        f"! {child.name} exited with code {child.process.returncode}; stopping",
+                        file=sys.stderr,
+                    )
                     return 1
             time.sleep(0.5)
     except (_Stop, KeyboardInterrupt):
@@ -118,5 +129,3 @@ def _redacted(url: str) -> str:
     credentials, host = rest.rsplit("@", 1)
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
-
-

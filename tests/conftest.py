@@ -1,0 +1,155 @@
+"""The suite runs against real parts: an embedded PostgreSQL 18 (or STAYFLOW_TEST_DATABASE_URL),
+Temporal's time-skipping test server for workflow logic and the Temporal dev server end to end.
+
+The database is prepared in `pytest_configure`, before any test module imports piccolo's
+engine, so every process-wide setting points at the test database from the start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+_STACK: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    home = Path(tempfile.mkdtemp(prefix="stayflow-test-"))
+    _STACK["home"] = home
+    os.environ["STAYFLOW_ENV"] = "test"
+    os.environ["STAYFLOW_HOME"] = str(home)
+    os.environ.pop("SENDGRID_API_KEY", None)
+    database = f"stayflow_test_{uuid.uuid4().hex[:10]}"
+    external = os.environ.get("STAYFLOW_TEST_DATABASE_URL")
+    if external:
+        import asyncio
+
+        import asyncpg
+
+        async def create() -> None:
+            conn = await asyncpg.connect(external)
+            try:
+                await conn.execute(f'CREATE DATABASE "{database}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+        base, _, _ = external.rpartition("/")
+        os.environ["STAYFLOW_DATABASE_URL"] = f"{base}/{database}"
+        _STACK["external_admin"] = external
+    else:
+        from stayflow.devstack import EmbeddedPostgres, free_port
+
+        postgres = EmbeddedPostgres(home / "postgres" / "data", free_port(), fast_and_unsafe=True)
+        postgres.start()
+        postgres.ensure_database(database)
+        _STACK["postgres"] = postgres
+        os.environ["STAYFLOW_DATABASE_URL"] = postgres.dsn(database)
+    _STACK["database"] = database
+
+    import asyncio
+
+    from stayflow.migrations import migrate
+
+    asyncio.run(migrate())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    postgres = _STACK.pop("postgres", None)
+    if postgres is not None:
+        postgres.stop()  # type: ignore[attr-defined]
+    external = _STACK.pop("external_admin", None)
+    if external:
+        import asyncio
+
+        import asyncpg
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(str(external))
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{_STACK["database"]}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(drop())
+    home = _STACK.pop("home", None)
+    if home is not None:
+        shutil.rmtree(str(home), ignore_errors=True)
+
+
+def venv_binary(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    assert path.exists(), f"{name} is installed into .venv by `make test`"
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from stayflow.settings import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+async def db_pool() -> AsyncIterator[None]:
+    from piccolo_conf import DB
+
+    await DB.start_connection_pool(min_size=1, max_size=10)
+    yield
+    await DB.close_connection_pool()
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(db_pool: None) -> AsyncIterator[None]:
+    """Every test starts from empty tables."""
+    from models import ALL_TABLES
+
+    names = ", ".join(t._meta.tablename for t in ALL_TABLES)
+    await ALL_TABLES[0].raw(f"TRUNCATE {names} CASCADE")
+    yield
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env():
+    from temporalio.testing import WorkflowEnvironment
+
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env():
+    from temporalio.common import SearchAttributeKey
+    from temporalio.testing import WorkflowEnvironment
+
+    from stayflow.devstack import SEARCH_ATTRIBUTES
+
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def fake_sendgrid() -> Iterator[object]:
+    from tests.fakes.sendgrid import FakeSendGrid
+
+    with FakeSendGrid() as server:
+        yield server
