@@ -1,10 +1,10 @@
 """Who is calling: JWT access tokens (Litestar's JWTAuth), the current user, and role guards.
 
 An access token is an HS256 JWT that must carry `exp`, `iat`, `sub` and `jti`, plus its
-session id (`sid`) and `typ: access` in Litestar's `extras` claim. It works only while its session is live, its `jti` is not revoked and its user is
-not suspended, checked on every request in one indexed query, so logout and suspension take
-effect at once. Refresh tokens are opaque random strings, never JWTs, so one can never pass
-for an access token.
+session id (`sid`) and `typ: access` in Litestar's `extras` claim. It works only while its
+session is live, its `jti` is not revoked and its user is not suspended, checked on every
+request in one indexed query, so logout and suspension take effect at once. Refresh tokens
+are opaque random strings, never JWTs, so one can never pass for an access token.
 """
 
 from __future__ import annotations

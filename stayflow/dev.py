@@ -25,6 +25,7 @@ from stayflow.devstack import (
 from stayflow.settings import Settings
 
 DEV_POSTGRES_PORT = 54329
+DEV_TEMPORAL_PORT = 7233
 DEV_DATABASE = "stayflow"
 
 
@@ -71,9 +72,12 @@ def run_dev(settings: Settings) -> int:
             print(f"• Temporal: using STAYFLOW_TEMPORAL_ADDRESS ({settings.temporal_address})")
         else:
             ui_port = _port_of(settings.temporal_ui_url.rstrip("/"))
-            temporal = TemporalDevServer(home / "temporal.db", port=7233, ui_port=ui_port)
-            if port_open("127.0.0.1", temporal.port):
-                raise SystemExit("port 7233 is taken: is another Temporal server running? (STAYFLOW_TEMPORAL_ADDRESS)")
+            grpc_port = int(os.environ.get("STAYFLOW_DEV_TEMPORAL_PORT", DEV_TEMPORAL_PORT))
+            temporal = TemporalDevServer(home / "temporal.db", port=grpc_port, ui_port=ui_port)
+            if port_open("127.0.0.1", grpc_port):
+                raise SystemExit(
+                    f"port {grpc_port} is taken: is another Temporal server running? (STAYFLOW_DEV_TEMPORAL_PORT)"
+                )
             print(f"• Temporal dev server starting on {temporal.address}, state in {temporal.db_file}")
             temporal.start(home / "logs" / "temporal.log")
             env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address

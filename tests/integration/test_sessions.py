@@ -74,13 +74,18 @@ def _claims(user_id: uuid.UUID, session_id: uuid.UUID, **override: object) -> di
         ),
         pytest.param(lambda c, s: jwt.encode(c, s)[:-3] + "AAA", id="tampered-signature"),
         pytest.param(lambda c, s: jwt.encode(c, "another-secret-another-secret-another"), id="wrong-secret"),
-        pytest.param(lambda c, s: jwt.encode(c, None, algorithm="none"), id="alg-none"),
+        pytest.param(lambda c, s: jwt.encode(c, "", algorithm="none"), id="alg-none"),
         pytest.param(lambda c, s: jwt.encode(c, s, algorithm="HS512"), id="wrong-algorithm"),
         pytest.param(lambda c, s: jwt.encode(c | {"exp": None}, s), id="missing-exp"),
         pytest.param(lambda c, s: jwt.encode(c | {"jti": None}, s), id="missing-jti"),
         pytest.param(lambda c, s: jwt.encode(c | {"iat": None}, s), id="missing-iat"),
-        pytest.param(lambda c, s: jwt.encode(c | {"extras": {**c["extras"], "typ": "refresh"}}, s), id="not-an-access-token"),
-        pytest.param(lambda c, s: jwt.encode(c | {"extras": {"sid": str(uuid.uuid4()), "typ": "access"}}, s), id="unknown-session"),
+        pytest.param(
+            lambda c, s: jwt.encode(c | {"extras": {**c["extras"], "typ": "refresh"}}, s), id="not-an-access-token"
+        ),
+        pytest.param(
+            lambda c, s: jwt.encode(c | {"extras": {"sid": str(uuid.uuid4()), "typ": "access"}}, s),
+            id="unknown-session",
+        ),
     ],
 )
 async def test_forged_or_broken_tokens_are_refused(client: AsyncClient, settings: Settings, forge: object) -> None:

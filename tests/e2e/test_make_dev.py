@@ -1,0 +1,110 @@
+"""`stayflow dev` (what `make dev` runs) as a user runs it: it comes up ready, serves the API and
+the Temporal UI, stops every process it started on Ctrl-C, and finds its data again next time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from stayflow.devstack import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+class DevStack:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.api_port = free_port()
+        self.ui_port = free_port()
+        self.env = os.environ | {
+            "STAYFLOW_ENV": "dev",
+            "STAYFLOW_HOME": str(home),
+            "STAYFLOW_API_PORT": str(self.api_port),
+            "STAYFLOW_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}",
+            "STAYFLOW_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ui_port}",
+            "STAYFLOW_DEV_TEMPORAL_PORT": str(free_port()),
+            "STAYFLOW_DEV_POSTGRES_PORT": str(free_port()),
+            "STAYFLOW_WORKER_METRICS_ADDRESS": f"127.0.0.1:{free_port()}",
+        }
+        for name in ("STAYFLOW_DATABASE_URL", "STAYFLOW_TEMPORAL_ADDRESS", "STAYFLOW_JWT_SECRET"):
+            self.env.pop(name, None)
+        self.process: subprocess.Popen[str] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stayflow.cli", "dev"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert self.process.poll() is None, self.process.stdout.read() if self.process.stdout else ""
+            time.sleep(0.5)
+        raise AssertionError("stayflow dev was not ready within 90 s")
+
+    def descendants(self) -> list[psutil.Process]:
+        assert self.process is not None
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def interrupt(self) -> str:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        out, _ = self.process.communicate(timeout=60)
+        return out
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[DevStack]:
+    dev = DevStack(tmp_path / "stack")
+    yield dev
+    if dev.process and dev.process.poll() is None:
+        dev.process.kill()
+
+
+def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> None:
+    stack.start()
+    ready = httpx.get(f"{stack.api}/ready").json()
+    assert ready == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
+    assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200  # the Temporal Web UI
+    assert httpx.get(f"{stack.api}/schema").status_code == 200
+    registered = httpx.post(
+        f"{stack.api}/api/v1/auth/register",
+        json={"email": "first@example.com", "password": "a long enough secret", "full_name": "First User"},
+    )
+    assert registered.status_code == 201, registered.text
+    children = stack.descendants()
+    names = " ".join(" ".join(p.cmdline()) for p in children)
+    assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names
+
+    output = stack.interrupt()
+    assert stack.process is not None and stack.process.returncode == 0, output
+    time.sleep(0.5)
+    survivors = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert survivors == [], [p.cmdline() for p in survivors]
+
+    stack.start()  # the same home: the same database, the same users
+    login = httpx.post(
+        f"{stack.api}/api/v1/auth/login", json={"email": "first@example.com", "password": "a long enough secret"}
+    )
+    assert login.status_code == 200
+    stack.interrupt()

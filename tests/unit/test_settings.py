@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stayflow.settings import SettingsError, load_settings
+
+
+def test_production_refuses_to_start_on_defaults_and_names_every_gap(tmp_path: Path) -> None:
+    settings = load_settings({"STAYFLOW_ENV": "production", "STAYFLOW_HOME": str(tmp_path)})
+    with pytest.raises(SettingsError) as refused:
+        settings.check_can_start()
+    message = str(refused.value)
+    assert "STAYFLOW_JWT_SECRET" in message
+    assert "STAYFLOW_DATABASE_URL" in message
+    assert "STAYFLOW_TEMPORAL_ADDRESS" in message
+    assert not (tmp_path / "jwt-secret").exists()  # production never invents a secret
+
+
+def test_production_refuses_a_short_secret() -> None:
+    settings = load_settings(
+        {
+            "STAYFLOW_ENV": "production",
+            "STAYFLOW_JWT_SECRET": "too-short",
+            "STAYFLOW_DATABASE_URL": "postgresql://db/stayflow",
+            "STAYFLOW_TEMPORAL_ADDRESS": "temporal:7233",
+        }
+    )
+    with pytest.raises(SettingsError, match="at least 32"):
+        settings.check_can_start()
+
+
+def test_complete_production_settings_start() -> None:
+    settings = load_settings(
+        {
+            "STAYFLOW_ENV": "production",
+            "STAYFLOW_JWT_SECRET": "s" * 48,
+            "STAYFLOW_DATABASE_URL": "postgresql://db/stayflow",
+            "STAYFLOW_TEMPORAL_ADDRESS": "temporal:7233",
+            "STAYFLOW_ACCESS_TOKEN_TTL_SECONDS": "600",
+        }
+    )
+    settings.check_can_start()
+    assert settings.access_token_ttl_seconds == 600
+
+
+def test_dev_keeps_one_generated_secret_across_restarts(tmp_path: Path) -> None:
+    first = load_settings({"STAYFLOW_HOME": str(tmp_path)})
+    second = load_settings({"STAYFLOW_HOME": str(tmp_path)})
+    assert len(first.jwt_secret) >= 32 and first.jwt_secret == second.jwt_secret
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0
+
+
+def test_bad_values_are_reported() -> None:
+    with pytest.raises(SettingsError, match="api_port"):
+        load_settings({"STAYFLOW_API_PORT": "eighty"})
+    with pytest.raises(SettingsError, match="env"):
+        load_settings({"STAYFLOW_ENV": "staging"})
+
+
+def test_email_provider_follows_the_key() -> None:
+    assert load_settings({"STAYFLOW_HOME": "/tmp/x"}).email_provider == "outbox"
+    assert load_settings({"STAYFLOW_HOME": "/tmp/x", "SENDGRID_API_KEY": "SG.x"}).email_provider == "sendgrid"
