@@ -29,6 +29,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     home: str = ".stayflow"
     """Where the local stack keeps its data (embedded PostgreSQL, Temporal's SQLite file, media)."""
 
+    media_root: str | None = None
+    """Where uploaded photos are stored (default: `<home>/media`)."""
+
     database_url: str | None = None
     """PostgreSQL DSN. Unset in dev: `stayflow dev` starts an embedded PostgreSQL and sets it."""
     temporal_address: str | None = None
@@ -94,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_ENV": "env",
     "STAYFLOW_HOME": "home",
+    "STAYFLOW_MEDIA_ROOT": "media_root",
     "STAYFLOW_DATABASE_URL": "database_url",
     "STAYFLOW_TEMPORAL_ADDRESS": "temporal_address",
     "STAYFLOW_TEMPORAL_NAMESPACE": "temporal_namespace",

@@ -25,6 +25,7 @@ class DevStack:
         self.home = home
         self.api_port = free_port()
         self.ui_port = free_port()
+        self.metrics_port = free_port()
         self.env = os.environ | {
             "STAYFLOW_ENV": "dev",
             "STAYFLOW_HOME": str(home),
@@ -33,7 +34,7 @@ class DevStack:
             "STAYFLOW_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ui_port}",
             "STAYFLOW_DEV_TEMPORAL_PORT": str(free_port()),
             "STAYFLOW_DEV_POSTGRES_PORT": str(free_port()),
-            "STAYFLOW_WORKER_METRICS_ADDRESS": f"127.0.0.1:{free_port()}",
+            "STAYFLOW_WORKER_METRICS_ADDRESS": f"127.0.0.1:{self.metrics_port}",
         }
         for name in ("STAYFLOW_DATABASE_URL", "STAYFLOW_TEMPORAL_ADDRESS", "STAYFLOW_JWT_SECRET"):
             self.env.pop(name, None)
@@ -87,6 +88,8 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     assert ready == {"status": "ready", "checks": {"database": "ok", "temporal": "ok"}}
     assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200  # the Temporal Web UI
     assert httpx.get(f"{stack.api}/schema").status_code == 200
+    worker_metrics = httpx.get(f"http://127.0.0.1:{stack.metrics_port}/metrics")
+    assert worker_metrics.status_code == 200 and "temporal_" in worker_metrics.text
     registered = httpx.post(
         f"{stack.api}/api/v1/auth/register",
         json={"email": "first@example.com", "password": "a long enough secret", "full_name": "First User"},
