@@ -80,6 +80,18 @@ class SessionRead(msgspec.Struct):
     current: bool
 
 
+def session_read(session: Session, current_session_id: UUID) -> SessionRead:
+    return SessionRead(
+        id=session.id,
+        created_at=session.created_at,
+        last_used_at=session.last_used_at,
+        expires_at=session.expires_at,
+        user_agent=session.user_agent,
+        ip_address=session.ip_address,
+        current=session.id == current_session_id,
+    )
+
+
 _BAD_CREDENTIALS = "Wrong email or password."
 
 
@@ -284,19 +296,15 @@ class SessionsController(Controller):
             )
             .order_by(Session.last_used_at, ascending=False)
         )
-        items = [
-            SessionRead(
-                id=s.id,
-                created_at=s.created_at,
-                last_used_at=s.last_used_at,
-                expires_at=s.expires_at,
-                user_agent=s.user_agent,
-                ip_address=s.ip_address,
-                current=s.id == request.user.session_id,
-            )
-            for s in sessions
-        ]
-        return Page(items=items, next_cursor=None)
+        # A user has a handful of live sessions: one page, always complete.
+        return Page(items=[session_read(s, request.user.session_id) for s in sessions], next_cursor=None)
+
+    @get("/{session_id:uuid}", operation_id="getSession", summary="One of my sessions")
+    async def read(self, request: Request[CurrentUser, Any, Any], session_id: FromPath[UUID]) -> SessionRead:
+        session = await Session.objects().get((Session.id == session_id) & (Session.user == request.user.id))
+        if session is None:
+            raise Problem(404, "No such session.")
+        return session_read(session, request.user.session_id)
 
     @delete(
         "/{session_id:uuid}",

@@ -171,6 +171,10 @@ async def test_someone_elses_session_is_404_and_stays_alive(client: AsyncClient)
     mine = await sign_in(client, await make_user())
     theirs = await sign_in(client, await make_user())
     their_sessions = (await client.get("/api/v1/auth/sessions", headers=theirs.headers)).json()["items"]
+    read = await client.get(f"/api/v1/auth/sessions/{their_sessions[0]['id']}", headers=mine.headers)
+    assert read.status_code == 404
+    own = await client.get(f"/api/v1/auth/sessions/{their_sessions[0]['id']}", headers=theirs.headers)
+    assert own.status_code == 200 and own.json()["current"] is True
     response = await client.delete(f"/api/v1/auth/sessions/{their_sessions[0]['id']}", headers=mine.headers)
     assert response.status_code == 404
     assert (await client.get("/api/v1/users/me", headers=theirs.headers)).status_code == 200
