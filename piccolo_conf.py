@@ -8,7 +8,12 @@ from stayflow.settings import get_settings
 _settings = get_settings()
 
 DB = PostgresEngine(
-    config={"dsn": _settings.database_url or "postgresql://postgres@127.0.0.1:5432/stayflow"},
+    config={
+        "dsn": _settings.database_url or "postgresql://postgres@127.0.0.1:5432/stayflow",
+        # Search statements are prepared; a generic plan cannot see the dates or the price range
+        # and picks hash anti-joins over all bookings (see README, "Search performance").
+        "server_settings": {"plan_cache_mode": "force_custom_plan"},
+    },
     # Extensions are created by migrations, not by every process at start-up.
     extensions=(),
     log_queries=False,

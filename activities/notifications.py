@@ -11,8 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models import Message
-from models.messages import DeliveryStatus
+from models.messages import Channel, DeliveryStatus
 from stayflow.providers.email import DeliveryError, EmailSender, OutgoingEmail
+from stayflow.templates import RenderedEmail
 
 
 @dataclass(frozen=True)
@@ -76,3 +77,16 @@ async def _mark_failed(message_id: UUID, reason: str) -> None:
     await Message.update({Message.status: DeliveryStatus.failed, Message.last_error: reason}).where(
         (Message.id == message_id) & (Message.status != DeliveryStatus.sent)
     )
+
+
+async def record_email(*, user_id: UUID, recipient: str, kind: str, dedupe_key: str, email: RenderedEmail) -> str:
+    """Record an email to send (once per `dedupe_key`, however often this runs); returns its id."""
+    rows = await Message.raw(
+        """INSERT INTO messages (id, "user", kind, channel, dedupe_key, recipient, subject, text_body, html_body,
+                                 status, provider, attempts, created_at)
+           VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, {}, {}, 'queued', '', 0, now())
+           ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key
+           RETURNING id""",
+        user_id, kind, Channel.email, dedupe_key, recipient, email.subject, email.text, email.html,
+    )  # fmt: skip
+    return str(rows[0]["id"])

@@ -12,18 +12,24 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from temporalio.client import Client
 
 from api.admin import AdminUsersController
+from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
 from api.auth import AuthController, SessionsController, auth_rate_limit
+from api.calendar import CalendarController
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
+from api.listings import AmenitiesController, HostListingsController, ListingsController
+from api.photos import PhotosController
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
 from stayflow.settings import Settings, get_settings
+from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for
 from stayflow.temporal import TemporalGateway
 
 log = logging.getLogger("stayflow.api")
@@ -50,6 +56,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     jwt_auth = build_jwt_auth(settings)
     tokens = TokenIssuer(jwt_auth, settings)
     temporal = TemporalGateway(settings, temporal_client)
+    storage = media_storage_for(settings)
+    media_root(settings).mkdir(parents=True, exist_ok=True)
 
     @contextlib.asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncGenerator[None, None]:
@@ -72,6 +80,21 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         MeController,
         PublicProfileController,
         AdminUsersController,
+        AmenitiesController,
+        ListingsController,
+        HostListingsController,
+        PhotosController,
+        CalendarController,
+        ReportsController,
+        AdminListingsController,
+        AdminReportsController,
+        # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
+        create_static_files_router(
+            path=MEDIA_URL_PREFIX,
+            directories=[media_root(settings)],
+            include_in_schema=False,
+            opt={"exclude_from_auth": True},
+        ),
     ]
     if settings.env != "production":
         route_handlers.append(DevOutboxController)
@@ -86,6 +109,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
             "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
+            "storage": Provide(lambda: storage, use_cache=True, sync_to_thread=False),
         },
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
         after_request=_secure_headers(settings),

@@ -96,6 +96,30 @@ class TokenIssuer:
         self.access_ttl_seconds = settings.access_token_ttl_seconds
         self.refresh_ttl_seconds = settings.refresh_token_ttl_seconds
 
+    async def optional_caller(self, connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser | None:
+        """For public routes that show more to some callers (a host sees their own drafts).
+        No Authorization header: anonymous. A header with a bad token: 401, as elsewhere."""
+        header = connection.headers.get("authorization", "")
+        if not header:
+            return None
+        scheme, _, encoded = header.partition(" ")
+        auth = self._jwt_auth
+        token = (
+            auth.token_cls.decode(
+                encoded_token=encoded,
+                secret=auth.token_secret,
+                algorithm=auth.algorithm,
+                issuer=list(auth.accepted_issuers or []) or None,
+                require_claims=auth.require_claims,
+            )
+            if scheme.lower() == "bearer"
+            else None
+        )
+        user = await retrieve_caller(token, connection) if token else None
+        if user is None:
+            raise Problem(401, "The access token is not valid.")
+        return user
+
     def access_token(self, *, user_id: UUID, session_id: UUID) -> str:
         return self._jwt_auth.create_token(
             identifier=str(user_id),

@@ -5,6 +5,8 @@ Each raises a 422 problem naming the field, so clients can show the message next
 
 from __future__ import annotations
 
+import datetime as dt
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -41,3 +43,8 @@ def acceptable_password(password: str, email: str, field: str = "password") -> s
     if problems:
         raise Problem(422, f"{field}: " + "; ".join(problems), errors=field_errors(*((field, p) for p in problems)))
     return password
+
+
+def today() -> dt.date:
+    """The date stays and calendars are checked against (UTC)."""
+    return dt.datetime.now(dt.UTC).date()

@@ -15,7 +15,7 @@ class RenderedEmail(msgspec.Struct, frozen=True):
 
 
 def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_minutes: int) -> RenderedEmail:
-    first_name = full_name.split()[0] if full_name.strip() else "there"
+    first_name = _first_name(full_name)
     text = (
         f"Hi {first_name},\n\n"
         "Someone (hopefully you) asked to reset the password of your Stayflow account.\n"
@@ -33,3 +33,59 @@ def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_mi
         "<p>If you did not ask for this, ignore this email: your password stays as it is.</p>"
     )
     return RenderedEmail(subject="Reset your Stayflow password", text=text, html=html)
+
+
+def _first_name(full_name: str) -> str:
+    return full_name.split()[0] if full_name.strip() else "there"
+
+
+def listing_returned_email(*, full_name: str, title: str, problems: list[str], listing_url: str) -> RenderedEmail:
+    items = "\n".join(f"  - {p}" for p in problems)
+    text = (
+        f"Hi {_first_name(full_name)},\n\n"
+        f"“{title}” is not ready for review yet:\n{items}\n\n"
+        f"Fix these and submit it again: {listing_url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>“{escape(title)}” is not ready for review yet:</p><ul>"
+        + "".join(f"<li>{escape(p)}</li>" for p in problems)
+        + f'</ul><p>Fix these and <a href="{escape(listing_url, quote=True)}">submit it again</a>.</p>'
+    )
+    return RenderedEmail(subject=f"Your listing needs a few changes: {title}", text=text, html=html)
+
+
+def listing_approved_email(*, full_name: str, title: str, listing_url: str) -> RenderedEmail:
+    text = (
+        f"Hi {_first_name(full_name)},\n\n“{title}” is approved and live: guests can find and book it now.\n\n"
+        f"{listing_url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>“{escape(title)}” is approved and live: guests can find "
+        f'and book it now.</p><p><a href="{escape(listing_url, quote=True)}">See your listing</a></p>'
+    )
+    return RenderedEmail(subject=f"Your listing is live: {title}", text=text, html=html)
+
+
+def listing_rejected_email(*, full_name: str, title: str, reason: str, listing_url: str) -> RenderedEmail:
+    text = (
+        f"Hi {_first_name(full_name)},\n\nWe could not publish “{title}”.\n\nReason: {reason}\n\n"
+        f"You can edit the listing and submit it again: {listing_url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>We could not publish “{escape(title)}”.</p>"
+        f"<p><strong>Reason:</strong> {escape(reason)}</p>"
+        f'<p>You can <a href="{escape(listing_url, quote=True)}">edit the listing</a> and submit it again.</p>'
+    )
+    return RenderedEmail(subject=f"Your listing was not approved: {title}", text=text, html=html)
+
+
+def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: int, queue_url: str) -> RenderedEmail:
+    text = (
+        f"Hi {_first_name(full_name)},\n\n“{title}” has been waiting for review for {waiting_hours} hours.\n\n"
+        f"Review queue: {queue_url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>“{escape(title)}” has been waiting for review for "
+        f'{waiting_hours} hours.</p><p><a href="{escape(queue_url, quote=True)}">Open the review queue</a></p>'
+    )
+    return RenderedEmail(subject=f"Listing waiting for review: {title}", text=text, html=html)

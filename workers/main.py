@@ -14,22 +14,29 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
+from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
+from workflows.listing_approval import ListingApprovalWorkflow
+from workflows.messaging import DeliverMessageWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 
 log = logging.getLogger("stayflow.worker")
 
-WORKFLOWS = [PasswordResetWorkflow]
+WORKFLOWS = [PasswordResetWorkflow, ListingApprovalWorkflow, DeliverMessageWorkflow]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
+    listings = ListingActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
         accounts.issue_password_reset,
+        listings.begin_review,
+        listings.remind_admins,
+        listings.apply_decision,
         notifications.send_email,
         notifications.mark_message_failed,
     ]

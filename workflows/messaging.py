@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities
@@ -38,3 +39,28 @@ async def deliver_email(message_id: str) -> bool:
             start_to_close_timeout=timedelta(seconds=30),
         )
         return False
+
+
+@workflow.defn
+class DeliverMessageWorkflow:
+    """Delivers one recorded message on its own, so a provider outage never holds up the
+    process that caused it."""
+
+    @workflow.run
+    async def run(self, request: DeliverMessage) -> bool:
+        return await deliver_email(request.message_id)
+
+
+async def deliver_in_background(message_ids: list[str]) -> None:
+    """Start one delivery per message and go on: the deliveries outlive their parent."""
+    for message_id in message_ids:
+        try:
+            await workflow.start_child_workflow(
+                DeliverMessageWorkflow.run,
+                DeliverMessage(message_id),
+                id=f"deliver-message-{message_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary="Deliver a notification",
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # this message is already on its way: one delivery per message

@@ -44,7 +44,7 @@ class User(Table, tablename="users", schema=None):
 
 ID = "2026-11-26T01:27:31:316717"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "users, sessions, tokens, rate limits, messages"
 
 
 async def forwards():

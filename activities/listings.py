@@ -1,0 +1,144 @@
+"""Side effects of the listing approval process: status changes and the messages they cause."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notifications import record_email
+from models import Listing, ListingPhoto, PlatformSettings, User
+from models.identity import Role
+from stayflow import templates
+from stayflow.rules import listing_status
+from stayflow.rules.listing_checks import ListingFacts, review_problems
+from stayflow.rules.listing_status import ListingStatus
+from stayflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class BeginReview:
+    listing_id: str
+    review_id: str
+    """The workflow run: one set of messages per run, however often an activity retries."""
+
+
+@dataclass(frozen=True)
+class ReviewStart:
+    problems: list[str]
+    reminder_hours: int
+    message_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AdminReminder:
+    listing_id: str
+    review_id: str
+    reminder_number: int
+
+
+@dataclass(frozen=True)
+class ListingDecision:
+    listing_id: str
+    review_id: str
+    approve: bool
+    admin_id: str
+    reason: str = ""
+
+
+class ListingActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _listing_url(self, listing_id: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/api/v1/listings/{listing_id}"
+
+    async def _load(self, listing_id: str) -> tuple[Listing, User]:
+        listing = await Listing.objects().get(Listing.id == UUID(listing_id))
+        if listing is None:
+            raise ApplicationError(f"no listing {listing_id}", non_retryable=True)
+        host = await User.objects().get(User.id == listing.host)
+        assert host is not None
+        return listing, host
+
+    @activity.defn
+    async def begin_review(self, request: BeginReview) -> ReviewStart:
+        """Re-run the automatic checks; pass: `pending_review`; fail: back to the host with reasons."""
+        listing, host = await self._load(request.listing_id)
+        platform = await PlatformSettings.objects().get(PlatformSettings.id == 1)
+        reminder_hours = platform.listing_review_reminder_hours if platform else 24
+        if listing.status == ListingStatus.pending_review:  # this activity already ran
+            return ReviewStart(problems=[], reminder_hours=reminder_hours)
+        photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+        problems = review_problems(
+            ListingFacts(title=listing.title, description=listing.description, photo_count=photos,
+                         nightly_price=listing.nightly_price, cleaning_fee=listing.cleaning_fee,
+                         max_guests=listing.max_guests, bedrooms=listing.bedrooms, beds=listing.beds)
+        )  # fmt: skip
+        if not problems and not listing_status.allowed("begin_review", listing.status):
+            problems = [f"a listing that is {listing.status} cannot be reviewed"]
+        if problems:
+            await Listing.update({Listing.review_notes: "; ".join(problems)}).where(Listing.id == listing.id)
+            email = templates.listing_returned_email(
+                full_name=host.full_name, title=listing.title, problems=problems,
+                listing_url=self._listing_url(request.listing_id),
+            )  # fmt: skip
+            message_id = await record_email(
+                user_id=host.id, recipient=host.email, kind="listing_returned",
+                dedupe_key=f"listing_returned:{request.review_id}", email=email,
+            )  # fmt: skip
+            return ReviewStart(problems=problems, reminder_hours=reminder_hours, message_ids=[message_id])
+        await Listing.update(
+            {Listing.status: ListingStatus.pending_review, Listing.review_notes: None,
+             Listing.updated_at: dt.datetime.now(dt.UTC)}
+        ).where(
+            (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["begin_review"]))
+        )  # fmt: skip
+        return ReviewStart(problems=[], reminder_hours=reminder_hours)
+
+    @activity.defn
+    async def remind_admins(self, request: AdminReminder) -> list[str]:
+        listing, _ = await self._load(request.listing_id)
+        admins = await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null())
+        waited = int((dt.datetime.now(dt.UTC) - listing.updated_at).total_seconds() // 3600)
+        queue_url = f"{self.settings.public_url.rstrip('/')}/api/v1/admin/listings?status=pending_review"
+        return [
+            await record_email(
+                user_id=admin.id, recipient=admin.email, kind="listing_review_reminder",
+                dedupe_key=f"listing_review_reminder:{request.review_id}:{request.reminder_number}:{admin.id}",
+                email=templates.listing_review_reminder_email(full_name=admin.full_name, title=listing.title,
+                                                              waiting_hours=waited, queue_url=queue_url),
+            )
+            for admin in admins
+        ]  # fmt: skip
+
+    @activity.defn
+    async def apply_decision(self, request: ListingDecision) -> list[str]:
+        """Publish or reject (idempotent: a retry finds the listing already moved)."""
+        listing, host = await self._load(request.listing_id)
+        action = "approve" if request.approve else "reject"
+        target = listing_status.TARGET[action]
+        now = dt.datetime.now(dt.UTC)
+        changes: dict[Any, Any] = {Listing.status: target, Listing.updated_at: now,
+                   Listing.review_notes: None if request.approve else request.reason}  # fmt: skip
+        if request.approve:
+            changes[Listing.published_at] = now
+        await Listing.update(changes).where(
+            (Listing.id == listing.id) & (Listing.status == ListingStatus.pending_review)
+        )
+        url = self._listing_url(request.listing_id)
+        email = (
+            templates.listing_approved_email(full_name=host.full_name, title=listing.title, listing_url=url)
+            if request.approve
+            else templates.listing_rejected_email(full_name=host.full_name, title=listing.title,
+                                                  reason=request.reason, listing_url=url)
+        )  # fmt: skip
+        message_id = await record_email(
+            user_id=host.id, recipient=host.email, kind=f"listing_{target}",
+            dedupe_key=f"listing_decision:{request.review_id}", email=email,
+        )  # fmt: skip
+        return [message_id]

@@ -1,0 +1,320 @@
+"""Listing search (`GET /api/v1/listings`): every filter and sort of SPEC §5, keyset-paginated.
+
+Each query walks an index in its sort order and stops after a page of hits (indexes in
+migration m0003). Availability is two anti-joins that probe, per candidate, the bookings'
+exclusion-constraint index and the blocks' gist index, so cost follows the page, not the
+table. A radius search filters by a bounding box on a gist index, orders the candidates by
+price, and checks availability only until the page is full. See README, "Search performance".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from api.errors import Problem, field_errors
+from api.pagination import DEFAULT_LIMIT, Page
+from api.validation import today
+from models.bookings import HOLDS_DATES
+from stayflow.rules.amenities import unknown_amenities
+from stayflow.rules.pricing import MAX_BOOKING_HORIZON_DAYS
+from stayflow.storage import MediaStorage
+
+Sort = Literal["price_asc", "price_desc", "rating", "newest"]
+EARTH_RADIUS_KM = 6371.0088
+KM_PER_DEGREE_LATITUDE = 111.32
+MAX_RADIUS_KM = 500.0
+
+
+class Rating(msgspec.Struct):
+    average: float | None
+    count: int
+
+
+class ListingSummary(msgspec.Struct):
+    id: UUID
+    title: str
+    property_type: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    max_guests: int
+    bedrooms: int
+    beds: int
+    bathrooms: float
+    nightly_price: int
+    currency: str
+    instant_book: bool
+    rating: Rating
+    cover_photo_url: str | None
+    distance_km: float | None = None
+
+
+@dataclass
+class _Sql:
+    """Builds one parameterised statement; `arg()` returns the placeholder of a new argument."""
+
+    args: list[Any] = field(default_factory=list)
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+
+# The sort key of each order, as SQL and as the (direction-aware) keyset comparison.
+_ORDER = {
+    "price_asc": ("l.nightly_price ASC, l.id ASC", "(l.nightly_price, l.id) > ({k}::int, {i}::uuid)"),
+    "price_desc": ("l.nightly_price DESC, l.id DESC", "(l.nightly_price, l.id) < ({k}::int, {i}::uuid)"),
+    "rating": (
+        "coalesce(l.rating_average, -1) DESC, l.id ASC",
+        "(coalesce(l.rating_average, -1) < {k}::float8 OR (coalesce(l.rating_average, -1) = {k}::float8 "
+        "AND l.id > {i}::uuid))",
+    ),
+    "newest": ("l.published_at DESC, l.id DESC", "(l.published_at, l.id) < ({k}::timestamptz, {i}::uuid)"),
+}
+
+
+def _sort_key(sort: str, row: dict[str, Any]) -> Any:
+    if sort in ("price_asc", "price_desc"):
+        return row["nightly_price"]
+    if sort == "rating":
+        return row["rating_average"] if row["rating_average"] is not None else -1
+    return row["published_at"].isoformat()
+
+
+def _encode(sort: str, row: dict[str, Any]) -> str:
+    raw = json.dumps([sort, _sort_key(sort, row), str(row["id"])]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: str) -> tuple[Any, UUID]:
+    try:
+        cursor_sort, key, ident = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        if cursor_sort != sort:
+            raise ValueError("cursor of another sort")
+        if sort == "newest":
+            key = dt.datetime.fromisoformat(key)
+        elif sort == "rating":
+            key = float(key)
+        else:
+            key = int(key)
+        return key, UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Problem(
+            400, "The cursor is not one this search gave out.", errors=field_errors(("cursor", "invalid"))
+        ) from exc
+
+
+def _boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float, float, float, float]]:
+    """Longitude/latitude boxes (min_lng, min_lat, max_lng, max_lat) that cover the circle; two
+    when it crosses the 180° meridian, the full longitude band near a pole."""
+    dlat = radius_km / KM_PER_DEGREE_LATITUDE
+    south, north = lat - dlat, lat + dlat
+    if south <= -90 or north >= 90:
+        return [(-180.0, max(south, -90.0), 180.0, min(north, 90.0))]
+    widest = max(abs(south), abs(north))
+    dlng = radius_km / (KM_PER_DEGREE_LATITUDE * math.cos(math.radians(widest)))
+    if dlng >= 180:
+        return [(-180.0, south, 180.0, north)]
+    west, east = lng - dlng, lng + dlng
+    if west < -180:
+        return [(west + 360, south, 180.0, north), (-180.0, south, east, north)]
+    if east > 180:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360, north)]
+    return [(west, south, east, north)]
+
+
+def _parse_near(near: str) -> tuple[float, float]:
+    try:
+        lat_text, lng_text = near.split(",")
+        lat, lng = float(lat_text), float(lng_text)
+    except ValueError as exc:
+        raise Problem(
+            422, "near: must be `latitude,longitude`", errors=field_errors(("near", "must be lat,lng"))
+        ) from exc
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or math.isnan(lat) or math.isnan(lng):
+        raise Problem(422, "near: coordinates out of range", errors=field_errors(("near", "out of range")))
+    return lat, lng
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    city: str | None = None
+    country: str | None = None
+    near: tuple[float, float] | None = None
+    radius_km: float = 10.0
+    min_price: int | None = None
+    max_price: int | None = None
+    guests: int | None = None
+    amenities: tuple[str, ...] = ()
+    check_in: dt.date | None = None
+    check_out: dt.date | None = None
+    instant_book: bool | None = None
+    sort: Sort = "price_asc"
+    limit: int = DEFAULT_LIMIT
+    after: tuple[Any, UUID] | None = None
+
+
+def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
+    """The statement and its arguments (also used by the benchmark to EXPLAIN each kind)."""
+    sql = _Sql()
+    where = ["l.status = 'published'"]
+    if q.city:
+        where.append(f"l.city_key = {sql.arg(' '.join(q.city.split()).casefold())}")
+    if q.country:
+        where.append(f"l.country = {sql.arg(q.country.upper())}")
+    if q.min_price is not None:
+        where.append(f"l.nightly_price >= {sql.arg(q.min_price)}")
+    if q.max_price is not None:
+        where.append(f"l.nightly_price <= {sql.arg(q.max_price)}")
+    if q.guests is not None:
+        where.append(f"l.max_guests >= {sql.arg(q.guests)}")
+    if q.amenities:
+        where.append(f"l.amenities @> {sql.arg(list(q.amenities))}::varchar[]")
+    if q.instant_book is not None:
+        where.append(f"l.instant_book = {sql.arg(q.instant_book)}")
+    distance = "NULL::float8"
+    if q.near is not None:
+        lat, lng = q.near
+        boxes = " OR ".join(
+            f"point(l.longitude, l.latitude) <@ box(point({sql.arg(w)}, {sql.arg(s)}),"
+            f" point({sql.arg(e)}, {sql.arg(n)}))"
+            for w, s, e, n in _boxes(lat, lng, q.radius_km)
+        )
+        plat, plng = sql.arg(lat), sql.arg(lng)
+        distance = (
+            f"({EARTH_RADIUS_KM} * 2 * asin(sqrt(power(sin(radians(l.latitude - {plat}::float8) / 2), 2)"
+            f" + cos(radians({plat}::float8)) * cos(radians(l.latitude))"
+            f" * power(sin(radians(l.longitude - {plng}::float8) / 2), 2))))"
+        )
+        where.append(f"({boxes})")
+        where.append(f"{distance} <= {sql.arg(q.radius_km)}")
+    order_sql, keyset = _ORDER[q.sort]
+    if q.after is not None:
+        key, ident = q.after
+        where.append(keyset.format(k=sql.arg(key), i=sql.arg(ident)))
+    available = ""
+    if q.check_in is not None and q.check_out is not None:
+        nights = (q.check_out - q.check_in).days
+        where.append(f"l.min_nights <= {sql.arg(nights)} AND l.max_nights >= {sql.arg(nights)}")
+        ci, co = sql.arg(q.check_in), sql.arg(q.check_out)
+        holds = ", ".join(f"'{s}'" for s in HOLDS_DATES)
+        available = (
+            f" AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.listing = c.id"
+            f" AND daterange(b.check_in, b.check_out) && daterange({ci}::date, {co}::date)"
+            f" AND b.status IN ({holds}))"
+            f" AND NOT EXISTS (SELECT 1 FROM calendar_blocks k WHERE k.listing = c.id"
+            f" AND daterange(k.start_date, k.end_date) && daterange({ci}::date, {co}::date))"
+        )
+    limit = sql.arg(q.limit + 1)
+    columns = (
+        "l.id, l.title, l.property_type, l.city, l.country, l.latitude, l.longitude, l.max_guests, l.bedrooms,"
+        " l.beds, l.bathrooms, l.nightly_price, l.currency, l.instant_book, l.rating_average, l.rating_count,"
+        f" l.published_at, {distance} AS distance_km"
+    )
+    # The candidates come out of an index in sort order (OFFSET 0 keeps the subquery from being
+    # flattened); availability is then checked one candidate at a time until the page is full.
+    statement = (
+        f"SELECT c.*, (SELECT p.storage_key FROM listing_photos p WHERE p.listing = c.id"
+        f" ORDER BY p.position LIMIT 1) AS cover_key"
+        f" FROM (SELECT {columns} FROM listings l WHERE {' AND '.join(where)}"
+        f" ORDER BY {order_sql} OFFSET 0) c"
+        f" WHERE TRUE{available}"
+        f" ORDER BY {order_sql.replace('l.', 'c.')} LIMIT {limit}"
+    )
+    return statement, sql.args
+
+
+def search_query_from_params(
+    *,
+    city: str | None,
+    country: str | None,
+    near: str | None,
+    radius_km: float,
+    min_price: int | None,
+    max_price: int | None,
+    guests: int | None,
+    amenities: str | None,
+    check_in: dt.date | None,
+    check_out: dt.date | None,
+    instant_book: bool | None,
+    sort: Sort,
+    limit: int,
+    cursor: str | None,
+) -> SearchQuery:
+    problems: list[tuple[str, str]] = []
+    codes = tuple(sorted({a.strip() for a in (amenities or "").split(",") if a.strip()}))
+    if unknown := unknown_amenities(list(codes)):
+        problems.append(("amenities", f"unknown: {', '.join(unknown)}"))
+    if (check_in is None) != (check_out is None):
+        problems.append(("check_out" if check_out is None else "check_in", "check_in and check_out go together"))
+    if check_in and check_out:
+        if check_out <= check_in:
+            problems.append(("check_out", "must be after check_in"))
+        if check_in < today():
+            problems.append(("check_in", "must not be in the past"))
+        if check_in > today() + dt.timedelta(days=MAX_BOOKING_HORIZON_DAYS):
+            problems.append(("check_in", f"must be within {MAX_BOOKING_HORIZON_DAYS} days"))
+    if min_price is not None and max_price is not None and min_price > max_price:
+        problems.append(("min_price", "must not be more than max_price"))
+    if problems:
+        raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
+    return SearchQuery(
+        city=city.strip() if city and city.strip() else None,
+        country=country,
+        near=_parse_near(near) if near else None,
+        radius_km=radius_km,
+        min_price=min_price,
+        max_price=max_price,
+        guests=guests,
+        amenities=codes,
+        check_in=check_in,
+        check_out=check_out,
+        instant_book=instant_book,
+        sort=sort,
+        limit=limit,
+        after=_decode(cursor, sort) if cursor else None,
+    )
+
+
+async def run_search(q: SearchQuery, storage: MediaStorage) -> Page[ListingSummary]:
+    statement, args = build_search_sql(q)
+    rows = await _fetch(statement, args)
+    shown = rows[: q.limit]
+    items = [
+        ListingSummary(
+            id=r["id"], title=r["title"], property_type=r["property_type"], city=r["city"], country=r["country"],
+            latitude=r["latitude"], longitude=r["longitude"], max_guests=r["max_guests"], bedrooms=r["bedrooms"],
+            beds=r["beds"], bathrooms=r["bathrooms"], nightly_price=r["nightly_price"], currency=r["currency"],
+            instant_book=r["instant_book"], rating=Rating(r["rating_average"], r["rating_count"]),
+            cover_photo_url=storage.url(r["cover_key"]) if r["cover_key"] else None,
+            distance_km=round(r["distance_km"], 2) if r["distance_km"] is not None else None,
+        )
+        for r in shown
+    ]  # fmt: skip
+    more = len(rows) > q.limit
+    return Page(items=items, next_cursor=_encode(q.sort, shown[-1]) if more and shown else None)
+
+
+async def _fetch(statement: str, args: list[Any]) -> list[dict[str, Any]]:
+    """Straight to asyncpg through piccolo's pool: the statement is already `$n`-parameterised."""
+    from piccolo_conf import DB
+
+    pool = DB.pool
+    if pool is None:
+        conn = await DB.get_new_connection()
+        try:
+            return [dict(r) for r in await conn.fetch(statement, *args)]
+        finally:
+            await conn.close()
+    async with pool.acquire() as conn:
+        return [dict(r) for r in await conn.fetch(statement, *args)]

@@ -1,0 +1,108 @@
+"""Homes, their photos, their calendars, and what users report about them."""
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    UUID,
+    Array,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from models.identity import User
+from stayflow.rules.listing_status import ListingStatus
+
+
+class Listing(Table, tablename="listings"):
+    id = UUID(primary_key=True)
+    host = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    title = Varchar(length=120)
+    description = Text(default="")
+    property_type = Varchar(length=20)
+    address_line = Varchar(length=300)
+    city = Varchar(length=120)
+    city_key = Varchar(length=120)
+    """`city` folded for search (lower case, trimmed)."""
+    country = Varchar(length=2)
+    latitude = DoublePrecision()
+    longitude = DoublePrecision()
+    max_guests = Integer()
+    bedrooms = Integer()
+    beds = Integer()
+    bathrooms = DoublePrecision()
+    amenities = Array(base_column=Varchar(length=40))
+    nightly_price = Integer()
+    """Minor units of `currency`."""
+    cleaning_fee = Integer(default=0)
+    currency = Varchar(length=3, default="USD")
+    min_nights = Integer(default=1)
+    max_nights = Integer(default=365)
+    instant_book = Boolean(default=False)
+    cancellation_policy = Varchar(length=10, default="moderate")
+    status = Varchar(length=20, choices=ListingStatus, default=ListingStatus.draft)
+    review_notes = Text(null=True, default=None)
+    """Why the listing was last sent back: automatic check failures or the admin's reason."""
+    rating_average = DoublePrecision(null=True, default=None)
+    rating_count = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+
+
+class ListingPhoto(Table, tablename="listing_photos"):
+    id = UUID(primary_key=True)
+    listing = ForeignKey(Listing, on_delete=OnDelete.cascade, index=True)
+    storage_key = Varchar(length=300, unique=True)
+    content_type = Varchar(length=40)
+    width = Integer()
+    height = Integer()
+    size_bytes = Integer()
+    caption = Varchar(length=300, default="")
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CalendarBlock(Table, tablename="calendar_blocks"):
+    """Nights the host closed: [start_date, end_date)."""
+
+    id = UUID(primary_key=True)
+    listing = ForeignKey(Listing, on_delete=OnDelete.cascade)
+    start_date = Date()
+    end_date = Date()
+
+
+class PriceOverride(Table, tablename="price_overrides"):
+    """Nights with their own price: [start_date, end_date)."""
+
+    id = UUID(primary_key=True)
+    listing = ForeignKey(Listing, on_delete=OnDelete.cascade)
+    start_date = Date()
+    end_date = Date()
+    nightly_price = Integer()
+
+
+class ReportStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class ListingReport(Table, tablename="listing_reports"):
+    id = UUID(primary_key=True)
+    listing = ForeignKey(Listing, on_delete=OnDelete.cascade, index=True)
+    reporter = ForeignKey(User, on_delete=OnDelete.cascade)
+    reason = Varchar(length=30)
+    details = Text(default="")
+    status = Varchar(length=10, choices=ReportStatus, default=ReportStatus.open)
+    resolution = Text(null=True, default=None)
+    resolved_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    resolved_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,19 @@
+"""Platform settings admins change at run time (one row). New bookings read them when priced."""
+
+from piccolo.columns import Integer, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class PlatformSettings(Table, tablename="platform_settings"):
+    id = Integer(primary_key=True)
+    """Always 1."""
+    service_fee_bps = Integer(default=1200)
+    """Guest service fee in basis points of the nights' subtotal (1200 = 12%)."""
+    tax_bps = Integer(default=0)
+    """Taxes in basis points of nights + cleaning fee."""
+    host_response_window_hours = Integer(default=24)
+    review_window_days = Integer(default=14)
+    listing_review_reminder_hours = Integer(default=24)
+    """Admins are reminded when a listing has waited this long for review."""
+    updated_at = Timestamptz(default=TimestamptzNow())
