@@ -71,6 +71,8 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     if isinstance(exc, ProblemDetailsException):
         return exc
     status = exc.status_code
+    if status >= 500:
+        log.error("server error: %s", exc, exc_info=exc)
     headers = dict(exc.headers or {})
     if status == 429 and "Retry-After" not in headers:
         # Litestar's rate limiter sends RateLimit-Reset (seconds); HTTP clients look for Retry-After.

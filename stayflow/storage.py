@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from stayflow.settings import Settings
 
 MEDIA_URL_PREFIX = "/media"
 
 
+@runtime_checkable
 class MediaStorage(Protocol):
     async def save(self, key: str, data: bytes, content_type: str) -> None: ...
 

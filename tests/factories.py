@@ -61,3 +61,63 @@ async def sign_in(client: AsyncClient, user: User, password: str = PASSWORD) -> 
 
 async def signed_in_user(client: AsyncClient, *, role: Role = Role.guest, **kwargs: Any) -> SignedIn:
     return await sign_in(client, await make_user(role=role, **kwargs))
+
+
+LISTING_FIELDS: dict[str, Any] = {
+    "title": "Sunny loft by the canal",
+    "description": "A bright two-room loft five minutes from the old town, with a balcony over the canal.",
+    "property_type": "apartment",
+    "address_line": "Prinsengracht 263",
+    "city": "Amsterdam",
+    "country": "NL",
+    "latitude": 52.3752,
+    "longitude": 4.8840,
+    "max_guests": 4,
+    "bedrooms": 2,
+    "beds": 2,
+    "bathrooms": 1.5,
+    "amenities": ["kitchen", "wifi"],
+    "nightly_price": 12_000,
+    "cleaning_fee": 4_000,
+    "currency": "EUR",
+    "min_nights": 1,
+    "max_nights": 30,
+    "instant_book": True,
+    "cancellation_policy": "moderate",
+}
+
+
+async def make_listing(host: User | None = None, *, status: str = "published", **fields: Any) -> Any:
+    """A listing row as the API would store it (straight to the database: for tests of reading it)."""
+    import datetime as dt
+
+    from models import Listing
+
+    host = host or await make_user(role=Role.host)
+    values = LISTING_FIELDS | fields
+    listing = Listing(
+        **values,
+        host=host.id,
+        city_key=" ".join(values["city"].split()).casefold(),
+        status=status,
+        published_at=dt.datetime.now(dt.UTC) if status == "published" else None,
+    )
+    await listing.save()
+    return listing
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), exif_gps: bool = False) -> bytes:
+    """A real image of the given format, made with Pillow."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 120, 40))
+    out = io.BytesIO()
+    if exif_gps:
+        exif = Image.Exif()
+        exif[0x8825] = {1: "N", 2: (52.0, 22.0, 30.0)}  # GPSInfo: latitude of the host's home
+        image.save(out, fmt, exif=exif)
+    else:
+        image.save(out, fmt)
+    return out.getvalue()

@@ -1,0 +1,903 @@
+"""Listing search through the HTTP API: seed a throwaway PostgreSQL, start one uvicorn worker,
+drive a mix of searches, and print latency tables plus the plans PostgreSQL chose.
+
+    .venv/bin/python bench/search.py                     # 10k then 100k listings, plus the ratio
+    .venv/bin/python bench/search.py --listings 100000   # one size
+
+Everything it starts (embedded PostgreSQL, uvicorn) lives in a temp dir and is stopped and
+removed on exit. Results go to bench/results/search-<size>.{json,md}. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import datetime as dt
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+
+# Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
+from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
+
+SEED = 20261126
+N_CITIES = 1000
+LARGEST_CITY_SHARE = 0.016
+N_HOSTS = 2000
+N_GUESTS = 2000
+HORIZON_DAYS = 90
+TARGET_OCCUPANCY = 0.30
+KINDS = ("a", "b", "c", "d", "e")
+KIND_LABELS = {
+    "a": "city + dates + guests=2, by price",
+    "b": "near (10 km) + price range + dates, by price",
+    "c": "amenities wifi,pool + dates, by price",
+    "d": "price range browse, sort=price_asc, no dates",
+    "e": "page 2 (next_cursor) of a",
+}
+SEQ_SCAN_TABLES = ("listings", "bookings", "calendar_blocks")
+
+# Share of listings that have each amenity (rough marketplace frequencies).
+AMENITY_FREQUENCY = {
+    "wifi": 0.90,
+    "kitchen": 0.80,
+    "washer": 0.55,
+    "dryer": 0.35,
+    "air_conditioning": 0.50,
+    "heating": 0.70,
+    "workspace": 0.40,
+    "tv": 0.70,
+    "pool": 0.10,
+    "hot_tub": 0.08,
+    "parking": 0.45,
+    "ev_charger": 0.04,
+    "gym": 0.07,
+    "bbq_grill": 0.15,
+    "fireplace": 0.12,
+    "pets_allowed": 0.20,
+    "smoking_allowed": 0.05,
+    "beachfront": 0.05,
+    "waterfront": 0.08,
+    "ski_in_out": 0.02,
+    "elevator": 0.25,
+    "wheelchair_accessible": 0.08,
+    "crib": 0.15,
+    "smoke_alarm": 0.85,
+    "carbon_monoxide_alarm": 0.60,
+    "first_aid_kit": 0.50,
+    "self_check_in": 0.45,
+}
+PROPERTY_TYPES = (
+    (["apartment"] * 50)
+    + (["house"] * 25)
+    + (["room"] * 10)
+    + (["guesthouse"] * 5)
+    + (["cabin"] * 4)
+    + (["villa"] * 4)
+    + (["other"] * 2)
+)
+GUEST_WEIGHTS = [6, 30, 12, 20, 6, 12, 3, 6, 1, 2, 1, 1]  # max_guests 1..12, skewed small
+COUNTRIES = ["US", "FR", "IT", "ES", "GB", "DE", "PT", "GR", "MX", "BR", "AR", "CL", "CO", "PE", "CA", "AU", "NZ", "JP", "KR", "TH", "VN", "ID", "PH", "MY", "IN", "LK", "AE", "TR", "EG", "MA", "ZA", "KE", "TZ", "NO", "SE", "FI", "IS", "DK", "NL", "BE", "CH", "AT", "PL", "CZ", "HU", "HR", "RO", "BG", "IE", "CR", "PA", "CU", "DO", "JM", "FJ", "RU", "CN", "TW", "SG"]
+# A few centers where geo search is easy to get wrong: near the 180° meridian and far north/south.
+SPECIAL_CENTERS = [
+    (-17.80, 178.45, "FJ"),  # Suva-like, box spans the meridian only at the edge
+    (-16.50, 179.95, "FJ"),
+    (65.00, -179.90, "RU"),  # Chukotka-like, high latitude and the meridian at once
+    (-41.30, 179.70, "NZ"),
+    (78.22, 15.65, "NO"),  # Longyearbyen-like
+    (69.65, 18.96, "NO"),
+    (71.29, -156.79, "US"),  # Utqiagvik-like
+    (-54.80, -68.30, "AR"),  # Ushuaia-like
+    (64.84, -147.72, "US"),
+    (-77.85, 166.67, "NZ"),  # McMurdo-like: a box near the pole
+]
+SYLLABLES = ["ba", "be", "bo", "da", "de", "di", "ka", "ke", "ko", "la", "le", "li", "lo", "ma", "me", "mi", "mo", "na", "ne", "no", "ra", "re", "ri", "ro", "sa", "se", "si", "so", "ta", "te", "ti", "to", "va", "ve", "vi", "za", "zu", "an", "el", "en", "ar", "or", "ur", "is", "os", "us", "port", "san", "val", "mont"]
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- Synthetic world ------------------------------------------------------------------------
+
+
+@dataclass
+class City:
+    name: str
+    key: str
+    country: str
+    lat: float
+    lng: float
+    listings: int = 0
+    price_factor: float = 1.0
+
+
+def zipf_exponent(n: int, largest_share: float) -> float:
+    """The exponent s for which rank 1 of n holds `largest_share` of sum(k^-s)."""
+    lo, hi = 0.0, 3.0
+    for _ in range(60):
+        s = (lo + hi) / 2
+        share = 1.0 / sum(k**-s for k in range(1, n + 1))
+        lo, hi = (s, hi) if share < largest_share else (lo, s)
+    return (lo + hi) / 2
+
+
+def make_cities(rng: random.Random, n_listings: int) -> list[City]:
+    names: set[str] = set()
+    cities: list[City] = []
+    while len(cities) < N_CITIES:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3, 3, 4)))).capitalize()
+        if rng.random() < 0.12:
+            name = f"{rng.choice(('San', 'Port', 'New', 'Saint', 'Lake', 'Old'))} {name}"
+        if name in names:
+            continue
+        names.add(name)
+        i = len(cities)
+        if i < len(SPECIAL_CENTERS) * 40 and i % 40 == 7:
+            lat, lng, country = SPECIAL_CENTERS[i // 40]
+        else:
+            # Most people live between 55°S and 70°N; sample uniformly on the sphere inside that band.
+            lat = math.degrees(math.asin(rng.uniform(math.sin(math.radians(-55)), math.sin(math.radians(70)))))
+            lng = rng.uniform(-180, 180)
+            country = rng.choice(COUNTRIES)
+        cities.append(
+            City(name, " ".join(name.split()).casefold(), country, lat, lng, price_factor=rng.lognormvariate(0, 0.3))
+        )
+    # Zipf-like sizes over a shuffled order, so the biggest cities are anywhere on the globe.
+    s = zipf_exponent(N_CITIES, LARGEST_CITY_SHARE)
+    weights = [k**-s for k in range(1, N_CITIES + 1)]
+    total = sum(weights)
+    exact = [n_listings * w / total for w in weights]
+    counts = [int(x) for x in exact]
+    for i in sorted(range(N_CITIES), key=lambda i: exact[i] - counts[i], reverse=True)[: n_listings - sum(counts)]:
+        counts[i] += 1
+    order = list(range(N_CITIES))
+    rng.shuffle(order)
+    for rank, city_index in enumerate(order):
+        cities[city_index].listings = counts[rank]
+    return cities
+
+
+def scatter(rng: random.Random, lat: float, lng: float, max_km: float) -> tuple[float, float]:
+    """A point uniformly within `max_km` of (lat, lng), wrapped at the 180° meridian."""
+    r = max_km * math.sqrt(rng.random())
+    bearing = rng.uniform(0, 2 * math.pi)
+    new_lat = lat + r * math.cos(bearing) / 111.32
+    new_lat = max(-89.999, min(89.999, new_lat))
+    new_lng = lng + r * math.sin(bearing) / (111.32 * max(math.cos(math.radians(new_lat)), 0.01))
+    new_lng = (new_lng + 180) % 360 - 180
+    return round(new_lat, 6), round(new_lng, 6)
+
+
+@dataclass
+class World:
+    cities: list[City]
+    city_weights: list[int]  # cumulative listings, for picking a city the way searches do
+    listing_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def pick_city(self, rng: random.Random) -> City:
+        """A city with probability proportional to its listings (popular places get searched more)."""
+        return self.cities[bisect.bisect_right(self.city_weights, rng.randrange(self.city_weights[-1]))]
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+async def table_columns(conn: asyncpg.Connection, table: str) -> dict[str, tuple[bool, bool]]:
+    rows = await conn.fetch(
+        "SELECT column_name, is_nullable = 'YES' AS nullable, column_default IS NOT NULL AS has_default"
+        " FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
+        table,
+    )
+    return {r["column_name"]: (r["nullable"], r["has_default"]) for r in rows}
+
+
+async def copy(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> float:
+    existing = await table_columns(conn, table)
+    unknown = [c for c in columns if c not in existing]
+    missing = [c for c, (nullable, has_default) in existing.items() if not nullable and c not in columns]
+    if unknown:
+        raise RuntimeError(f"{table}: no such columns {unknown}")
+    if table == "listings" and missing:
+        raise RuntimeError(f"listings: NOT NULL columns not filled: {missing}")
+    if missing and any(not existing[c][1] for c in missing):
+        raise RuntimeError(f"{table}: NOT NULL columns without default not filled: {missing}")
+    start = time.perf_counter()
+    await conn.copy_records_to_table(table, columns=columns, records=records)
+    return time.perf_counter() - start
+
+
+async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, dict[str, Any]]:
+    rng = random.Random(SEED + n_listings)
+    now = dt.datetime.now(dt.UTC)
+    today = now.date()
+    timings: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    t0 = time.perf_counter()
+
+    cities = make_cities(rng, n_listings)
+    hosts = [_uuid(rng) for _ in range(N_HOSTS)]
+    guests = [_uuid(rng) for _ in range(N_GUESTS)]
+    users = [
+        (
+            uid,
+            f"{role}{i}@bench.stayflow.test",
+            "bench-not-a-real-hash",
+            f"Bench {role.capitalize()} {i}",
+            role,
+            now - dt.timedelta(days=400),
+            now - dt.timedelta(days=400),
+        )
+        for role, ids in (("host", hosts), ("guest", guests))
+        for i, uid in enumerate(ids)
+    ]
+
+    listing_columns = [
+        "id", "host", "title", "description", "property_type", "address_line", "city", "city_key", "country",
+        "latitude", "longitude", "max_guests", "bedrooms", "beds", "bathrooms", "amenities", "nightly_price",
+        "cleaning_fee", "currency", "min_nights", "max_nights", "instant_book", "cancellation_policy", "status",
+        "review_notes", "rating_average", "rating_count", "created_at", "updated_at", "published_at",
+    ]  # fmt: skip
+    amenity_items = list(AMENITY_FREQUENCY.items())
+    guests_choices = list(range(1, 13))
+    listings: list[tuple[Any, ...]] = []
+    listing_max_guests: list[int] = []
+    photos: list[tuple[Any, ...]] = []
+    ids: list[uuid.UUID] = []
+    for city in cities:
+        for _ in range(city.listings):
+            lid = _uuid(rng)
+            ids.append(lid)
+            lat, lng = scatter(rng, city.lat, city.lng, 15.0)
+            max_guests = rng.choices(guests_choices, GUEST_WEIGHTS)[0]
+            bedrooms = max(0, min(8, math.ceil(max_guests / 2) + rng.choice((-1, 0, 0, 0, 1)))) if max_guests > 1 else 0
+            beds = max(1, bedrooms + rng.choice((0, 0, 1, 1, 2)))
+            bathrooms = max(0.5, min(5.0, round(rng.uniform(0.5, 1 + bedrooms * 0.6) * 2) / 2))
+            amenities = sorted(code for code, p in amenity_items if rng.random() < p)
+            price = 12000 * city.price_factor * (0.75 + max_guests / 8) * rng.lognormvariate(-0.25, 0.55)
+            price = int(min(200000, max(2000, round(price, -2))))
+            kind = rng.choice(PROPERTY_TYPES)
+            published = now - dt.timedelta(seconds=rng.uniform(0, 365 * 86400))
+            created = published - dt.timedelta(seconds=rng.uniform(3600, 14 * 86400))
+            updated = published + (now - published) * rng.random()
+            rated = rng.random() < 0.7
+            rating = round(min(5.0, max(3.5, 5.0 - abs(rng.gauss(0, 0.45)))), 2) if rated else None
+            min_nights = rng.choices((1, 2, 3), (55, 30, 15))[0]
+            listings.append(
+                (
+                    lid, rng.choice(hosts), f"{rng.choice(('Cosy', 'Bright', 'Quiet', 'Central', 'Modern', 'Charming'))}"
+                    f" {kind} in {city.name}", "Synthetic listing for the search benchmark.", kind,
+                    f"{rng.randint(1, 400)} {rng.choice(SYLLABLES).capitalize()} Street", city.name, city.key,
+                    city.country, lat, lng, max_guests, bedrooms, beds, bathrooms, amenities, price,
+                    int(min(30000, max(0, round(price * rng.uniform(0, 0.6), -2)))), "USD", min_nights,
+                    rng.choice((30, 60, 90, 180, 365, 365)), rng.random() < 0.4,
+                    rng.choice(("flexible", "moderate", "moderate", "strict")), "published", None, rating,
+                    rng.randint(1, 400) if rated else 0, created, updated, published,
+                )
+            )  # fmt: skip
+            listing_max_guests.append(max_guests)
+            for position in range(rng.choice((1, 2, 3, 3, 4, 5))):
+                photos.append(
+                    (
+                        _uuid(rng),
+                        lid,
+                        f"bench/{lid}/{position}.jpg",
+                        "image/jpeg",
+                        1600,
+                        1067,
+                        250_000,
+                        "",
+                        position,
+                        created,
+                    )
+                )
+
+    # Bookings and calendar blocks: alternate free gaps and occupied stretches over the next 90 days
+    # so that ~30% of the nights are held; stretches never overlap within a listing.
+    bookings: list[tuple[Any, ...]] = []
+    blocks: list[tuple[Any, ...]] = []
+    held_nights = 0
+    statuses = ("confirmed", "pending_payment", "awaiting_host", "cancelled")
+    status_weights = (85, 5, 5, 5)
+    mean_stretch = 0.7 * 4.5 + 0.3 * 3.0
+    max_gap = round(2 * mean_stretch * (1 - TARGET_OCCUPANCY) / TARGET_OCCUPANCY)
+    for lid, max_guests in zip(ids, listing_max_guests, strict=True):
+        day = rng.randint(0, max_gap // 2)
+        while True:
+            if rng.random() < 0.7:
+                nights = rng.randint(2, 7)
+                if day + nights > HORIZON_DAYS:
+                    break
+                status = rng.choices(statuses, status_weights)[0]
+                created = now - dt.timedelta(days=rng.uniform(1, 120))
+                check_in = today + dt.timedelta(days=day)
+                bookings.append(
+                    (_uuid(rng), lid, guests[rng.randrange(N_GUESTS)], check_in, check_in + dt.timedelta(days=nights),
+                     rng.randint(1, max_guests), status, created, created + (now - created) * rng.random())
+                )  # fmt: skip
+                if status != "cancelled":
+                    held_nights += nights
+            else:
+                nights = rng.randint(1, 5)
+                if day + nights > HORIZON_DAYS:
+                    break
+                start = today + dt.timedelta(days=day)
+                blocks.append((_uuid(rng), lid, start, start + dt.timedelta(days=nights)))
+                held_nights += nights
+            day += nights + rng.randint(0, max_gap)
+    timings["generate_s"] = time.perf_counter() - t0
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        user_columns = ["id", "email", "password_hash", "full_name", "role", "created_at", "updated_at"]
+        timings["copy_users_s"] = await copy(conn, "users", user_columns, users)
+        timings["copy_listings_s"] = await copy(conn, "listings", listing_columns, listings)
+        photo_columns = [
+            "id", "listing", "storage_key", "content_type", "width", "height", "size_bytes", "caption", "position",
+            "created_at",
+        ]  # fmt: skip
+        timings["copy_photos_s"] = await copy(conn, "listing_photos", photo_columns, photos)
+        booking_columns = [
+            "id", "listing", "guest", "check_in", "check_out", "guests", "status", "created_at", "updated_at",
+        ]  # fmt: skip
+        constraint_def = None
+        if constraint_mode == "rebuild":
+            constraint_def = await conn.fetchval(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'bookings_no_overlap'"
+            )
+            await conn.execute("ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap")
+        timings["copy_bookings_s"] = await copy(conn, "bookings", booking_columns, bookings)
+        if constraint_def is not None:
+            start = time.perf_counter()
+            await conn.execute(f"ALTER TABLE bookings ADD CONSTRAINT bookings_no_overlap {constraint_def}")
+            timings["build_exclusion_constraint_s"] = time.perf_counter() - start
+        timings["copy_calendar_blocks_s"] = await copy(
+            conn, "calendar_blocks", ["id", "listing", "start_date", "end_date"], blocks
+        )
+        start = time.perf_counter()
+        await conn.execute("VACUUM (ANALYZE) users, listings, listing_photos, bookings, calendar_blocks")
+        timings["vacuum_analyze_s"] = time.perf_counter() - start
+    finally:
+        await conn.close()
+    timings["total_s"] = time.perf_counter() - t0
+    counts = {
+        "users": len(users),
+        "listings": len(listings),
+        "listing_photos": len(photos),
+        "bookings": len(bookings),
+        "calendar_blocks": len(blocks),
+    }
+    info = {
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+        "rows": counts,
+        "occupancy_next_90_days": round(held_nights / (len(ids) * HORIZON_DAYS), 3),
+        "largest_city_listings": max(c.listings for c in cities),
+        "smallest_city_listings": min(c.listings for c in cities),
+        "constraint_mode": constraint_mode,
+    }
+    cumulative: list[int] = []
+    running = 0
+    for c in cities:
+        running += c.listings
+        cumulative.append(running)
+    return World(cities, cumulative, ids), info
+
+
+# --- Request mix ----------------------------------------------------------------------------
+
+
+def stay(rng: random.Random) -> dict[str, str]:
+    check_in = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=rng.randint(10, 80))
+    return {
+        "check_in": check_in.isoformat(),
+        "check_out": (check_in + dt.timedelta(days=rng.randint(2, 5))).isoformat(),
+    }
+
+
+def params_a(rng: random.Random, world: World) -> dict[str, str]:
+    return {"city": world.pick_city(rng).name, **stay(rng), "guests": "2"}
+
+
+def params_b(rng: random.Random, world: World) -> dict[str, str]:
+    city = world.pick_city(rng)
+    lat, lng = scatter(rng, city.lat, city.lng, 3.0)
+    return {
+        "near": f"{lat},{lng}",
+        "radius_km": "10",
+        "min_price": "5000",
+        "max_price": "30000",
+        **stay(rng),
+    }
+
+
+def params_c(rng: random.Random, world: World) -> dict[str, str]:
+    return {"amenities": "wifi,pool", **stay(rng)}
+
+
+def params_d(rng: random.Random, world: World) -> dict[str, str]:
+    low = rng.randrange(5000, 20001, 500)
+    return {"sort": "price_asc", "min_price": str(low), "max_price": str(low + rng.randrange(5000, 20001, 500))}
+
+
+PARAMS: dict[str, Callable[[random.Random, World], dict[str, str]]] = {
+    "a": params_a,
+    "b": params_b,
+    "c": params_c,
+    "d": params_d,
+}
+
+
+@dataclass
+class KindResult:
+    kind: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    results: list[int]
+    samples: list[tuple[float, dict[str, str]]]
+    cpu_s: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            return round(lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))], 2)
+
+        return {
+            "kind": self.kind,
+            "what": KIND_LABELS.get(self.kind, self.kind),
+            "requests": self.requests,
+            "req_per_s": round(self.requests / self.seconds, 1),
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "max_ms": round(lat[-1], 2),
+            "mean_results": round(statistics.fmean(self.results), 2),
+            "empty_pages": sum(1 for r in self.results if r == 0),
+            "cpu_ms_per_request": {k: round(1000 * v / self.requests, 2) for k, v in self.cpu_s.items()},
+        }
+
+
+class CpuMeter:
+    """CPU seconds spent by the API process, the PostgreSQL cluster and this load generator."""
+
+    def __init__(self, api_pid: int, postmaster_pid: int) -> None:
+        self.procs = {"api": psutil.Process(api_pid), "postgres": psutil.Process(postmaster_pid)}
+        self.me = psutil.Process()
+
+    def _sample(self) -> dict[str, float]:
+        def total(p: psutil.Process, children: bool) -> float:
+            t = p.cpu_times()
+            cpu = t.user + t.system
+            if children:
+                for c in p.children(recursive=True):
+                    try:
+                        ct = c.cpu_times()
+                        cpu += ct.user + ct.system
+                    except psutil.NoSuchProcess:
+                        pass
+            return cpu
+
+        return {
+            "api": total(self.procs["api"], True),
+            "postgres": total(self.procs["postgres"], True),
+            "loadgen": total(self.me, False),
+        }
+
+    def start(self) -> None:
+        self.base = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        return {k: end[k] - self.base[k] for k in end}
+
+
+async def drive(
+    client: httpx.AsyncClient,
+    kind: str,
+    requests: Iterator[dict[str, str]],
+    total: int,
+    concurrency: int,
+    cpu: CpuMeter | None,
+    record: bool,
+    cursors: list[dict[str, str]] | None = None,
+) -> KindResult:
+    latencies: list[float] = []
+    results: list[int] = []
+    samples: list[tuple[float, dict[str, str]]] = []
+    remaining = total
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            params = next(requests)
+            start = time.perf_counter()
+            response = await client.get("/api/v1/listings", params=params)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{kind}: {response.status_code} for {params}: {response.text[:500]}")
+            body = response.json()
+            latencies.append(elapsed)
+            results.append(len(body["items"]))
+            samples.append((elapsed, params))
+            if cursors is not None and body["next_cursor"]:
+                cursors.append({**params, "cursor": body["next_cursor"]})
+
+    if cpu and record:
+        cpu.start()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    cpu_s = cpu.stop() if cpu and record else {}
+    return KindResult(kind, total, seconds, latencies, results, samples, cpu_s)
+
+
+async def load(
+    base_url: str, world: World, n: int, warmup: int, concurrency: int, cpu: CpuMeter
+) -> tuple[dict[str, KindResult], dict[str, list[dict[str, str]]]]:
+    rng = random.Random(SEED * 7 + len(world.listing_ids))
+    out: dict[str, KindResult] = {}
+    pool: list[dict[str, str]] = []
+    population: dict[str, list[dict[str, str]]] = {}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+        # The framework + client floor at the same concurrency.
+        ping_requests = iter(lambda: {}, None)
+
+        async def ping_kind() -> KindResult:
+            latencies: list[float] = []
+            remaining = n
+
+            async def worker() -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    start = time.perf_counter()
+                    r = await client.get("/health")
+                    latencies.append((time.perf_counter() - start) * 1000)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"/health: {r.status_code}")
+
+            cpu.start()
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            seconds = time.perf_counter() - started
+            return KindResult("ping", n, seconds, latencies, [0] * n, [], cpu.stop())
+
+        for _ in range(warmup):
+            next(ping_requests)
+        out["ping"] = await ping_kind()
+        for kind in ("a", "b", "c", "d"):
+            make = PARAMS[kind]
+            params = [make(rng, world) for _ in range(warmup + n)]
+            population[kind] = params
+            # Page-1 responses of `a` (warm-up and timed) feed the cursors of `e`.
+            await drive(client, kind, iter(params[:warmup]), warmup, concurrency, cpu, False,
+                        pool if kind == "a" else None)  # fmt: skip
+            out[kind] = await drive(client, kind, iter(params[warmup:]), n, concurrency, cpu, True,
+                                    pool if kind == "a" else None)  # fmt: skip
+            log(f"  {kind}: {json.dumps(out[kind].summary())}")
+        if pool:
+            rng.shuffle(pool)
+            population["e"] = pool
+            cycle = (pool[i % len(pool)] for i in range(10**9))
+            await drive(client, "e", cycle, min(warmup, len(pool)), concurrency, cpu, False)
+            out["e"] = await drive(client, "e", cycle, n, concurrency, cpu, True)
+            log(f"  e: {json.dumps(out['e'].summary())}")
+    return out, population
+
+
+# --- Plans ----------------------------------------------------------------------------------
+
+
+def to_query(params: dict[str, str]) -> Any:
+    from api.search import search_query_from_params
+
+    def date(name: str) -> dt.date | None:
+        return dt.date.fromisoformat(params[name]) if name in params else None
+
+    def integer(name: str) -> int | None:
+        return int(params[name]) if name in params else None
+
+    return search_query_from_params(
+        city=params.get("city"),
+        country=params.get("country"),
+        near=params.get("near"),
+        radius_km=float(params.get("radius_km", 10.0)),
+        min_price=integer("min_price"),
+        max_price=integer("max_price"),
+        guests=integer("guests"),
+        amenities=params.get("amenities"),
+        check_in=date("check_in"),
+        check_out=date("check_out"),
+        instant_book=None,
+        sort=params.get("sort", "price_asc"),  # type: ignore[arg-type]
+        limit=int(params.get("limit", 20)),
+        cursor=params.get("cursor"),
+    )
+
+
+async def explain(
+    dsn: str, samples: dict[str, dict[str, str]], population: dict[str, list[dict[str, str]]]
+) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE, BUFFERS) of one representative statement per kind (the request closest to
+    the p95 latency), and a scan for sequential scans over a sample of each kind's requests."""
+    from api.search import build_search_sql
+    from piccolo_conf import DB
+
+    server_settings = DB.config.get("server_settings") or {}
+    conn = await asyncpg.connect(dsn, server_settings=server_settings)
+    out: dict[str, Any] = {}
+    try:
+        for kind, params in samples.items():
+            statement, args = build_search_sql(to_query(params))
+            # Run it a couple of times first: the API's connections are warm too.
+            for _ in range(2):
+                await conn.fetch(statement, *args)
+            rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *args)
+            plan = "\n".join(r[0] for r in rows)
+            seq = [t for t in SEQ_SCAN_TABLES if f"Seq Scan on {t}" in plan]
+            sample_seq: dict[str, int] = {t: 0 for t in SEQ_SCAN_TABLES}
+            sample_times: list[float] = []
+            checked = population.get(kind, [])[:: max(1, len(population.get(kind, [])) // 40)][:40]
+            for p in checked:
+                s, a = build_search_sql(to_query(p))
+                text = "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE, FORMAT TEXT) " + s, *a))
+                for t in SEQ_SCAN_TABLES:
+                    sample_seq[t] += f"Seq Scan on {t}" in text
+                for line in text.splitlines():
+                    if line.startswith("Execution Time:"):
+                        sample_times.append(float(line.split()[2]))
+            out[kind] = {
+                "params": params,
+                "plan": plan,
+                "seq_scans": seq,
+                "sampled_statements": len(checked),
+                "sampled_seq_scans": sample_seq,
+                "sampled_execution_ms": {
+                    "p50": round(statistics.median(sample_times), 3) if sample_times else None,
+                    "max": round(max(sample_times), 3) if sample_times else None,
+                },
+            }
+    finally:
+        await conn.close()
+    return out
+
+
+# --- One size -------------------------------------------------------------------------------
+
+
+def markdown(size: int, seed_info: dict[str, Any], summaries: list[dict[str, Any]], plans: dict[str, Any]) -> str:
+    lines = [
+        f"### {size:,} listings",
+        "",
+        f"seed: {seed_info['timings']['total_s']} s ({seed_info['rows']['bookings']:,} bookings,"
+        f" {seed_info['rows']['calendar_blocks']:,} blocks, occupancy {seed_info['occupancy_next_90_days']:.0%},"
+        f" exclusion constraint: {seed_info['constraint_mode']}, fsync off)",
+        "",
+        "| kind | what | req/s | p50 ms | p95 ms | p99 ms | mean results | empty pages | SQL ms p50 (EXPLAIN) "
+        "| CPU ms/req api · pg · loadgen | seq scans |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for s in summaries:
+        plan = plans.get(s["kind"], {})
+        cpu = s["cpu_ms_per_request"]
+        seq = [t for t, n in plan.get("sampled_seq_scans", {}).items() if n] or (["none"] if plan else [""])
+        sql = plan.get("sampled_execution_ms", {}).get("p50")
+        lines.append(
+            f"| {s['kind']} | {s['what']} | {s['req_per_s']:,} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} "
+            f"| {s['mean_results']} | {s['empty_pages']} | {sql if sql is not None else ''} "
+            f"| {cpu.get('api', 0)} · {cpu.get('postgres', 0)} · {cpu.get('loadgen', 0)} | {', '.join(seq)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+async def prewarm(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        await conn.execute(
+            "SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+        )
+    finally:
+        await conn.close()
+
+
+def wait_for_health(child: ChildProcess, base_url: str, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise RuntimeError(f"uvicorn exited with {child.process.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"uvicorn did not answer /health within {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+def run_size(
+    postgres: EmbeddedPostgres, template: str, home: Path, size: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    database = f"bench_{size}"
+    dsn = postgres.dsn(database)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(postgres.admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            await conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    log(f"\n== {size:,} listings: seeding ...")
+    world, seed_info = asyncio.run(seed(dsn, size, args.constraint))
+    log(f"seeded in {seed_info['timings']['total_s']} s: {json.dumps(seed_info)}")
+    asyncio.run(prewarm(dsn))
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "STAYFLOW_ENV": "test",
+        "STAYFLOW_HOME": str(home),
+        "STAYFLOW_DATABASE_URL": dsn,
+        "STAYFLOW_TEMPORAL_ADDRESS": "127.0.0.1:1",
+        "STAYFLOW_API_PORT": str(port),
+    }
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
+    log_path = home / f"uvicorn-{size}.log"
+    api = spawn("uvicorn", argv, env=env, log_path=log_path, cwd=ROOT)
+    try:
+        wait_for_health(api, base_url, log_path)
+        assert postgres.child is not None
+        cpu = CpuMeter(api.process.pid, postgres.child.process.pid)
+        log(f"load: {args.requests} requests per kind after {args.warmup} warm-up, {args.concurrency} clients")
+        results, population = asyncio.run(load(base_url, world, args.requests, args.warmup, args.concurrency, cpu))
+    finally:
+        api.stop()
+    summaries = [results[k].summary() for k in ("ping", *KINDS) if k in results]
+
+    representative: dict[str, dict[str, str]] = {}
+    for kind in KINDS:
+        if kind not in results:
+            continue
+        p95 = next(s["p95_ms"] for s in summaries if s["kind"] == kind)
+        representative[kind] = min(results[kind].samples, key=lambda s: abs(s[0] - p95))[1]
+    plans = asyncio.run(explain(dsn, representative, population))
+
+    md = markdown(size, seed_info, summaries, plans)
+    report = {
+        "listings": size,
+        "seed": seed_info,
+        "load": {"requests_per_kind": args.requests, "warmup_per_kind": args.warmup,
+                 "concurrency": args.concurrency, "client": "httpx.AsyncClient in the same process"},
+        "results": summaries,
+        "plans": plans,
+        "markdown": md,
+    }  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"search-{size}.json").write_text(json.dumps(report, indent=2, default=str))
+    plan_md = "\n".join(
+        f"\n#### {k}: {KIND_LABELS[k]}\n\nparams: `{json.dumps(p['params'])}`\n\n```\n{p['plan']}\n```"
+        for k, p in plans.items()
+    )
+    (RESULTS / f"search-{size}.md").write_text(md + plan_md + "\n")
+
+    log("")
+    for kind, p in plans.items():
+        log(f"--- EXPLAIN (ANALYZE, BUFFERS) {kind} ({KIND_LABELS[kind]}), params {json.dumps(p['params'])}")
+        log(p["plan"])
+        log(
+            f"seq scans in this plan: {p['seq_scans'] or 'none'}; in {p['sampled_statements']} sampled statements:"
+            f" {p['sampled_seq_scans']}; sampled execution ms {p['sampled_execution_ms']}"
+        )
+    log("")
+    log(md)
+    any_seq = {k: [t for t, n in p["sampled_seq_scans"].items() if n] for k, p in plans.items()}
+    any_seq = {k: v for k, v in any_seq.items() if v}
+    log(f"Seq Scan on listings/bookings/calendar_blocks: {any_seq or 'none'}")
+    asyncio.run(drop_database(postgres, database))
+    return report
+
+
+async def drop_database(postgres: EmbeddedPostgres, database: str) -> None:
+    conn = await asyncpg.connect(postgres.admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def ratio_table(small: dict[str, Any], large: dict[str, Any]) -> str:
+    by_kind = {s["kind"]: s for s in small["results"]}
+    lines = [
+        f"### {large['listings']:,} / {small['listings']:,} listings latency ratio (target ≤ 2×)",
+        "",
+        "| kind | p50 ratio | p95 ratio | p95 ≤ 50 ms at the larger size |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for s in large["results"]:
+        k = by_kind.get(s["kind"])
+        if not k:
+            continue
+        lines.append(
+            f"| {s['kind']} | {s['p50_ms'] / k['p50_ms']:.2f} | {s['p95_ms'] / k['p95_ms']:.2f} "
+            f"| {'yes' if s['p95_ms'] <= 50 else 'NO'} ({s['p95_ms']} ms) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, action="append", help="size (repeatable); default 10000 and 100000")
+    parser.add_argument("--requests", type=int, default=400, help="timed requests per kind")
+    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per kind")
+    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
+    parser.add_argument(
+        "--constraint",
+        choices=("keep", "rebuild"),
+        default="keep",
+        help="load bookings with the exclusion constraint in place, or drop it and rebuild after COPY",
+    )
+    args = parser.parse_args()
+    sizes = args.listings or [10_000, 100_000]
+
+    started = time.perf_counter()
+    home = Path(tempfile.mkdtemp(prefix="stayflow-bench-"))
+    postgres = EmbeddedPostgres(home / "postgres" / "data", free_port(), fast_and_unsafe=True)
+    reports: list[dict[str, Any]] = []
+    try:
+        postgres.start()
+        template = "bench_template"
+        postgres.ensure_database(template)
+        os.environ["STAYFLOW_ENV"] = "test"
+        os.environ["STAYFLOW_HOME"] = str(home)
+        os.environ["STAYFLOW_DATABASE_URL"] = postgres.dsn(template)
+        os.environ["STAYFLOW_TEMPORAL_ADDRESS"] = "127.0.0.1:1"
+        from stayflow.migrations import migrate
+
+        asyncio.run(migrate())
+        log(f"PostgreSQL on port {postgres.port} (fsync off: fast_and_unsafe=True), migrated template database")
+        for size in sizes:
+            reports.append(run_size(postgres, template, home, size, args))
+        if len(reports) > 1:
+            ordered = sorted(reports, key=lambda r: r["listings"])
+            ratio = ratio_table(ordered[0], ordered[-1])
+            log("\n" + "\n".join(r["markdown"] for r in ordered) + "\n" + ratio)
+            (RESULTS / "search-ratio.md").write_text(ratio)
+    finally:
+        postgres.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    log(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
