@@ -103,7 +103,7 @@ async def test_quotes_that_cannot_be_booked(client: AsyncClient) -> None:
     await client.put(f"/api/v1/listings/{listing.id}/calendar", headers=host.headers,
                      json={"blocks": [{"start": day(20), "end": day(21)}]})  # fmt: skip
     url = f"/api/v1/listings/{listing.id}/quote"
-    for params, status in [
+    cases: list[tuple[dict[str, str | int], int]] = [
         ({"check_in": day(10), "check_out": day(10)}, 422),
         ({"check_in": day(10), "check_out": day(8)}, 422),
         ({"check_in": day(-2), "check_out": day(1)}, 422),
@@ -111,7 +111,8 @@ async def test_quotes_that_cannot_be_booked(client: AsyncClient) -> None:
         ({"check_in": day(10), "check_out": day(11)}, 422),
         ({"check_in": day(19), "check_out": day(22)}, 409),
         ({"check_in": "soon", "check_out": day(22)}, 422),
-    ]:
+    ]
+    for params, status in cases:
         response = await client.get(url, params=params)
         assert response.status_code == status, (params, response.text)
     draft = await make_listing(host.user, status="draft")

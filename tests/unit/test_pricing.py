@@ -31,9 +31,14 @@ def test_share_half_up(amount: int, bps: int, expected: int) -> None:
 
 def test_quote_uses_override_prices_per_night_and_spec_fees() -> None:
     quote = quote_stay(
-        check_in=D(2027, 3, 1), check_out=D(2027, 3, 5), base_price=10_000, cleaning_fee=2_500, currency="USD",
-        overrides=[PriceOverrideRange(D(2027, 3, 3), D(2027, 3, 4), 15_050)], fees=Fees(service_fee_bps=1200, tax_bps=800),
-    )  # fmt: skip
+        check_in=D(2027, 3, 1),
+        check_out=D(2027, 3, 5),
+        base_price=10_000,
+        cleaning_fee=2_500,
+        currency="USD",
+        overrides=[PriceOverrideRange(D(2027, 3, 3), D(2027, 3, 4), 15_050)],
+        fees=Fees(service_fee_bps=1200, tax_bps=800),
+    )
     assert [n.price for n in quote.nightly] == [10_000, 10_000, 15_050, 10_000]
     assert [n.date for n in quote.nightly] == [D(2027, 3, 1), D(2027, 3, 2), D(2027, 3, 3), D(2027, 3, 4)]
     assert quote.nights == 4
