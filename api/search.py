@@ -202,35 +202,46 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     if q.after is not None:
         key, ident = q.after
         where.append(keyset.format(k=sql.arg(key), i=sql.arg(ident)))
-    available = ""
+    free: list[str] = []
     if q.check_in is not None and q.check_out is not None:
         nights = (q.check_out - q.check_in).days
         where.append(f"l.min_nights <= {sql.arg(nights)} AND l.max_nights >= {sql.arg(nights)}")
         ci, co = sql.arg(q.check_in), sql.arg(q.check_out)
         holds = ", ".join(f"'{s}'" for s in HOLDS_DATES)
-        available = (
-            f" AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.listing = c.id"
+        # OFFSET 0 keeps each check a per-candidate probe of the constraint's / blocks' gist index
+        # instead of an anti-join the planner would cost for "all rows" and satisfy with a seq scan.
+        free = [
+            f"NOT EXISTS (SELECT 1 FROM bookings b WHERE b.listing = {{t}}.id"
             f" AND daterange(b.check_in, b.check_out) && daterange({ci}::date, {co}::date)"
-            f" AND b.status IN ({holds}))"
-            f" AND NOT EXISTS (SELECT 1 FROM calendar_blocks k WHERE k.listing = c.id"
-            f" AND daterange(k.start_date, k.end_date) && daterange({ci}::date, {co}::date))"
-        )
+            f" AND b.status IN ({holds}) OFFSET 0)",
+            f"NOT EXISTS (SELECT 1 FROM calendar_blocks k WHERE k.listing = {{t}}.id"
+            f" AND daterange(k.start_date, k.end_date) && daterange({ci}::date, {co}::date) OFFSET 0)",
+        ]
     limit = sql.arg(q.limit + 1)
     columns = (
         "l.id, l.title, l.property_type, l.city, l.country, l.latitude, l.longitude, l.max_guests, l.bedrooms,"
         " l.beds, l.bathrooms, l.nightly_price, l.currency, l.instant_book, l.rating_average, l.rating_count,"
         f" l.published_at, {distance} AS distance_km"
     )
-    # The candidates come out of an index in sort order (OFFSET 0 keeps the subquery from being
-    # flattened); availability is then checked one candidate at a time until the page is full.
-    statement = (
-        f"SELECT c.*, (SELECT p.storage_key FROM listing_photos p WHERE p.listing = c.id"
-        f" ORDER BY p.position LIMIT 1) AS cover_key"
-        f" FROM (SELECT {columns} FROM listings l WHERE {' AND '.join(where)}"
-        f" ORDER BY {order_sql} OFFSET 0) c"
-        f" WHERE TRUE{available}"
-        f" ORDER BY {order_sql.replace('l.', 'c.')} LIMIT {limit}"
-    )
+    cover = "(SELECT p.storage_key FROM listing_photos p WHERE p.listing = {t}.id ORDER BY p.position LIMIT 1)"
+    if q.near is None:
+        # One level: the planner walks the sort-order index and stops after a page of hits.
+        conditions = " AND ".join(where + [f.format(t="l") for f in free])
+        statement = (
+            f"SELECT {columns}, {cover.format(t='l')} AS cover_key FROM listings l WHERE {conditions}"
+            f" ORDER BY {order_sql} LIMIT {limit}"
+        )
+    else:
+        # Radius: the gist box scan yields candidates in no useful order, so they are sorted first
+        # (OFFSET 0 keeps the subquery from being flattened) and availability is checked after.
+        available = "".join(f" AND {f.format(t='c')}" for f in free)
+        statement = (
+            f"SELECT c.*, {cover.format(t='c')} AS cover_key"
+            f" FROM (SELECT {columns} FROM listings l WHERE {' AND '.join(where)}"
+            f" ORDER BY {order_sql} OFFSET 0) c"
+            f" WHERE TRUE{available}"
+            f" ORDER BY {order_sql.replace('l.', 'c.')} LIMIT {limit}"
+        )
     return statement, sql.args
 
 

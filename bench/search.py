@@ -19,6 +19,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -97,8 +98,69 @@ PROPERTY_TYPES = (
     + (["villa"] * 4)
     + (["other"] * 2)
 )
+ADJECTIVES = ("Cosy", "Bright", "Quiet", "Central", "Modern", "Charming")
 GUEST_WEIGHTS = [6, 30, 12, 20, 6, 12, 3, 6, 1, 2, 1, 1]  # max_guests 1..12, skewed small
-COUNTRIES = ["US", "FR", "IT", "ES", "GB", "DE", "PT", "GR", "MX", "BR", "AR", "CL", "CO", "PE", "CA", "AU", "NZ", "JP", "KR", "TH", "VN", "ID", "PH", "MY", "IN", "LK", "AE", "TR", "EG", "MA", "ZA", "KE", "TZ", "NO", "SE", "FI", "IS", "DK", "NL", "BE", "CH", "AT", "PL", "CZ", "HU", "HR", "RO", "BG", "IE", "CR", "PA", "CU", "DO", "JM", "FJ", "RU", "CN", "TW", "SG"]
+COUNTRIES = [
+    "US",
+    "FR",
+    "IT",
+    "ES",
+    "GB",
+    "DE",
+    "PT",
+    "GR",
+    "MX",
+    "BR",
+    "AR",
+    "CL",
+    "CO",
+    "PE",
+    "CA",
+    "AU",
+    "NZ",
+    "JP",
+    "KR",
+    "TH",
+    "VN",
+    "ID",
+    "PH",
+    "MY",
+    "IN",
+    "LK",
+    "AE",
+    "TR",
+    "EG",
+    "MA",
+    "ZA",
+    "KE",
+    "TZ",
+    "NO",
+    "SE",
+    "FI",
+    "IS",
+    "DK",
+    "NL",
+    "BE",
+    "CH",
+    "AT",
+    "PL",
+    "CZ",
+    "HU",
+    "HR",
+    "RO",
+    "BG",
+    "IE",
+    "CR",
+    "PA",
+    "CU",
+    "DO",
+    "JM",
+    "FJ",
+    "RU",
+    "CN",
+    "TW",
+    "SG",
+]
 # A few centers where geo search is easy to get wrong: near the 180° meridian and far north/south.
 SPECIAL_CENTERS = [
     (-17.80, 178.45, "FJ"),  # Suva-like, box spans the meridian only at the edge
@@ -112,7 +174,58 @@ SPECIAL_CENTERS = [
     (64.84, -147.72, "US"),
     (-77.85, 166.67, "NZ"),  # McMurdo-like: a box near the pole
 ]
-SYLLABLES = ["ba", "be", "bo", "da", "de", "di", "ka", "ke", "ko", "la", "le", "li", "lo", "ma", "me", "mi", "mo", "na", "ne", "no", "ra", "re", "ri", "ro", "sa", "se", "si", "so", "ta", "te", "ti", "to", "va", "ve", "vi", "za", "zu", "an", "el", "en", "ar", "or", "ur", "is", "os", "us", "port", "san", "val", "mont"]
+SYLLABLES = [
+    "ba",
+    "be",
+    "bo",
+    "da",
+    "de",
+    "di",
+    "ka",
+    "ke",
+    "ko",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "ma",
+    "me",
+    "mi",
+    "mo",
+    "na",
+    "ne",
+    "no",
+    "ra",
+    "re",
+    "ri",
+    "ro",
+    "sa",
+    "se",
+    "si",
+    "so",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "va",
+    "ve",
+    "vi",
+    "za",
+    "zu",
+    "an",
+    "el",
+    "en",
+    "ar",
+    "or",
+    "ur",
+    "is",
+    "os",
+    "us",
+    "port",
+    "san",
+    "val",
+    "mont",
+]
 
 
 def log(message: str) -> None:
@@ -287,8 +400,8 @@ async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, 
             min_nights = rng.choices((1, 2, 3), (55, 30, 15))[0]
             listings.append(
                 (
-                    lid, rng.choice(hosts), f"{rng.choice(('Cosy', 'Bright', 'Quiet', 'Central', 'Modern', 'Charming'))}"
-                    f" {kind} in {city.name}", "Synthetic listing for the search benchmark.", kind,
+                    lid, rng.choice(hosts), f"{rng.choice(ADJECTIVES)} {kind} in {city.name}",
+                    "Synthetic listing for the search benchmark.", kind,
                     f"{rng.randint(1, 400)} {rng.choice(SYLLABLES).capitalize()} Street", city.name, city.key,
                     city.country, lat, lng, max_guests, bedrooms, beds, bathrooms, amenities, price,
                     int(min(30000, max(0, round(price * rng.uniform(0, 0.6), -2)))), "USD", min_nights,
@@ -343,8 +456,8 @@ async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, 
                 nights = rng.randint(1, 5)
                 if day + nights > HORIZON_DAYS:
                     break
-                start = today + dt.timedelta(days=day)
-                blocks.append((_uuid(rng), lid, start, start + dt.timedelta(days=nights)))
+                first = today + dt.timedelta(days=day)
+                blocks.append((_uuid(rng), lid, first, first + dt.timedelta(days=nights)))
                 held_nights += nights
             day += nights + rng.randint(0, max_gap)
     timings["generate_s"] = time.perf_counter() - t0
@@ -565,8 +678,6 @@ async def load(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
         # The framework + client floor at the same concurrency.
-        ping_requests = iter(lambda: {}, None)
-
         async def ping_kind() -> KindResult:
             latencies: list[float] = []
             remaining = n
@@ -587,8 +698,6 @@ async def load(
             seconds = time.perf_counter() - started
             return KindResult("ping", n, seconds, latencies, [0] * n, [], cpu.stop())
 
-        for _ in range(warmup):
-            next(ping_requests)
         out["ping"] = await ping_kind()
         for kind in ("a", "b", "c", "d"):
             make = PARAMS[kind]
@@ -751,6 +860,7 @@ def run_size(
         conn = await asyncpg.connect(postgres.admin_dsn)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", template)
             await conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
         finally:
             await conn.close()
@@ -824,6 +934,11 @@ def run_size(
     any_seq = {k: [t for t, n in p["sampled_seq_scans"].items() if n] for k, p in plans.items()}
     any_seq = {k: v for k, v in any_seq.items() if v}
     log(f"Seq Scan on listings/bookings/calendar_blocks: {any_seq or 'none'}")
+    if args.hold:
+        log(f"--hold: database kept at {dsn}; send SIGTERM or Ctrl-C to clean up")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            time.sleep(3600)
     asyncio.run(drop_database(postgres, database))
     return report
 
@@ -839,7 +954,7 @@ async def drop_database(postgres: EmbeddedPostgres, database: str) -> None:
 def ratio_table(small: dict[str, Any], large: dict[str, Any]) -> str:
     by_kind = {s["kind"]: s for s in small["results"]}
     lines = [
-        f"### {large['listings']:,} / {small['listings']:,} listings latency ratio (target ≤ 2×)",
+        f"### {large['listings']:,} / {small['listings']:,} listings latency ratio (target: at most 2x)",
         "",
         "| kind | p50 ratio | p95 ratio | p95 ≤ 50 ms at the larger size |",
         "| --- | ---: | ---: | --- |",
@@ -867,6 +982,7 @@ def main() -> None:
         default="keep",
         help="load bookings with the exclusion constraint in place, or drop it and rebuild after COPY",
     )
+    parser.add_argument("--hold", action="store_true", help="keep the last database and wait (for poking at plans)")
     args = parser.parse_args()
     sizes = args.listings or [10_000, 100_000]
 

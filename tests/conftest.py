@@ -119,11 +119,36 @@ async def clean_database(db_pool: None) -> AsyncIterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
-async def time_skipping_env():
+async def _start_time_skipping():  # type: ignore[no-untyped-def]
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.testing import WorkflowEnvironment
 
+    from stayflow.devstack import SEARCH_ATTRIBUTES
+
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=venv_binary("temporal-test-server"))
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for name in SEARCH_ATTRIBUTES},
+        )
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env():  # type: ignore[no-untyped-def]
+    env = await _start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def own_time_skipping_env():  # type: ignore[no-untyped-def]
+    """A time-skipping server for one test. For processes whose parent closes while an abandoned
+    child (a message delivery) is still starting: the Java test server then stops skipping time
+    for every later test on it, so such tests must not share one."""
+    env = await _start_time_skipping()
     yield env
     await env.shutdown()
 

@@ -1,0 +1,182 @@
+"""Listing approval end to end: the API, the real worker and the Temporal dev server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from httpx import AsyncClient
+
+from models import Listing, ListingReport
+from models.identity import Role
+from tests.factories import LISTING_FIELDS, SignedIn, image_bytes, make_listing, signed_in_user
+from tests.integration.test_password_reset import wait_for_outbox
+
+
+async def until(predicate: Any, timeout: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+async def status_of(listing_id: object) -> str:
+    row = await Listing.select(Listing.status).where(Listing.id == listing_id).first()
+    assert row is not None
+    return str(row["status"])
+
+
+async def ready_draft(client: AsyncClient, host: SignedIn) -> str:
+    created = await client.post("/api/v1/listings", headers=host.headers, json=LISTING_FIELDS)
+    listing_id = created.json()["id"]
+    photo = await client.post(f"/api/v1/listings/{listing_id}/photos", headers=host.headers,
+                              files={"file": ("p.jpg", image_bytes(), "image/jpeg")})  # fmt: skip
+    assert photo.status_code == 201
+    return str(listing_id)
+
+
+async def submit_and_wait(client: AsyncClient, host: SignedIn, listing_id: str) -> None:
+    submitted = await client.post(f"/api/v1/listings/{listing_id}/submit", headers=host.headers)
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["status"] == "pending_review"
+
+    async def pending() -> bool:
+        return await status_of(listing_id) == "pending_review"
+
+    await until(pending)
+
+
+async def test_submit_review_approve_publish(client: AsyncClient, worker: None, dev_server_env: Any) -> None:
+    host = await signed_in_user(client, role=Role.host, email="host@example.com")
+    admin = await signed_in_user(client, role=Role.admin)
+    guest = await signed_in_user(client)
+    listing_id = await ready_draft(client, host)
+    await submit_and_wait(client, host, listing_id)
+    again = await client.post(f"/api/v1/listings/{listing_id}/submit", headers=host.headers)
+    assert again.status_code == 409
+
+    queue = await client.get("/api/v1/admin/listings", headers=admin.headers, params={"status": "pending_review"})
+    assert [item["id"] for item in queue.json()["items"]] == [listing_id]
+    assert (await client.get("/api/v1/admin/listings", headers=guest.headers)).status_code == 403
+    assert (await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=guest.headers)).status_code == 403
+    assert (await client.get("/api/v1/listings", params={"city": "Amsterdam"})).json()["items"] == []
+
+    approved = await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "published"
+    found = (await client.get("/api/v1/listings", params={"city": "Amsterdam"})).json()["items"]
+    assert [item["id"] for item in found] == [listing_id]
+    email = await wait_for_outbox(client, "host@example.com")
+    assert email["subject"].startswith("Your listing is live")
+    twice = await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
+    assert twice.status_code == 409
+
+    # Operators find the run in the Temporal UI by business key.
+    runs = [w async for w in dev_server_env.client.list_workflows(f"ListingId = '{listing_id}'")]
+    assert len(runs) == 1 and runs[0].workflow_type == "ListingApprovalWorkflow"
+
+
+async def test_reject_edit_and_resubmit_is_a_new_run(client: AsyncClient, worker: None, dev_server_env: Any) -> None:
+    host = await signed_in_user(client, role=Role.host, email="host@example.com")
+    admin = await signed_in_user(client, role=Role.admin)
+    listing_id = await ready_draft(client, host)
+    await submit_and_wait(client, host, listing_id)
+    no_reason = await client.post(f"/api/v1/admin/listings/{listing_id}/reject", headers=admin.headers, json={})
+    assert no_reason.status_code == 422
+    rejected = await client.post(f"/api/v1/admin/listings/{listing_id}/reject", headers=admin.headers,
+                                 json={"reason": "The photos show a different flat."})  # fmt: skip
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    mine = (await client.get(f"/api/v1/listings/{listing_id}", headers=host.headers)).json()
+    assert mine["review_notes"] == "The photos show a different flat."
+    assert (await client.get(f"/api/v1/listings/{listing_id}")).status_code == 404
+    email = await wait_for_outbox(client, "host@example.com")
+    assert "different flat" in email["text"]
+
+    edited = await client.patch(
+        f"/api/v1/listings/{listing_id}", headers=host.headers, json={"title": "Canal loft, true photos"}
+    )
+    assert edited.status_code == 200
+    await submit_and_wait(client, host, listing_id)
+    runs = [w async for w in dev_server_env.client.list_workflows(f"ListingId = '{listing_id}'")]
+    assert len(runs) == 2
+
+
+async def test_submit_refuses_an_unready_listing_with_reasons(client: AsyncClient, worker: None) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    created = await client.post("/api/v1/listings", headers=host.headers, json=LISTING_FIELDS | {"description": "Nice"})
+    listing_id = created.json()["id"]
+    response = await client.post(f"/api/v1/listings/{listing_id}/submit", headers=host.headers)
+    assert response.status_code == 422
+    messages = " ".join(e["message"] for e in response.json()["errors"])
+    assert "photo" in messages and "description" in messages
+    assert await status_of(listing_id) == "draft"
+
+
+async def test_moving_a_published_listing_sends_it_back_to_review(client: AsyncClient, worker: None) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    admin = await signed_in_user(client, role=Role.admin)
+    listing_id = await ready_draft(client, host)
+    await submit_and_wait(client, host, listing_id)
+    await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
+    repriced = await client.patch(
+        f"/api/v1/listings/{listing_id}", headers=host.headers, json={"nightly_price": 13_000}
+    )
+    assert repriced.json()["status"] == "published"  # price, text, photos: live at once
+
+    moved = await client.patch(f"/api/v1/listings/{listing_id}", headers=host.headers,
+                               json={"city": "Rotterdam", "latitude": 51.92, "longitude": 4.48})  # fmt: skip
+    assert moved.status_code == 200
+
+    async def back_in_review() -> bool:
+        return await status_of(listing_id) == "pending_review"
+
+    await until(back_in_review)
+
+
+async def test_suspend_and_restore(client: AsyncClient) -> None:
+    admin = await signed_in_user(client, role=Role.admin)
+    listing = await make_listing()
+    draft = await make_listing(status="draft", title="A draft listing here")
+    suspended = await client.post(f"/api/v1/admin/listings/{listing.id}/suspend", headers=admin.headers,
+                                  json={"reason": "Reported as a scam"})  # fmt: skip
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    assert (await client.get("/api/v1/listings")).json()["items"] == []
+    assert (await client.get(f"/api/v1/listings/{listing.id}")).status_code == 404
+    restored = await client.post(f"/api/v1/admin/listings/{listing.id}/restore", headers=admin.headers)
+    assert restored.json()["status"] == "published"
+    assert len((await client.get("/api/v1/listings")).json()["items"]) == 1
+    illegal = await client.post(f"/api/v1/admin/listings/{draft.id}/suspend", headers=admin.headers,
+                                json={"reason": "x"})  # fmt: skip
+    assert illegal.status_code == 409
+    assert await status_of(draft.id) == "draft"
+
+
+async def test_reports_reach_admins_and_are_resolved(client: AsyncClient) -> None:
+    listing = await make_listing()
+    draft = await make_listing(status="draft", title="A draft listing here")
+    guest = await signed_in_user(client)
+    admin = await signed_in_user(client, role=Role.admin)
+    body = {"reason": "scam", "details": "Asked me to pay outside the platform."}
+    anonymous = await client.post(f"/api/v1/listings/{listing.id}/reports", json=body)
+    assert anonymous.status_code == 401
+    reported = await client.post(f"/api/v1/listings/{listing.id}/reports", headers=guest.headers, json=body)
+    assert reported.status_code == 201, reported.text
+    duplicate = await client.post(f"/api/v1/listings/{listing.id}/reports", headers=guest.headers, json=body)
+    assert duplicate.status_code == 409
+    hidden = await client.post(f"/api/v1/listings/{draft.id}/reports", headers=guest.headers, json=body)
+    assert hidden.status_code == 404
+    bad = await client.post(f"/api/v1/listings/{listing.id}/reports", headers=guest.headers, json={"reason": "meh"})
+    assert bad.status_code == 422
+    assert await ListingReport.count() == 1
+
+    queue = (await client.get("/api/v1/admin/reports", headers=admin.headers)).json()["items"]
+    assert [r["details"] for r in queue] == [body["details"]]
+    assert (await client.get("/api/v1/admin/reports", headers=guest.headers)).status_code == 403
+    report_id = queue[0]["id"]
+    resolved = await client.post(f"/api/v1/admin/reports/{report_id}/resolve", headers=admin.headers,
+                                 json={"resolution": "Host warned; listing suspended."})  # fmt: skip
+    assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+    again = await client.post(f"/api/v1/admin/reports/{report_id}/resolve", headers=admin.headers,
+                              json={"resolution": "again"})  # fmt: skip
+    assert again.status_code == 409
+    assert (await client.get("/api/v1/admin/reports", headers=admin.headers)).json()["items"] == []
