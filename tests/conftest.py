@@ -13,6 +13,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ async def clean_database(db_pool: None) -> AsyncIterator[None]:
     yield
 
 
-async def _start_time_skipping():  # type: ignore[no-untyped-def]
+async def _start_time_skipping() -> Any:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.testing import WorkflowEnvironment
@@ -137,14 +138,14 @@ async def _start_time_skipping():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-async def time_skipping_env():  # type: ignore[no-untyped-def]
+async def time_skipping_env():
     env = await _start_time_skipping()
     yield env
     await env.shutdown()
 
 
 @pytest.fixture
-async def own_time_skipping_env():  # type: ignore[no-untyped-def]
+async def own_time_skipping_env():
     """A time-skipping server for one test. For processes whose parent closes while an abandoned
     child (a message delivery) is still starting: the Java test server then stops skipping time
     for every later test on it, so such tests must not share one."""
