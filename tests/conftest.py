@@ -13,8 +13,8 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
