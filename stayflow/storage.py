@@ -58,4 +58,5 @@ def media_root(settings: Settings) -> Path:
 
 
 def media_storage_for(settings: Settings) -> MediaStorage:
-    return LocalMediaStorage(media_root(settings))
+    """Local disk, served by the API at `<public_url>/media/...` (absolute, so clients can use it as is)."""
+    return LocalMediaStorage(media_root(settings), base_url=settings.public_url.rstrip("/") + MEDIA_URL_PREFIX)
