@@ -20,6 +20,7 @@ from temporalio.client import Client
 from api.admin import AdminUsersController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
 from api.auth import AuthController, SessionsController, auth_rate_limit
+from api.bookings import BookingsController, HostBookingsController, PaymentsController
 from api.calendar import CalendarController
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
@@ -28,6 +29,7 @@ from api.listings import AmenitiesController, HostListingsController, ListingsCo
 from api.photos import PhotosController
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
+from api.webhooks import StripeWebhookController
 from stayflow.settings import Settings, get_settings
 from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for
 from stayflow.temporal import TemporalGateway
@@ -88,6 +90,10 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         ReportsController,
         AdminListingsController,
         AdminReportsController,
+        BookingsController,
+        HostBookingsController,
+        PaymentsController,
+        StripeWebhookController,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,

@@ -95,9 +95,14 @@ def quote_read(quote: Quote) -> QuoteRead:
     )
 
 
+async def current_platform() -> PlatformSettings:
+    """The platform settings in force now (the migration creates the row; defaults if missing)."""
+    return await PlatformSettings.objects().get(PlatformSettings.id == 1) or PlatformSettings(id=1)
+
+
 async def current_fees() -> Fees:
-    row = await PlatformSettings.objects().get(PlatformSettings.id == 1)
-    return Fees(service_fee_bps=row.service_fee_bps, tax_bps=row.tax_bps) if row else Fees(1200, 0)
+    row = await current_platform()
+    return Fees(service_fee_bps=row.service_fee_bps, tax_bps=row.tax_bps)
 
 
 async def price_overrides(listing_id: UUID, start: dt.date, end: dt.date) -> list[PriceOverrideRange]:

@@ -1,6 +1,6 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
-from models.bookings import Booking
+from models.bookings import Booking, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message
@@ -20,6 +20,11 @@ ALL_TABLES = (
     PriceOverride,
     ListingReport,
     Booking,
+    Payment,
+    LedgerEntry,
+    Invoice,
+    InvoiceCounter,
+    StripeEvent,
     PlatformSettings,
 )
 
@@ -27,16 +32,21 @@ __all__ = [
     "ALL_TABLES",
     "Booking",
     "CalendarBlock",
+    "Invoice",
+    "InvoiceCounter",
+    "LedgerEntry",
     "Listing",
     "ListingPhoto",
     "ListingReport",
     "Message",
     "PasswordResetToken",
+    "Payment",
     "PlatformSettings",
     "PriceOverride",
     "RateLimitBucket",
     "RefreshToken",
     "RevokedAccessToken",
     "Session",
+    "StripeEvent",
     "User",
 ]

@@ -1,47 +1,99 @@
-"""Bookings: a guest holding a listing's nights [check_in, check_out).
+"""Bookings and the money around them: payments, the ledger, invoices, Stripe events.
 
 PostgreSQL itself keeps two live bookings of one listing from sharing a night: an exclusion
-constraint over `daterange(check_in, check_out)` (migration m0003). Payment, invoice and
-ledger columns arrive with the bookings work.
+constraint over `daterange(check_in, check_out)` (migration m0003). Invoices are immutable
+and numbered without gaps per year (migration m0005).
 """
 
-from enum import StrEnum
-
-from piccolo.columns import UUID, Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from models.identity import User
 from models.listings import Listing
+from stayflow.rules.booking_status import HOLDS_DATES, BookingStatus, PaymentStatus
 
-
-class BookingStatus(StrEnum):
-    pending_payment = "pending_payment"
-    awaiting_host = "awaiting_host"
-    confirmed = "confirmed"
-    completed = "completed"
-    declined = "declined"
-    expired = "expired"
-    cancelled = "cancelled"
-    payment_failed = "payment_failed"
-
-
-HOLDS_DATES = (
-    BookingStatus.pending_payment,
-    BookingStatus.awaiting_host,
-    BookingStatus.confirmed,
-    BookingStatus.completed,
-)
-"""The statuses whose nights nobody else may book (the exclusion constraint's WHERE)."""
+__all__ = ["HOLDS_DATES", "Booking", "BookingStatus", "Invoice", "InvoiceCounter", "LedgerEntry", "Payment",
+           "PaymentStatus", "StripeEvent"]  # fmt: skip
 
 
 class Booking(Table, tablename="bookings"):
     id = UUID(primary_key=True)
     listing = ForeignKey(Listing, on_delete=OnDelete.restrict)
     guest = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    host = ForeignKey(User, on_delete=OnDelete.restrict, null=True, index=True)
     check_in = Date()
     check_out = Date()
     guests = Integer()
     status = Varchar(length=20, choices=BookingStatus, default=BookingStatus.pending_payment)
+    status_reason = Text(null=True, default=None)
+    """Why it ended as it did (card declined, host declined, no answer in time)."""
+    price = JSONB(null=True, default=None)
+    """The quote the guest agreed to, frozen at booking time."""
+    total = Integer(default=0)
+    currency = Varchar(length=3, default="USD")
+    payment_method = Varchar(length=100, default="")
+    idempotency_key = Varchar(length=200, null=True, default=None)
+    request_hash = Varchar(length=64, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    confirmed_at = Timestamptz(null=True, default=None)
+
+
+class Payment(Table, tablename="payments"):
+    id = UUID(primary_key=True)
+    booking = ForeignKey(Booking, on_delete=OnDelete.restrict, unique=True)
+    provider = Varchar(length=20, default="stripe")
+    intent_id = Varchar(length=100, null=True, default=None, index=True)
+    status = Varchar(length=20, choices=PaymentStatus, default=PaymentStatus.pending)
+    amount = Integer()
+    currency = Varchar(length=3)
+    client_secret = Varchar(length=200, null=True, default=None)
+    failure_message = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class LedgerEntry(Table, tablename="ledger_entries"):
+    """Every movement of a payment: authorization, capture, void, refund. Append-only."""
+
+    id = UUID(primary_key=True)
+    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, index=True)
+    booking = ForeignKey(Booking, on_delete=OnDelete.restrict)
+    guest = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=20)
+    amount = Integer()
+    currency = Varchar(length=3)
+    provider_ref = Varchar(length=100, default="")
+    dedupe_key = Varchar(length=200, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Invoice(Table, tablename="invoices"):
+    """Invoices, receipts and credit notes. Immutable once issued (a trigger refuses updates)."""
+
+    id = UUID(primary_key=True)
+    booking = ForeignKey(Booking, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=20)
+    number = Varchar(length=30, unique=True)
+    issued_at = Timestamptz(default=TimestamptzNow())
+    currency = Varchar(length=3)
+    lines = JSONB()
+    total = Integer()
+    billed_to = Varchar(length=320)
+    dedupe_key = Varchar(length=200, unique=True)
+
+
+class InvoiceCounter(Table, tablename="invoice_counters"):
+    """The last number used per year and series; taken in the same transaction as the invoice."""
+
+    series = Varchar(length=20, primary_key=True)
+    last = Integer(default=0)
+
+
+class StripeEvent(Table, tablename="stripe_events"):
+    """Webhook events already handled: Stripe redelivers, we act once."""
+
+    id = Varchar(length=100, primary_key=True)
+    type = Varchar(length=100)
+    received_at = Timestamptz(default=TimestamptzNow())

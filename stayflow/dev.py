@@ -22,7 +22,7 @@ from stayflow.devstack import (
     spawn,
     wait_for_port,
 )
-from stayflow.settings import Settings
+from stayflow.settings import LOCAL_FAKE_STRIPE, Settings
 
 DEV_POSTGRES_PORT = 54329
 DEV_TEMPORAL_PORT = 7233
@@ -81,6 +81,18 @@ def run_dev(settings: Settings) -> int:
             print(f"• Temporal dev server starting on {temporal.address}, state in {temporal.db_file}")
             temporal.start(home / "logs" / "temporal.log")
             env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address
+
+        if settings.stripe_api_base == LOCAL_FAKE_STRIPE:
+            port = _port_of(LOCAL_FAKE_STRIPE)
+            if port_open("127.0.0.1", port):
+                raise SystemExit(f"port {port} is taken: is another `stayflow dev` running?")
+            fake = spawn("fake-stripe", [sys.executable, "-m", "stayflow.fakes.stripe_server", "--port", str(port),
+                                         "--api-key", settings.stripe_api_key], log_path=home / "logs" / "stripe.log")  # fmt: skip
+            services.append(fake)
+            wait_for_port(fake, "127.0.0.1", port, 30, None)
+            print(f"• Stripe: no STRIPE_API_KEY, so a local fake Stripe (test cards) answers on {LOCAL_FAKE_STRIPE}")
+        else:
+            print("• Stripe: using STRIPE_API_KEY against the real Stripe API")
 
         stayflow = [sys.executable, "-m", "stayflow.cli"]
         print("• applying migrations")

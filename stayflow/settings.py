@@ -18,6 +18,8 @@ import msgspec
 Environment = Literal["dev", "test", "production"]
 
 _MIN_SECRET_LENGTH = 32
+STRIPE_API = "https://api.stripe.com"
+LOCAL_FAKE_STRIPE = "http://127.0.0.1:12111"
 
 
 class SettingsError(RuntimeError):
@@ -62,6 +64,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     max_request_body_bytes: int = 1024 * 1024
 
+    stripe_api_key: str = "sk_test_stayflow_fake"
+    """Without a real key, the local fake Stripe (started by `stayflow dev`) answers."""
+    stripe_api_base: str = LOCAL_FAKE_STRIPE
+    stripe_webhook_secret: str = "whsec_stayflow_local"
+    max_unconfirmed_bookings_per_guest: int = 3
+    payment_authentication_minutes: int = 15
+    """How long a guest has to complete 3-D Secure before the booking fails."""
+
     sendgrid_api_key: str | None = None
     sendgrid_api_base: str = "https://api.sendgrid.com"
     email_from: str = "Stayflow <no-reply@stayflow.local>"
@@ -69,6 +79,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def home_dir(self) -> Path:
         return Path(self.home).resolve()
+
+    @property
+    def stripe_uses_real_api(self) -> bool:
+        return self.stripe_api_base == STRIPE_API
 
     @property
     def is_dev(self) -> bool:
@@ -89,6 +103,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("STAYFLOW_DATABASE_URL must point at the production PostgreSQL")
         if not self.temporal_address:
             problems.append("STAYFLOW_TEMPORAL_ADDRESS must point at the Temporal frontend (host:port)")
+        if not self.stripe_uses_real_api:
+            problems.append("STRIPE_API_KEY must be a Stripe secret key (sk_live_… or sk_test_…)")
+        if self.stripe_webhook_secret == "whsec_stayflow_local":
+            problems.append("STRIPE_WEBHOOK_SECRET must be the signing secret of your Stripe webhook endpoint")
         if problems:
             raise SettingsError("Stayflow refuses to start in production mode:\n  - " + "\n  - ".join(problems))
 
@@ -116,6 +134,10 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_PASSWORD_RESETS_PER_ACCOUNT": "password_resets_per_account",
     "STAYFLOW_ACCOUNT_THROTTLE_WINDOW_SECONDS": "account_throttle_window_seconds",
     "STAYFLOW_MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
+    "STRIPE_API_KEY": "stripe_api_key",
+    "STAYFLOW_STRIPE_API_BASE": "stripe_api_base",
+    "STRIPE_WEBHOOK_SECRET": "stripe_webhook_secret",
+    "STAYFLOW_MAX_UNCONFIRMED_BOOKINGS": "max_unconfirmed_bookings_per_guest",
     "SENDGRID_API_KEY": "sendgrid_api_key",
     "STAYFLOW_SENDGRID_API_BASE": "sendgrid_api_base",
     "STAYFLOW_EMAIL_FROM": "email_from",
@@ -126,6 +148,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from environment variables; empty values count as unset."""
     environ = os.environ if environ is None else environ
     raw = {field: environ[name] for name, field in _ENV_NAMES.items() if environ.get(name)}
+    if environ.get("STRIPE_API_KEY") and not environ.get("STAYFLOW_STRIPE_API_BASE"):
+        raw["stripe_api_base"] = STRIPE_API  # a real key talks to the real Stripe
     try:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:

@@ -89,3 +89,41 @@ def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: 
         f'{waiting_hours} hours.</p><p><a href="{escape(queue_url, quote=True)}">Open the review queue</a></p>'
     )
     return RenderedEmail(subject=f"Listing waiting for review: {title}", text=text, html=html)
+
+
+def money(amount: int, currency: str) -> str:
+    return f"{currency} {amount // 100:,}.{amount % 100:02d}"
+
+
+_BOOKING_LINES: dict[str, tuple[str, str]] = {
+    # kind: (subject, first line); {title}, {dates}, {total}, {reason} are filled in
+    "booking_requested": ("New booking request: {title}", "A guest asks to stay at {title} {dates} ({total}). "
+                          "Accept or decline it in the app; unanswered requests expire."),
+    "booking_confirmed": ("Booking confirmed: {title}", "Your booking of {title} {dates} is confirmed. "
+                          "{total} was charged."),
+    "booking_confirmed_host": ("New confirmed booking: {title}", "{title} is booked {dates} ({total})."),
+    "booking_declined": ("Booking request declined: {title}", "The host could not accept your request for {title} "
+                         "{dates}. The hold on your card ({total}) is released."),
+    "booking_expired": ("Booking request expired: {title}", "The host did not answer your request for {title} "
+                        "{dates} in time. The hold on your card ({total}) is released."),
+    "payment_failed": ("Payment failed: {title}", "We could not take the payment for {title} {dates}: {reason} "
+                       "The dates are free again; you can book with another card."),
+    "payment_receipt": ("Receipt for your stay at {title}", "We received {total} for {title} {dates}. "
+                        "Your invoice and receipt are in the app."),
+}  # fmt: skip
+
+
+def booking_email(
+    *, kind: str, full_name: str, title: str, check_in: str, check_out: str, total: int, currency: str,
+    reason: str = "", booking_url: str = "",
+) -> RenderedEmail:  # fmt: skip
+    subject, line = _BOOKING_LINES[kind]
+    values = {"title": title, "dates": f"from {check_in} to {check_out}", "total": money(total, currency),
+              "reason": reason or ""}  # fmt: skip
+    body = line.format(**values)
+    text = f"Hi {_first_name(full_name)},\n\n{body}\n\n{booking_url}\n"
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>{escape(body)}</p>"
+        f'<p><a href="{escape(booking_url, quote=True)}">See the booking</a></p>'
+    )
+    return RenderedEmail(subject=subject.format(**values), text=text, html=html)

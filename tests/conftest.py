@@ -180,3 +180,11 @@ def fake_sendgrid() -> Iterator[object]:
 
     with FakeSendGrid() as server:
         yield server
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[Any]:
+    from stayflow.fakes.stripe_server import FakeStripe
+
+    with FakeStripe() as server:
+        yield server

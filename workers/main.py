@@ -14,29 +14,47 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
+from activities.bookings import BookingActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from stayflow.providers.email import email_sender_for
+from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
+from workflows.booking import BookingWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.messaging import DeliverMessageWorkflow
 from workflows.password_reset import PasswordResetWorkflow
+from workflows.payment_capture import PaymentCaptureWorkflow
 
 log = logging.getLogger("stayflow.worker")
 
-WORKFLOWS = [PasswordResetWorkflow, ListingApprovalWorkflow, DeliverMessageWorkflow]
+WORKFLOWS = [
+    PasswordResetWorkflow,
+    ListingApprovalWorkflow,
+    BookingWorkflow,
+    PaymentCaptureWorkflow,
+    DeliverMessageWorkflow,
+]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
+    bookings = BookingActivities(settings, payments_for(settings))
     notifications = NotificationActivities(email_sender_for(settings))
     return [
         accounts.issue_password_reset,
         listings.begin_review,
         listings.remind_admins,
         listings.apply_decision,
+        bookings.authorize_payment,
+        bookings.confirm_authentication,
+        bookings.capture_payment,
+        bookings.void_payment,
+        bookings.set_booking_status,
+        bookings.issue_invoice_and_receipt,
+        bookings.notify,
         notifications.send_email,
         notifications.mark_message_failed,
     ]

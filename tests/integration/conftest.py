@@ -12,8 +12,11 @@ from stayflow.settings import Settings
 
 
 @pytest.fixture
-def api_settings(settings: Settings, task_queue: str) -> Settings:
-    return msgspec.structs.replace(settings, task_queue=task_queue)
+def api_settings(settings: Settings, task_queue: str, fake_stripe: Any) -> Settings:
+    """This test's task queue, and the real Stripe SDK pointed at a local fake Stripe."""
+    return msgspec.structs.replace(
+        settings, task_queue=task_queue, stripe_api_key=fake_stripe.api_key, stripe_api_base=fake_stripe.url
+    )
 
 
 def api_client(app: Any) -> httpx.AsyncClient:

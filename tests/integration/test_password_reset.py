@@ -108,7 +108,13 @@ async def test_made_up_reset_token_is_refused(client: AsyncClient) -> None:
 
 async def test_dev_outbox_does_not_exist_in_production(settings: Settings) -> None:
     production = msgspec.structs.replace(
-        settings, env="production", jwt_secret="x" * 40, temporal_address="127.0.0.1:1", database_url="postgresql://x"
+        settings,
+        env="production",
+        jwt_secret="x" * 40,
+        temporal_address="127.0.0.1:1",
+        database_url="postgresql://x",
+        stripe_api_base="https://api.stripe.com",
+        stripe_webhook_secret="whsec_real",
     )
     async with api_client(create_app(production)) as client:
         response = await client.get("/api/v1/dev/outbox")

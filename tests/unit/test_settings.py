@@ -15,6 +15,7 @@ def test_production_refuses_to_start_on_defaults_and_names_every_gap(tmp_path: P
     assert "STAYFLOW_JWT_SECRET" in message
     assert "STAYFLOW_DATABASE_URL" in message
     assert "STAYFLOW_TEMPORAL_ADDRESS" in message
+    assert "STRIPE_API_KEY" in message and "STRIPE_WEBHOOK_SECRET" in message
     assert not (tmp_path / "jwt-secret").exists()  # production never invents a secret
 
 
@@ -38,11 +39,14 @@ def test_complete_production_settings_start() -> None:
             "STAYFLOW_JWT_SECRET": "s" * 48,
             "STAYFLOW_DATABASE_URL": "postgresql://db/stayflow",
             "STAYFLOW_TEMPORAL_ADDRESS": "temporal:7233",
+            "STRIPE_API_KEY": "sk_live_abc",
+            "STRIPE_WEBHOOK_SECRET": "whsec_real",
             "STAYFLOW_ACCESS_TOKEN_TTL_SECONDS": "600",
         }
     )
     settings.check_can_start()
     assert settings.access_token_ttl_seconds == 600
+    assert settings.stripe_api_base == "https://api.stripe.com"
 
 
 def test_dev_keeps_one_generated_secret_across_restarts(tmp_path: Path) -> None:

@@ -1,0 +1,245 @@
+"""Side effects of the booking processes: Stripe, the ledger, invoices, status changes, messages.
+
+Every activity is idempotent. Stripe calls carry keys derived from the booking
+(`booking-<id>-authorize|capture|void`), ledger rows and invoices carry dedupe keys, and status
+changes are conditional updates: a worker killed at any point, then retried, never charges
+twice, never writes a second ledger row, never skips a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notifications import record_email
+from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Payment, User
+from stayflow import templates
+from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
+from stayflow.rules.booking_status import BookingStatus, PaymentStatus, sources_of
+from stayflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class BookingRef:
+    booking_id: str
+
+
+@dataclass(frozen=True)
+class AuthorizationOutcome:
+    outcome: Literal["authorized", "requires_action", "declined"]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    booking_id: str
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingNotice:
+    booking_id: str
+    kind: str
+    """A template of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
+    reason: str = ""
+
+
+def _key(booking_id: str, step: str) -> str:
+    return f"booking-{booking_id}-{step}"
+
+
+class BookingActivities:
+    def __init__(self, settings: Settings, payments: StripePayments) -> None:
+        self.settings = settings
+        self.payments = payments
+
+    async def _load(self, booking_id: str) -> tuple[Booking, Payment]:
+        booking = await Booking.objects().get(Booking.id == UUID(booking_id))
+        payment = await Payment.objects().get(Payment.booking == UUID(booking_id))
+        if booking is None or payment is None:
+            raise ApplicationError(f"no booking {booking_id} with a payment", non_retryable=True)
+        return booking, payment
+
+    async def _ledger(self, booking: Booking, payment: Payment, kind: str, amount: int, ref: str) -> None:
+        await LedgerEntry.raw(
+            """INSERT INTO ledger_entries (id, payment, booking, guest, kind, amount, currency, provider_ref,
+                                           dedupe_key, created_at)
+               VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, {}, {}, now())
+               ON CONFLICT (dedupe_key) DO NOTHING""",
+            payment.id, booking.id, booking.guest, kind, amount, payment.currency, ref, f"{payment.id}:{kind}",
+        )  # fmt: skip
+
+    async def _payment(self, payment: Payment, **changes: Any) -> None:
+        values = {getattr(Payment, k): v for k, v in changes.items()} | {Payment.updated_at: dt.datetime.now(dt.UTC)}
+        await Payment.update(values).where(Payment.id == payment.id)
+
+    async def _provider(self, call: Any) -> Any:
+        try:
+            return await call
+        except PaymentRejected as exc:
+            raise ApplicationError(str(exc), type="PaymentRejected", non_retryable=True) from exc
+        except PaymentProviderError:
+            raise  # Stripe is down or erring: Temporal retries with backoff, same idempotency key
+
+    @activity.defn
+    async def authorize_payment(self, ref: BookingRef) -> AuthorizationOutcome:
+        """Hold the stay's total on the guest's card (PaymentIntent, manual capture)."""
+        booking, payment = await self._load(ref.booking_id)
+        if payment.status in (PaymentStatus.authorized, PaymentStatus.completed):
+            return AuthorizationOutcome("authorized")
+        if payment.status == PaymentStatus.failed:
+            return AuthorizationOutcome("declined", payment.failure_message or "")
+        result = await self._provider(
+            self.payments.authorize(
+                amount=payment.amount, currency=payment.currency, payment_method=booking.payment_method,
+                idempotency_key=_key(ref.booking_id, "authorize"),
+                metadata={"booking_id": ref.booking_id, "listing_id": str(booking.listing)},
+            )
+        )  # fmt: skip
+        if result.outcome == "authorized":
+            await self._payment(payment, intent_id=result.intent_id, status=PaymentStatus.authorized)
+            await self._ledger(booking, payment, "authorization", payment.amount, result.intent_id or "")
+        elif result.outcome == "requires_action":
+            await self._payment(payment, intent_id=result.intent_id, client_secret=result.client_secret)
+        else:
+            await self._payment(payment, intent_id=result.intent_id, status=PaymentStatus.failed,
+                                failure_message=result.decline_message)  # fmt: skip
+        return AuthorizationOutcome(result.outcome, result.decline_message or "")
+
+    @activity.defn
+    async def confirm_authentication(self, ref: BookingRef) -> AuthorizationOutcome:
+        """After 3-D Secure (or its deadline): ask Stripe whether the hold is now in place."""
+        booking, payment = await self._load(ref.booking_id)
+        if payment.status == PaymentStatus.authorized:
+            return AuthorizationOutcome("authorized")
+        status = await self._provider(self.payments.status(payment.intent_id or ""))
+        if status == "requires_capture":
+            await self._payment(payment, status=PaymentStatus.authorized, client_secret=None)
+            await self._ledger(booking, payment, "authorization", payment.amount, payment.intent_id or "")
+            return AuthorizationOutcome("authorized")
+        if status in ("requires_action", "requires_payment_method", "requires_confirmation"):
+            # Abandoned: release the hold attempt so it cannot be completed later.
+            await self._provider(self.payments.void(intent_id=payment.intent_id or "",
+                                                    idempotency_key=_key(ref.booking_id, "void")))  # fmt: skip
+        message = "The card was not authenticated in time."
+        await self._payment(payment, status=PaymentStatus.failed, failure_message=message, client_secret=None)
+        return AuthorizationOutcome("declined", message)
+
+    @activity.defn
+    async def capture_payment(self, ref: BookingRef) -> int:
+        booking, payment = await self._load(ref.booking_id)
+        if payment.status == PaymentStatus.completed:
+            return payment.amount
+        if payment.status != PaymentStatus.authorized:
+            raise ApplicationError(f"cannot capture a payment that is {payment.status}", non_retryable=True)
+        captured = await self._provider(
+            self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "capture"))
+        )
+        await self._payment(payment, status=PaymentStatus.completed)
+        await self._ledger(booking, payment, "capture", captured, payment.intent_id or "")
+        return int(captured)
+
+    @activity.defn
+    async def void_payment(self, ref: BookingRef) -> None:
+        """Release an uncaptured hold (declined, expired, cancelled before capture)."""
+        booking, payment = await self._load(ref.booking_id)
+        if payment.status != PaymentStatus.authorized:
+            return
+        await self._provider(
+            self.payments.void(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "void"))
+        )
+        await self._payment(payment, status=PaymentStatus.voided)
+        await self._ledger(booking, payment, "void", payment.amount, payment.intent_id or "")
+
+    @activity.defn
+    async def set_booking_status(self, change: StatusChange) -> str:
+        """Move the booking (from any status that may precede the target); returns the status now."""
+        now = dt.datetime.now(dt.UTC)
+        values: dict[Any, Any] = {Booking.status: change.status, Booking.updated_at: now}
+        if change.reason is not None:
+            values[Booking.status_reason] = change.reason
+        if change.status == BookingStatus.confirmed:
+            values[Booking.confirmed_at] = now
+        await Booking.update(values).where(
+            (Booking.id == UUID(change.booking_id)) & Booking.status.is_in(sources_of(change.status))
+        )
+        row = await Booking.select(Booking.status).where(Booking.id == UUID(change.booking_id)).first()
+        assert row is not None
+        return str(row["status"])
+
+    @activity.defn
+    async def issue_invoice_and_receipt(self, ref: BookingRef) -> list[str]:
+        """The invoice (what was sold) and the receipt (what was paid), numbered without gaps."""
+        booking, payment = await self._load(ref.booking_id)
+        guest = await User.objects().get(User.id == booking.guest)
+        listing = await Listing.objects().get(Listing.id == booking.listing)
+        assert guest is not None and listing is not None
+        price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
+        lines = invoice_lines(price, listing.title)
+        numbers = []
+        for kind, prefix in (("invoice", "INV"), ("receipt", "RCT")):
+            numbers.append(await issue_document(booking_id=booking.id, kind=kind, prefix=prefix, lines=lines,
+                                                total=payment.amount, currency=payment.currency,
+                                                billed_to=guest.email))  # fmt: skip
+        return numbers
+
+    @activity.defn
+    async def notify(self, notice: BookingNotice) -> list[str]:
+        booking = await Booking.objects().get(Booking.id == UUID(notice.booking_id))
+        assert booking is not None
+        listing = await Listing.objects().get(Listing.id == booking.listing)
+        assert listing is not None
+        to_host = notice.kind.endswith("_host") or notice.kind == "booking_requested"
+        recipient = await User.objects().get(User.id == (listing.host if to_host else booking.guest))
+        assert recipient is not None
+        email = templates.booking_email(
+            kind=notice.kind, full_name=recipient.full_name, title=listing.title, check_in=str(booking.check_in),
+            check_out=str(booking.check_out), total=booking.total, currency=booking.currency, reason=notice.reason,
+            booking_url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}",
+        )  # fmt: skip
+        message_id = await record_email(user_id=recipient.id, recipient=recipient.email, kind=notice.kind,
+                                        dedupe_key=f"{notice.kind}:{booking.id}", email=email)  # fmt: skip
+        return [message_id]
+
+
+def invoice_lines(price: dict[str, Any], title: str) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = [
+        {"description": f"{title}: night of {night['date']}", "amount": night["price"]} for night in price["nightly"]
+    ]
+    if price.get("cleaning_fee"):
+        lines.append({"description": "Cleaning fee", "amount": price["cleaning_fee"]})
+    if price.get("service_fee"):
+        lines.append({"description": "Service fee", "amount": price["service_fee"]})
+    if price.get("taxes"):
+        lines.append({"description": "Taxes", "amount": price["taxes"]})
+    return lines
+
+
+async def issue_document(
+    *, booking_id: UUID, kind: str, prefix: str, lines: list[dict[str, Any]], total: int, currency: str, billed_to: str
+) -> str:
+    """Number and store one document. The counter row is locked and bumped in the same
+    transaction as the insert, so a failure rolls both back: no gaps, no duplicates."""
+    dedupe_key = f"{booking_id}:{kind}"
+    existing = await Invoice.select(Invoice.number).where(Invoice.dedupe_key == dedupe_key).first()
+    if existing:
+        return str(existing["number"])
+    year = dt.datetime.now(dt.UTC).year
+    series = f"{prefix}-{year}"
+    async with Invoice._meta.db.transaction():
+        await InvoiceCounter.raw("INSERT INTO invoice_counters (series, last) VALUES ({}, 0) ON CONFLICT DO NOTHING",
+                                 series)  # fmt: skip
+        rows = await InvoiceCounter.raw(
+            "UPDATE invoice_counters SET last = last + 1 WHERE series = {} RETURNING last", series
+        )
+        number = f"{series}-{rows[0]['last']:06d}"
+        await Invoice.insert(Invoice(booking=booking_id, kind=kind, number=number, currency=currency, lines=lines,
+                                     total=total, billed_to=billed_to, dedupe_key=dedupe_key))  # fmt: skip
+    return number

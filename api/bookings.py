@@ -1,0 +1,379 @@
+"""Bookings: request a stay, follow it, and (hosts) decide on requests (SPEC §6).
+
+The API validates and prices the stay (the same `priced_stay` as quotes), records the booking
+holding its nights (PostgreSQL's exclusion constraint refuses a second holder: 409), starts
+the BookingWorkflow and answers `201 pending_payment`. Everything with money happens in the
+workflow's activities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
+from api.errors import Problem
+from api.listings import load_visible_listing
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.security import CurrentUser
+from api.validation import invalid
+from models import Booking, Invoice, LedgerEntry, Payment
+from models.identity import Role
+from stayflow.invoice_pdf import render_document
+from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, PaymentStatus
+from stayflow.settings import Settings
+from stayflow.temporal import TemporalGateway
+from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(name="Idempotency-Key", min_length=8, max_length=200,
+                    description="Unique per booking attempt; a retry with the same key and body gets the same answer"),
+]  # fmt: skip
+
+
+class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
+    listing_id: UUID
+    check_in: dt.date
+    check_out: dt.date
+    guests: Annotated[int, msgspec.Meta(ge=1, le=50)]
+    payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="a Stripe PaymentMethod id")]
+
+
+class PaymentRead(msgspec.Struct):
+    id: UUID
+    status: PaymentStatus
+    amount: int
+    currency: str
+    client_secret: str | None
+    """Set while the card needs the guest's own confirmation (3-D Secure) with Stripe.js."""
+    failure_message: str | None
+
+
+class BookingRead(msgspec.Struct):
+    id: UUID
+    listing_id: UUID
+    guest_id: UUID
+    host_id: UUID | None
+    check_in: dt.date
+    check_out: dt.date
+    guests: int
+    status: BookingStatus
+    status_reason: str | None
+    price: QuoteRead | None
+    payment: PaymentRead | None
+    created_at: dt.datetime
+
+
+class TimelineRead(msgspec.Struct):
+    booking_id: UUID
+    status: str
+    steps: list[dict[str, str]]
+
+
+class DocumentRead(msgspec.Struct):
+    kind: str
+    number: str
+    issued_at: dt.datetime
+    billed_to: str
+    currency: str
+    lines: list[dict[str, Any]]
+    total: int
+
+
+class InvoiceRead(msgspec.Struct):
+    booking_id: UUID
+    documents: list[DocumentRead]
+
+
+class LedgerRead(msgspec.Struct):
+    id: UUID
+    booking_id: UUID
+    payment_id: UUID
+    kind: str
+    amount: int
+    currency: str
+    created_at: dt.datetime
+
+
+def _price(raw: Any) -> QuoteRead | None:
+    if raw is None:
+        return None
+    data = raw if isinstance(raw, dict) else json.loads(raw)
+    return QuoteRead(
+        nights=data["nights"],
+        nightly=[NightRead(dt.date.fromisoformat(n["date"]), n["price"]) for n in data["nightly"]],
+        subtotal=data["subtotal"], cleaning_fee=data["cleaning_fee"], service_fee=data["service_fee"],
+        taxes=data["taxes"], total=data["total"], currency=data["currency"],
+    )  # fmt: skip
+
+
+async def booking_read(booking: Booking) -> BookingRead:
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    return BookingRead(
+        id=booking.id, listing_id=booking.listing, guest_id=booking.guest, host_id=booking.host,
+        check_in=booking.check_in, check_out=booking.check_out, guests=booking.guests,
+        status=BookingStatus(booking.status), status_reason=booking.status_reason, price=_price(booking.price),
+        payment=PaymentRead(id=payment.id, status=PaymentStatus(payment.status), amount=payment.amount,
+                            currency=payment.currency, client_secret=payment.client_secret,
+                            failure_message=payment.failure_message) if payment else None,
+        created_at=booking.created_at,
+    )  # fmt: skip
+
+
+async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
+    """The booking if the caller is its guest, its host or an admin; 404 for everyone else."""
+    booking = await Booking.objects().get(Booking.id == booking_id)
+    if booking is None or (user.id not in (booking.guest, booking.host) and user.role != Role.admin):
+        raise Problem(404, "No such booking.")
+    return booking
+
+
+def _request_hash(data: BookingCreate) -> str:
+    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+
+
+def _is_constraint(exc: BaseException, kind: type[Exception]) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+async def _page_of_bookings(query: Any, limit: int, cursor: str | None) -> Page[BookingRead]:
+    after = decode_timestamp_id_cursor(cursor)
+    if after is not None:
+        when, ident = after
+        query = query.where((Booking.created_at < when) | ((Booking.created_at == when) & (Booking.id < ident)))
+    rows = (
+        await query.order_by(Booking.created_at, ascending=False).order_by(Booking.id, ascending=False).limit(limit + 1)
+    )
+    page = page_of(rows, limit, lambda r: r, lambda r: (r.created_at, r.id))
+    return Page(items=[await booking_read(b) for b in page.items], next_cursor=page.next_cursor)
+
+
+class BookingsController(Controller):
+    path = "/api/v1/bookings"
+    tags = ["bookings"]
+
+    @post(operation_id="createBooking", summary="Book a stay")
+    async def create(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        data: JSONBody[BookingCreate],
+        idempotency_key: IdempotencyKey,
+        settings: NamedDependency[Settings],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> Response[BookingRead]:
+        guest = request.user
+        digest = _request_hash(data)
+        replay = await self._replay(guest.id, idempotency_key, digest)
+        if replay is not None:
+            return Response(await booking_read(replay), status_code=201)
+        listing = await load_visible_listing(data.listing_id, guest)
+        if listing.host == guest.id:
+            raise invalid("listing_id", "you cannot book your own listing")
+        quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
+        holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
+        if holding >= settings.max_unconfirmed_bookings_per_guest:
+            raise Problem(409, f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
+                          slug="too-many-unconfirmed")  # fmt: skip
+        price = msgspec.to_builtins(quote)
+        booking = Booking(listing=listing.id, guest=guest.id, host=listing.host, check_in=data.check_in,
+                          check_out=data.check_out, guests=data.guests, status=BookingStatus.pending_payment,
+                          price=price, total=quote.total, currency=quote.currency,
+                          payment_method=data.payment_method, idempotency_key=idempotency_key,
+                          request_hash=digest)  # fmt: skip
+        try:
+            async with Booking._meta.db.transaction():
+                await booking.save()
+                await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
+        except Exception as exc:
+            if _is_constraint(exc, asyncpg.exceptions.ExclusionViolationError):
+                raise Problem(409, "Those dates were just taken.", slug="dates-unavailable") from exc
+            if _is_constraint(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
+                replay = await self._replay(guest.id, idempotency_key, digest)
+                if replay is not None:
+                    return Response(await booking_read(replay), status_code=201)
+            raise
+        platform = await current_platform()
+        try:
+            client = await temporal.client()
+            await client.start_workflow(
+                BookingWorkflow.run,
+                BookingRequest(
+                    booking_id=str(booking.id), listing_id=str(listing.id), guest_id=str(guest.id),
+                    host_id=str(listing.host), check_in=data.check_in.isoformat(),
+                    check_out=data.check_out.isoformat(), instant_book=listing.instant_book,
+                    host_response_hours=platform.host_response_window_hours,
+                    payment_authentication_minutes=settings.payment_authentication_minutes,
+                ),
+                id=booking_workflow_id(booking.id),
+                task_queue=settings.task_queue,
+                static_summary=(
+                    f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}"
+                ),
+            )  # fmt: skip
+        except Exception as exc:
+            # No process, no hold: free the nights rather than leave an orphan booking.
+            await Booking.update({Booking.status: BookingStatus.payment_failed,
+                                  Booking.status_reason: "The booking could not be started; try again."}).where(
+                Booking.id == booking.id
+            )  # fmt: skip
+            raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
+        return Response(await booking_read(booking), status_code=201)
+
+    @staticmethod
+    async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
+        earlier = await Booking.objects().where((Booking.guest == guest_id) & (Booking.idempotency_key == key)).first()
+        if earlier is None:
+            return None
+        if earlier.request_hash != digest:
+            raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+        return earlier
+
+    @get(operation_id="myBookings", summary="My bookings as a guest, newest first")
+    async def mine(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        status: FromQuery[BookingStatus | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[BookingRead]:
+        query = Booking.objects().where(Booking.guest == request.user.id)
+        if status is not None:
+            query = query.where(Booking.status == status)
+        return await _page_of_bookings(query, limit, cursor)
+
+    @get("/{booking_id:uuid}", operation_id="getBooking", summary="One booking (its guest, host or an admin)")
+    async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> BookingRead:
+        return await booking_read(await load_booking_for(booking_id, request.user))
+
+    async def _decide(self, request: Request[CurrentUser, Any, Any], booking_id: UUID, accept: bool,
+                      temporal: TemporalGateway) -> BookingRead:  # fmt: skip
+        booking = await Booking.objects().get(Booking.id == booking_id)
+        if booking is None or (booking.host != request.user.id):
+            raise Problem(404, "No such booking.")
+        if booking.status != BookingStatus.awaiting_host:
+            raise Problem(
+                409, f"This booking is {booking.status}, not awaiting your answer.", slug="illegal-transition"
+            )
+        client = await temporal.client()
+        try:
+            await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
+                BookingWorkflow.decide, HostDecision(accept=accept, host_id=str(request.user.id))
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
+        except RPCError as exc:
+            raise Problem(409, "This booking is no longer awaiting an answer.", slug="illegal-transition") from exc
+        fresh = await Booking.objects().get(Booking.id == booking_id)
+        assert fresh is not None
+        return await booking_read(fresh)
+
+    @post("/{booking_id:uuid}/accept", operation_id="acceptBooking", summary="Host: accept a request",
+          status_code=200)  # fmt: skip
+    async def accept(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
+                     temporal: NamedDependency[TemporalGateway]) -> BookingRead:  # fmt: skip
+        """Captures the payment, issues invoice and receipt; answers when the booking is confirmed."""
+        return await self._decide(request, booking_id, True, temporal)
+
+    @post("/{booking_id:uuid}/decline", operation_id="declineBooking", summary="Host: decline a request",
+          status_code=200)  # fmt: skip
+    async def decline(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
+                      temporal: NamedDependency[TemporalGateway]) -> BookingRead:  # fmt: skip
+        """Releases the hold on the guest's card."""
+        return await self._decide(request, booking_id, False, temporal)
+
+    @get("/{booking_id:uuid}/timeline", operation_id="bookingTimeline", summary="Each step of the booking's process")
+    async def timeline(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
+                       temporal: NamedDependency[TemporalGateway]) -> TimelineRead:  # fmt: skip
+        booking = await load_booking_for(booking_id, request.user)
+        handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+        steps = await handle.query(BookingWorkflow.timeline)
+        return TimelineRead(booking_id=booking.id, status=booking.status,
+                            steps=[{"step": s.step, "at": s.at} for s in steps])  # fmt: skip
+
+    @get("/{booking_id:uuid}/invoice", operation_id="bookingInvoice", summary="Invoice, receipt and credit notes")
+    async def invoice(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> InvoiceRead:
+        booking = await load_booking_for(booking_id, request.user)
+        documents = await Invoice.objects().where(Invoice.booking == booking.id).order_by(Invoice.issued_at)
+        if not documents:
+            raise Problem(404, "No invoice yet: it is issued when the payment is captured.")
+        return InvoiceRead(booking_id=booking.id, documents=[_document(d) for d in documents])
+
+    @get("/{booking_id:uuid}/invoice.pdf", operation_id="bookingInvoicePdf", summary="The invoice as PDF",
+         media_type="application/pdf")  # fmt: skip
+    async def invoice_pdf(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> Response[bytes]:
+        booking = await load_booking_for(booking_id, request.user)
+        invoice = await Invoice.objects().where((Invoice.booking == booking.id) & (Invoice.kind == "invoice")).first()
+        if invoice is None:
+            raise Problem(404, "No invoice yet: it is issued when the payment is captured.")
+        doc = _document(invoice)
+        pdf = render_document(kind=doc.kind, number=doc.number, issued_at=doc.issued_at, billed_to=doc.billed_to,
+                              currency=doc.currency, lines=doc.lines, total=doc.total)  # fmt: skip
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})  # fmt: skip
+
+
+def _document(row: Invoice) -> DocumentRead:
+    lines = row.lines if isinstance(row.lines, list) else json.loads(row.lines)
+    return DocumentRead(kind=row.kind, number=row.number, issued_at=row.issued_at, billed_to=row.billed_to,
+                        currency=row.currency, lines=lines, total=row.total)  # fmt: skip
+
+
+class HostBookingsController(Controller):
+    path = "/api/v1/host/bookings"
+    tags = ["bookings"]
+
+    @get(operation_id="hostBookings", summary="Bookings of my listings, newest first")
+    async def of_my_listings(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        status: FromQuery[BookingStatus | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[BookingRead]:
+        query = Booking.objects().where(Booking.host == request.user.id)
+        if status is not None:
+            query = query.where(Booking.status == status)
+        return await _page_of_bookings(query, limit, cursor)
+
+
+class PaymentsController(Controller):
+    path = "/api/v1/payments"
+    tags = ["payments"]
+
+    @get(operation_id="myPayments", summary="My transaction history: every authorization, capture, void, refund")
+    async def history(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        cursor: FromQuery[str | None] = None,
+    ) -> Page[LedgerRead]:
+        query = LedgerEntry.select().where(LedgerEntry.guest == request.user.id)
+        after = decode_timestamp_id_cursor(cursor)
+        if after is not None:
+            when, ident = after
+            query = query.where(
+                (LedgerEntry.created_at > when) | ((LedgerEntry.created_at == when) & (LedgerEntry.id > ident))
+            )
+        rows = await query.order_by(LedgerEntry.created_at, LedgerEntry.id).limit(limit + 1)
+        return page_of(
+            rows, limit,
+            lambda r: LedgerRead(id=r["id"], booking_id=r["booking"], payment_id=r["payment"], kind=r["kind"],
+                                 amount=r["amount"], currency=r["currency"], created_at=r["created_at"]),
+            lambda r: (r["created_at"], r["id"]),
+        )  # fmt: skip

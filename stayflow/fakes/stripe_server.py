@@ -1,0 +1,294 @@
+"""A local Stripe: the PaymentIntent and Refund endpoints of Stripe's API, with its test cards.
+
+It speaks Stripe's wire format (form-encoded requests, JSON objects, `Idempotency-Key` replay,
+error objects), so the real `stripe` SDK is pointed at it by `api_base`. Test payment methods:
+`pm_card_visa` (and any other) succeeds, `pm_card_chargeDeclined` and
+`pm_card_chargeDeclinedInsufficientFunds` are declined, `pm_card_authenticationRequired`
+needs 3-D Secure (`requires_action`). Every request is recorded, and `fail_next` makes the
+next requests answer 500 (an outage), so a test can assert "exactly one capture".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+DECLINES = {
+    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
+    "pm_card_chargeDeclinedInsufficientFunds": (
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
+}
+NEEDS_3DS = {"pm_card_authenticationRequired"}
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    params: dict[str, Any]
+    idempotency_key: str | None
+    status: int
+
+
+def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding: `metadata[booking_id]=x` -> {"metadata": {"booking_id": "x"}}."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = key.replace("]", "").split("[")
+        target = out
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return out
+
+
+@dataclass
+class FakeStripe:
+    api_key: str = "sk_test_stayflow_fake"
+    fail_next: int = 0
+    fail_status: int = 500
+    intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[Recorded] = field(default_factory=list)
+    _replays: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    # -- what tests ask -------------------------------------------------------------------
+
+    def calls(self, method: str, suffix: str) -> list[Recorded]:
+        """Requests that reached the handlers and succeeded (outage answers and replays excluded)."""
+        return [r for r in self.requests if r.method == method and r.path.endswith(suffix) and r.status == 200]
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- the API --------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        parts = [p for p in path.split("/") if p]
+        if parts[:2] == ["v1", "payment_intents"]:
+            if method == "POST" and len(parts) == 2:
+                return self._create_intent(params)
+            intent = self.intents.get(parts[2]) if len(parts) > 2 else None
+            if intent is None:
+                return 404, _error("invalid_request_error", "resource_missing", "No such payment_intent")
+            if method == "GET" and len(parts) == 3:
+                return 200, intent
+            if method == "POST" and len(parts) == 4 and parts[3] == "capture":
+                return self._capture(intent, params)
+            if method == "POST" and len(parts) == 4 and parts[3] == "cancel":
+                return self._cancel(intent)
+            if method == "POST" and len(parts) == 4 and parts[3] == "confirm":
+                return self._confirm(intent)
+        if parts[:2] == ["v1", "refunds"] and method == "POST" and len(parts) == 2:
+            return self._refund(params)
+        return 404, _error("invalid_request_error", "resource_missing", f"Unrecognized request URL ({path})")
+
+    def _create_intent(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            amount = int(params["amount"])
+            currency = params["currency"].lower()
+        except (KeyError, ValueError):
+            return 400, _error("invalid_request_error", "parameter_missing", "Missing required param: amount.")
+        if amount < 50:
+            return 400, _error("invalid_request_error", "amount_too_small", "Amount must be at least 50 cents")
+        intent_id = "pi_" + secrets.token_hex(12)
+        intent: dict[str, Any] = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "currency": currency,
+            "capture_method": params.get("capture_method", "automatic"),
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "metadata": params.get("metadata", {}),
+            "payment_method": params.get("payment_method"),
+            "status": "requires_payment_method",
+            "last_payment_error": None,
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self.intents[intent_id] = intent
+        if params.get("confirm") == "true":
+            return self._confirm(intent)
+        return 200, intent
+
+    def _confirm(self, intent: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        method = intent.get("payment_method") or ""
+        if method in DECLINES:
+            code, decline_code, message = DECLINES[method]
+            error = _error("card_error", code, message, decline_code=decline_code)
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = error["error"]
+            error["error"]["payment_intent"] = intent
+            return 402, error
+        if method in NEEDS_3DS:
+            intent["status"] = "requires_action"
+            intent["next_action"] = {"type": "use_stripe_sdk"}
+            return 200, intent
+        self._authorized(intent)
+        return 200, intent
+
+    def _authorized(self, intent: dict[str, Any]) -> None:
+        if intent["capture_method"] == "manual":
+            intent["status"] = "requires_capture"
+            intent["amount_capturable"] = intent["amount"]
+        else:
+            intent["status"] = "succeeded"
+            intent["amount_received"] = intent["amount"]
+
+    def complete_authentication(self, intent_id: str, *, succeed: bool = True) -> dict[str, Any]:
+        """What the guest's browser does with the client secret (3-D Secure passed or failed)."""
+        intent = self.intents[intent_id]
+        if succeed:
+            self._authorized(intent)
+        else:
+            intent["status"] = "requires_payment_method"
+            intent["last_payment_error"] = _error(
+                "card_error", "authentication_required", "The card was not authenticated."
+            )["error"]
+        return intent
+
+    def _capture(self, intent: dict[str, Any], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if intent["status"] != "requires_capture":
+            return 400, _error(
+                "invalid_request_error",
+                "payment_intent_unexpected_state",
+                f"This PaymentIntent could not be captured because it has a status of {intent['status']}.",
+            )
+        amount = int(params.get("amount_to_capture", intent["amount"]))
+        intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        return 200, intent
+
+    def _cancel(self, intent: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if intent["status"] == "succeeded":
+            return 400, _error(
+                "invalid_request_error",
+                "payment_intent_unexpected_state",
+                "You cannot cancel this PaymentIntent because it has a status of succeeded.",
+            )
+        intent.update(status="canceled", amount_capturable=0)
+        return 200, intent
+
+    def _refund(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        intent = self.intents.get(params.get("payment_intent", ""))
+        if intent is None or intent["status"] != "succeeded":
+            return 400, _error("invalid_request_error", "charge_not_refundable", "This payment cannot be refunded.")
+        refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+        amount = int(params.get("amount", intent["amount_received"] - refunded))
+        if amount <= 0 or refunded + amount > intent["amount_received"]:
+            return 400, _error(
+                "invalid_request_error", "amount_too_large", "Refund amount is greater than unrefunded amount."
+            )
+        refund = {
+            "id": "re_" + secrets.token_hex(12),
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "metadata": params.get("metadata", {}),
+        }
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeStripe:
+        self.start("127.0.0.1", 0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, host: str, port: int) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _respond(self, status: int, body: dict[str, Any]) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Request-Id", "req_" + secrets.token_hex(8))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _serve(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                path, _, query = self.path.partition("?")
+                params = _nest(parse_qsl(raw or query, keep_blank_values=True))
+                key = self.headers.get("Idempotency-Key")
+                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                    return self._respond(
+                        401, _error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")
+                    )
+                with fake._lock:
+                    if fake.fail_next > 0:
+                        fake.fail_next -= 1
+                        fake.requests.append(Recorded(method, path, params, key, fake.fail_status))
+                        return self._respond(
+                            fake.fail_status, _error("api_error", "simulated_outage", "Simulated outage")
+                        )
+                    if key and key in fake._replays:  # Stripe answers a replayed key with the first answer
+                        status, body = fake._replays[key]
+                        return self._respond(status, body)
+                    status, body = fake.handle(method, path, params)
+                    fake.requests.append(Recorded(method, path, params, key, status))
+                    if key and method == "POST" and status < 500:
+                        fake._replays[key] = (status, json.loads(json.dumps(body)))
+                return self._respond(status, body)
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:
+                self._serve("POST")
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def _error(kind: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"type": kind, "code": code, "message": message, **extra}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A local fake Stripe for `stayflow dev`.")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--api-key", default=FakeStripe.api_key)
+    args = parser.parse_args()
+    fake = FakeStripe(api_key=args.api_key)
+    fake.start("127.0.0.1", args.port)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

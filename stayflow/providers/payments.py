@@ -1,0 +1,105 @@
+"""Taking money: Stripe PaymentIntents with manual capture, through the official SDK.
+
+With `STRIPE_API_KEY` set it talks to Stripe; without, `stayflow dev` runs the local fake
+Stripe (`stayflow/fakes/stripe_server.py`) and points the SDK at it, so the same code runs
+everywhere. Every call carries an idempotency key derived from the booking by the caller:
+a retried activity replays Stripe's first answer instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import stripe
+
+from stayflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class Authorization:
+    intent_id: str | None
+    outcome: Literal["authorized", "requires_action", "declined"]
+    client_secret: str | None = None
+    decline_message: str | None = None
+
+
+class PaymentProviderError(Exception):
+    """Stripe could not be reached or failed on its side: worth retrying."""
+
+
+class PaymentRejected(Exception):
+    """Stripe refused the request itself (not a card decline): retrying cannot help."""
+
+
+class StripePayments:
+    def __init__(self, api_key: str, api_base: str) -> None:
+        self._client = stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=0)
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except stripe.CardError:
+            raise
+        except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+            raise PaymentProviderError(str(exc)) from exc
+        except stripe.StripeError as exc:
+            if (exc.http_status or 500) >= 500:
+                raise PaymentProviderError(str(exc)) from exc
+            raise PaymentRejected(str(exc)) from exc
+
+    async def authorize(
+        self, *, amount: int, currency: str, payment_method: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> Authorization:
+        """Create and confirm a PaymentIntent that holds `amount` on the card (capture later)."""
+        params = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "payment_method": payment_method,
+            "capture_method": "manual",
+            "confirm": True,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "metadata": metadata,
+        }
+        try:
+            intent = await self._call(
+                self._client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as exc:
+            body: dict[str, Any] = exc.json_body if isinstance(exc.json_body, dict) else {}
+            intent_id = ((body.get("error") or {}).get("payment_intent") or {}).get("id")
+            return Authorization(intent_id=intent_id, outcome="declined", decline_message=exc.user_message or str(exc))
+        if intent.status == "requires_capture":
+            return Authorization(intent_id=intent.id, outcome="authorized")
+        if intent.status == "requires_action":
+            return Authorization(intent_id=intent.id, outcome="requires_action", client_secret=intent.client_secret)
+        return Authorization(intent_id=intent.id, outcome="declined", decline_message=f"payment {intent.status}")
+
+    async def status(self, intent_id: str) -> str:
+        intent = await self._call(self._client.v1.payment_intents.retrieve, intent_id)
+        return str(intent.status)
+
+    async def capture(self, *, intent_id: str, idempotency_key: str) -> int:
+        """Returns the amount captured."""
+        intent = await self._call(
+            self._client.v1.payment_intents.capture, intent_id, options={"idempotency_key": idempotency_key}
+        )
+        return int(intent.amount_received)
+
+    async def void(self, *, intent_id: str, idempotency_key: str) -> None:
+        await self._call(
+            self._client.v1.payment_intents.cancel, intent_id, options={"idempotency_key": idempotency_key}
+        )
+
+    async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> str:
+        refund = await self._call(
+            self._client.v1.refunds.create,
+            params={"payment_intent": intent_id, "amount": amount},
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(refund.id)
+
+
+def payments_for(settings: Settings) -> StripePayments:
+    return StripePayments(settings.stripe_api_key, settings.stripe_api_base)

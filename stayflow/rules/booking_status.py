@@ -1,0 +1,55 @@
+"""Booking and payment statuses (SPEC §6) and which may follow which."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BookingStatus(StrEnum):
+    pending_payment = "pending_payment"
+    awaiting_host = "awaiting_host"
+    confirmed = "confirmed"
+    completed = "completed"
+    declined = "declined"
+    expired = "expired"
+    cancelled = "cancelled"
+    payment_failed = "payment_failed"
+
+
+class PaymentStatus(StrEnum):
+    pending = "pending"
+    authorized = "authorized"
+    completed = "completed"
+    refunded = "refunded"
+    partially_refunded = "partially_refunded"
+    voided = "voided"
+    failed = "failed"
+
+
+B = BookingStatus
+
+HOLDS_DATES = (B.pending_payment, B.awaiting_host, B.confirmed, B.completed)
+"""The statuses whose nights nobody else may book (the exclusion constraint's WHERE)."""
+
+UNCONFIRMED = (B.pending_payment, B.awaiting_host)
+"""Bookings that hold dates without the money being taken: a guest may hold only a few."""
+
+NEXT: dict[B, set[B]] = {
+    B.pending_payment: {B.awaiting_host, B.confirmed, B.payment_failed, B.cancelled},
+    B.awaiting_host: {B.confirmed, B.declined, B.expired, B.cancelled},
+    B.confirmed: {B.completed, B.cancelled},
+    B.completed: set(),
+    B.declined: set(),
+    B.expired: set(),
+    B.cancelled: set(),
+    B.payment_failed: set(),
+}
+
+
+def may_become(current: str, target: str) -> bool:
+    return BookingStatus(target) in NEXT[BookingStatus(current)]
+
+
+def sources_of(target: str) -> list[B]:
+    """Every status that may move to `target` (the WHERE of a conditional status update)."""
+    return [source for source, targets in NEXT.items() if BookingStatus(target) in targets]

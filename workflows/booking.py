@@ -1,0 +1,224 @@
+"""BookingWorkflow: one per booking (`booking-<id>`), from the card hold to check-out (SPEC §6).
+
+1. Authorize the total on the guest's card (PaymentIntent, manual capture). 3-D Secure: wait for
+   Stripe's webhook (the `payment_event` signal) at most `payment_authentication_minutes`.
+   Declined -> `payment_failed` (the dates are free again), the guest is told why.
+2. Instant book: straight to capture. Request to book: `awaiting_host`, the host is told, and the
+   `decide` update (accept/decline, only that listing's host, only now) is awaited for the host
+   response window; no answer -> `expired`. Declined/expired: the hold is voided.
+3. PaymentCaptureWorkflow (child): capture, ledger, invoice and receipt -> `confirmed`.
+4. A durable timer until check-out -> `completed`.
+Cancellation and modification (next milestone) arrive as further updates on this workflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bookings import AuthorizationOutcome, BookingActivities, BookingNotice, BookingRef, StatusChange
+
+from workflows.messaging import deliver_in_background
+from workflows.payment_capture import PaymentCaptureWorkflow, capture_workflow_id
+
+BOOKING_ID = SearchAttributeKey.for_keyword("BookingId")
+LISTING_ID = SearchAttributeKey.for_keyword("ListingId")
+GUEST_ID = SearchAttributeKey.for_keyword("GuestId")
+HOST_ID = SearchAttributeKey.for_keyword("HostId")
+BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
+
+DB = timedelta(seconds=30)
+PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(minutes=2))  # fmt: skip
+MAX_HOLD = timedelta(days=6)
+"""A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
+CHECK_OUT_HOUR_UTC = 11
+
+
+def booking_workflow_id(booking_id: object) -> str:
+    return f"booking-{booking_id}"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    booking_id: str
+    listing_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    instant_book: bool
+    host_response_hours: int
+    payment_authentication_minutes: int
+
+
+@dataclass(frozen=True)
+class HostDecision:
+    accept: bool
+    host_id: str
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """From Stripe's webhook: `succeeded`, `failed`, `refunded`, `disputed`."""
+
+    kind: str
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    step: str
+    at: str
+
+
+@dataclass
+class BookingState:
+    status: str = "pending_payment"
+    timeline: list[TimelineStep] = field(default_factory=list)
+
+
+@workflow.defn
+class BookingWorkflow:
+    def __init__(self) -> None:
+        self._state = BookingState()
+        self._request: BookingRequest | None = None
+        self._decision: HostDecision | None = None
+        self._payment_events: list[PaymentEvent] = []
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _step(self, step: str) -> None:
+        self._state.timeline.append(TimelineStep(step, workflow.now().isoformat()))
+
+    async def _move(self, status: str, reason: str | None = None) -> None:
+        assert self._request is not None
+        await workflow.execute_activity_method(
+            BookingActivities.set_booking_status, StatusChange(self._request.booking_id, status, reason),
+            start_to_close_timeout=DB,
+        )  # fmt: skip
+        self._state.status = status
+        self._step(status)
+        workflow.upsert_search_attributes([BOOKING_STATUS.value_set(status)])
+
+    async def _tell(self, *kinds: str, reason: str = "") -> None:
+        assert self._request is not None
+        for kind in kinds:
+            message_ids = await workflow.execute_activity_method(
+                BookingActivities.notify, BookingNotice(self._request.booking_id, kind, reason),
+                start_to_close_timeout=DB,
+            )  # fmt: skip
+            await deliver_in_background(message_ids)
+
+    async def _void(self) -> None:
+        assert self._request is not None
+        await workflow.execute_activity_method(
+            BookingActivities.void_payment, BookingRef(self._request.booking_id), start_to_close_timeout=DB,
+            retry_policy=PROVIDER_RETRY,
+        )  # fmt: skip
+        self._step("payment_voided")
+
+    # -- the process ----------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, request: BookingRequest) -> str:
+        self._request = request
+        ref = BookingRef(request.booking_id)
+        workflow.upsert_search_attributes(
+            [BOOKING_ID.value_set(request.booking_id), LISTING_ID.value_set(request.listing_id),
+             GUEST_ID.value_set(request.guest_id), HOST_ID.value_set(request.host_id),
+             BOOKING_STATUS.value_set("pending_payment")]
+        )  # fmt: skip
+        self._step("requested")
+
+        auth: AuthorizationOutcome = await workflow.execute_activity_method(
+            BookingActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+        )
+        if auth.outcome == "requires_action":
+            self._step("authentication_required")
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._payment_events),
+                    timeout=timedelta(minutes=request.payment_authentication_minutes),
+                )
+            except TimeoutError:
+                pass
+            auth = await workflow.execute_activity_method(
+                BookingActivities.confirm_authentication, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+            )
+        if auth.outcome != "authorized":
+            await self._move("payment_failed", auth.message)
+            await self._tell("payment_failed", reason=auth.message)
+            return self._state.status
+        self._step("payment_authorized")
+
+        if not request.instant_book:
+            await self._move("awaiting_host")
+            await self._tell("booking_requested")
+            window = min(timedelta(hours=request.host_response_hours), MAX_HOLD)
+            try:
+                await workflow.wait_condition(lambda: self._decision is not None, timeout=window)
+            except TimeoutError:
+                pass
+            if self._decision is None or not self._decision.accept:
+                outcome: Literal["declined", "expired"] = "expired" if self._decision is None else "declined"
+                await self._void()
+                await self._move(outcome, "The host did not answer in time." if outcome == "expired" else None)
+                await self._tell(f"booking_{outcome}")
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self._state.status
+
+        await workflow.execute_child_workflow(
+            PaymentCaptureWorkflow.run, ref, id=capture_workflow_id(request.booking_id),
+            static_summary="Capture, ledger, invoice and receipt",
+        )  # fmt: skip
+        self._step("payment_captured")
+        self._state.status = "confirmed"
+        self._step("confirmed")
+        workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
+        await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+        check_out = dt.datetime.combine(dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC),
+                                        tzinfo=dt.UTC)  # fmt: skip
+        until_check_out = check_out - workflow.now()
+        if until_check_out > timedelta(0):
+            await workflow.sleep(until_check_out)
+        await self._move("completed")
+        return self._state.status
+
+    # -- messages -------------------------------------------------------------------------
+
+    @workflow.update
+    async def decide(self, decision: HostDecision) -> str:
+        """The host accepts or declines; answers with the booking's status once it has moved."""
+        self._decision = decision
+        await workflow.wait_condition(lambda: self._state.status not in ("pending_payment", "awaiting_host"))
+        return self._state.status
+
+    @decide.validator
+    def _validate_decision(self, decision: HostDecision) -> None:
+        assert self._request is not None
+        if decision.host_id != self._request.host_id:
+            raise ValueError("only this listing's host can decide")
+        if self._state.status != "awaiting_host" or self._decision is not None:
+            raise ValueError(f"this booking is {self._state.status}, not awaiting the host")
+
+    @workflow.signal
+    def payment_event(self, event: PaymentEvent) -> None:
+        self._payment_events.append(event)
+        self._step(f"stripe_{event.kind}")
+
+    @workflow.query
+    def timeline(self) -> list[TimelineStep]:
+        return list(self._state.timeline)
+
+    @workflow.query
+    def status(self) -> str:
+        return self._state.status

@@ -1,0 +1,47 @@
+"""PaymentCaptureWorkflow (child of a booking): take the held money, record it, issue the papers.
+
+Capture (Stripe, idempotency key from the booking) -> ledger row -> invoice and receipt ->
+booking `confirmed`. Retried with backoff while Stripe is unavailable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.bookings import BookingActivities, BookingRef, StatusChange
+
+PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                             maximum_interval=timedelta(minutes=2))  # fmt: skip
+
+
+def capture_workflow_id(booking_id: str) -> str:
+    return f"payment-capture-{booking_id}"
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    captured: int
+    documents: list[str]
+
+
+@workflow.defn
+class PaymentCaptureWorkflow:
+    @workflow.run
+    async def run(self, ref: BookingRef) -> CaptureResult:
+        captured = await workflow.execute_activity_method(
+            BookingActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PROVIDER_RETRY,
+        )  # fmt: skip
+        documents = await workflow.execute_activity_method(
+            BookingActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
+        )
+        await workflow.execute_activity_method(
+            BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"),
+            start_to_close_timeout=timedelta(seconds=30),
+        )  # fmt: skip
+        return CaptureResult(captured=captured, documents=documents)
