@@ -134,8 +134,8 @@ class FakeStripe:
             code, decline_code, message = DECLINES[method]
             error = _error("card_error", code, message, decline_code=decline_code)
             intent["status"] = "requires_payment_method"
-            intent["last_payment_error"] = error["error"]
-            error["error"]["payment_intent"] = intent
+            intent["last_payment_error"] = dict(error["error"])
+            error["error"]["payment_intent"] = {k: v for k, v in intent.items() if k != "last_payment_error"}
             return 402, error
         if method in NEEDS_3DS:
             intent["status"] = "requires_action"

@@ -1,0 +1,295 @@
+"""Bookings end to end: the API, the real worker on the Temporal dev server, the real Stripe SDK
+talking to a local fake Stripe that records every request."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Any
+
+import stripe
+from httpx import AsyncClient
+
+from models import Booking, Invoice, LedgerEntry, Message, Payment
+from models.identity import Role
+from stayflow.settings import Settings
+from tests.factories import SignedIn, make_listing, make_user, signed_in_user
+from workers.main import build_worker
+
+TODAY = dt.datetime.now(dt.UTC).date()
+
+
+def day(offset: int) -> str:
+    return (TODAY + dt.timedelta(days=offset)).isoformat()
+
+
+def stay(listing: Any, start: int = 10, nights: int = 3, **extra: Any) -> dict[str, Any]:
+    body = {"listing_id": str(listing.id), "check_in": day(start), "check_out": day(start + nights), "guests": 2,
+            "payment_method": "pm_card_visa"}  # fmt: skip
+    return body | extra
+
+
+async def book(client: AsyncClient, guest: SignedIn, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = guest.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
+    return await client.post("/api/v1/bookings", headers=headers, json=body)
+
+
+async def wait_status(booking_id: str, *statuses: str, timeout: float = 30) -> Booking:
+    deadline = time.monotonic() + timeout
+    while True:
+        booking = await Booking.objects().get(Booking.id == uuid.UUID(booking_id))
+        assert booking is not None
+        if booking.status in statuses:
+            return booking
+        assert time.monotonic() < deadline, f"booking stayed {booking.status}, wanted {statuses}"
+        await asyncio.sleep(0.1)
+
+
+async def test_instant_book_authorizes_captures_invoices_and_confirms(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    host = await make_user(role=Role.host, email="host@example.com")
+    listing = await make_listing(host, instant_book=True, nightly_price=10_000, cleaning_fee=2_500)
+    guest = await signed_in_user(client, email="guest@example.com")
+    created = await book(client, guest, stay(listing))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["status"] == "pending_payment"
+    assert body["price"]["total"] == 30_000 + 2_500 + 3_600 and body["payment"]["amount"] == body["price"]["total"]
+    await wait_status(body["id"], "confirmed")
+
+    [create] = fake_stripe.calls("POST", "/v1/payment_intents")
+    assert create.params["capture_method"] == "manual" and create.params["amount"] == str(body["price"]["total"])
+    assert create.idempotency_key == f"booking-{body['id']}-authorize"
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+
+    read = (await client.get(f"/api/v1/bookings/{body['id']}", headers=guest.headers)).json()
+    assert read["status"] == "confirmed" and read["payment"]["status"] == "completed"
+    ledger = (await client.get("/api/v1/payments", headers=guest.headers)).json()["items"]
+    assert [(row["kind"], row["amount"]) for row in ledger] == [("authorization", 36_100), ("capture", 36_100)]
+
+    invoice = (await client.get(f"/api/v1/bookings/{body['id']}/invoice", headers=guest.headers)).json()
+    kinds = {d["kind"]: d for d in invoice["documents"]}
+    year = dt.datetime.now(dt.UTC).year
+    assert kinds["invoice"]["number"] == f"INV-{year}-000001" and kinds["receipt"]["number"] == f"RCT-{year}-000001"
+    assert sum(line["amount"] for line in kinds["invoice"]["lines"]) == kinds["invoice"]["total"] == 36_100
+    pdf = await client.get(f"/api/v1/bookings/{body['id']}/invoice.pdf", headers=guest.headers)
+    assert (
+        pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    )
+
+    timeline = (await client.get(f"/api/v1/bookings/{body['id']}/timeline", headers=guest.headers)).json()
+    steps = [s["step"] for s in timeline["steps"]]
+    assert steps[:2] == ["requested", "payment_authorized"] and "confirmed" in steps
+
+    stranger = await signed_in_user(client)
+    for path in ("", "/timeline", "/invoice", "/invoice.pdf"):
+        assert (await client.get(f"/api/v1/bookings/{body['id']}{path}", headers=stranger.headers)).status_code == 404
+    host_view = await client.get("/api/v1/host/bookings", headers=(await _sign_in_host(client, host)).headers)
+    assert [b["id"] for b in host_view.json()["items"]] == [body["id"]]
+
+    async def mails() -> set[str]:
+        return {m.kind for m in await Message.objects()}
+
+    deadline = time.monotonic() + 20
+    while not {"booking_confirmed", "booking_confirmed_host", "payment_receipt"} <= await mails():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+
+
+async def _sign_in_host(client: AsyncClient, host: Any) -> SignedIn:
+    from tests.factories import sign_in
+
+    return await sign_in(client, host)
+
+
+async def test_request_to_book_waits_for_the_host(client: AsyncClient, worker: None, fake_stripe: Any) -> None:
+    host_user = await make_user(role=Role.host)
+    listing = await make_listing(host_user, instant_book=False)
+    host = await _sign_in_host(client, host_user)
+    guest = await signed_in_user(client)
+    created = (await book(client, guest, stay(listing))).json()
+    await wait_status(created["id"], "awaiting_host")
+    assert fake_stripe.calls("POST", "/capture") == []
+
+    other_host = await signed_in_user(client, role=Role.host)
+    for intruder in (guest, other_host):
+        response = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=intruder.headers)
+        assert response.status_code == 404
+    accepted = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "confirmed"
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+    twice = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)
+    assert twice.status_code == 409
+    late_decline = await client.post(f"/api/v1/bookings/{created['id']}/decline", headers=host.headers)
+    assert late_decline.status_code == 409
+
+
+async def test_decline_voids_the_hold_and_frees_the_dates(client: AsyncClient, worker: None, fake_stripe: Any) -> None:
+    host_user = await make_user(role=Role.host)
+    listing = await make_listing(host_user, instant_book=False)
+    host = await _sign_in_host(client, host_user)
+    guest = await signed_in_user(client)
+    created = (await book(client, guest, stay(listing))).json()
+    await wait_status(created["id"], "awaiting_host")
+    declined = await client.post(f"/api/v1/bookings/{created['id']}/decline", headers=host.headers)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert declined.json()["payment"]["status"] == "voided"
+    assert len(fake_stripe.calls("POST", "/cancel")) == 1 and fake_stripe.calls("POST", "/capture") == []
+    ledger = [(e.kind, e.amount) for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)]
+    assert [k for k, _ in ledger] == ["authorization", "void"]
+    again = await book(client, await signed_in_user(client), stay(listing))
+    assert again.status_code == 201  # the nights are free again
+
+
+async def test_declined_card_fails_the_booking_and_releases_the_dates(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    listing = await make_listing(instant_book=True)
+    guest = await signed_in_user(client, email="guest@example.com")
+    created = (
+        await book(client, guest, stay(listing, payment_method="pm_card_chargeDeclinedInsufficientFunds"))
+    ).json()
+    failed = await wait_status(created["id"], "payment_failed")
+    assert "insufficient funds" in (failed.status_reason or "")
+    read = (await client.get(f"/api/v1/bookings/{created['id']}", headers=guest.headers)).json()
+    assert read["payment"]["status"] == "failed" and "insufficient funds" in read["payment"]["failure_message"]
+    assert fake_stripe.calls("POST", "/capture") == []
+    assert await LedgerEntry.count() == 0
+    retry = await book(client, guest, stay(listing))
+    assert retry.status_code == 201
+
+
+async def test_3d_secure_waits_for_stripes_webhook(
+    client: AsyncClient, worker: None, fake_stripe: Any, api_settings: Settings
+) -> None:
+    listing = await make_listing(instant_book=True)
+    guest = await signed_in_user(client)
+    created = (await book(client, guest, stay(listing, payment_method="pm_card_authenticationRequired"))).json()
+    deadline = time.monotonic() + 20
+    while True:
+        read = (await client.get(f"/api/v1/bookings/{created['id']}", headers=guest.headers)).json()
+        if read["payment"]["client_secret"]:
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    assert read["status"] == "pending_payment"
+    payment = await Payment.objects().get(Payment.booking == uuid.UUID(created["id"]))
+    assert payment is not None and payment.intent_id
+    fake_stripe.complete_authentication(payment.intent_id)  # the guest passes 3-D Secure in the browser
+    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.amount_capturable_updated",
+             "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}}}  # fmt: skip
+    payload = json.dumps(event)
+    bad = await client.post("/api/v1/webhooks/stripe", content=payload,
+                            headers={"Stripe-Signature": sign(payload, "whsec_wrong")})  # fmt: skip
+    assert bad.status_code == 400
+    stale = await client.post("/api/v1/webhooks/stripe", content=payload,
+                              headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret,
+                                                                at=int(time.time()) - 3600)})  # fmt: skip
+    assert stale.status_code == 400
+    good = await client.post("/api/v1/webhooks/stripe", content=payload,
+                             headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)})  # fmt: skip
+    assert good.status_code == 200 and good.json() == {"received": True, "duplicate": False}
+    redelivered = await client.post("/api/v1/webhooks/stripe", content=payload,
+                                    headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)})  # fmt: skip
+    assert redelivered.json()["duplicate"] is True
+    await wait_status(created["id"], "confirmed")
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+
+
+def sign(payload: str, secret: str, at: int | None = None) -> str:
+    timestamp = at or int(time.time())
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
+    return f"t={timestamp},v1={signature}"
+
+
+async def test_same_idempotency_key_same_booking_other_body_422(client: AsyncClient, worker: None) -> None:
+    listing = await make_listing(instant_book=True)
+    guest = await signed_in_user(client)
+    first = await book(client, guest, stay(listing), key="booking-attempt-0001")
+    second = await book(client, guest, stay(listing), key="booking-attempt-0001")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    other = await book(client, guest, stay(listing, guests=3), key="booking-attempt-0001")
+    assert other.status_code == 422
+    missing = await client.post("/api/v1/bookings", headers=guest.headers, json=stay(listing, start=40))
+    assert missing.status_code in (400, 422)
+    assert await Booking.count() == 1
+
+
+async def test_twenty_racing_requests_one_wins(client: AsyncClient, worker: None, fake_stripe: Any) -> None:
+    listing = await make_listing(instant_book=True, max_guests=4)
+    guests = [await signed_in_user(client) for _ in range(20)]
+    responses = await asyncio.gather(
+        *[book(client, g, stay(listing, start=20, nights=2 + i % 3)) for i, g in enumerate(guests)]
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 19, codes
+    [winner] = [r.json() for r in responses if r.status_code == 201]
+    await wait_status(winner["id"], "confirmed")
+    assert await Booking.count() == 1 and await Payment.count() == 1
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+
+
+async def test_bad_booking_requests_change_nothing(client: AsyncClient, worker: None, api_settings: Settings) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    listing = await make_listing(host.user, max_guests=4, min_nights=2, max_nights=10)
+    draft = await make_listing(host.user, status="draft")
+    guest = await signed_in_user(client)
+    cases: list[tuple[SignedIn, dict[str, Any], int]] = [
+        (guest, stay(listing, start=10, nights=0), 422),
+        (guest, stay(listing, check_in=day(10), check_out=day(8)), 422),
+        (guest, stay(listing, start=-3), 422),
+        (guest, stay(listing, guests=5), 422),
+        (guest, stay(listing, nights=1), 422),
+        (guest, stay(listing, nights=11), 422),
+        (guest, stay(listing, listing_id=str(uuid.uuid4())), 404),
+        (guest, stay(draft), 404),
+        (host, stay(listing), 422),
+        (guest, stay(listing, payment_method=""), 422),
+        (guest, stay(listing) | {"price": 1}, 422),
+    ]
+    for who, body, status in cases:
+        response = await book(client, who, body)
+        assert response.status_code == status, (body, response.text)
+    assert await Booking.count() == 0 and await Payment.count() == 0
+
+
+async def test_a_guest_cannot_hold_too_many_unconfirmed_requests(client: AsyncClient, worker: None) -> None:
+    guest = await signed_in_user(client)
+    listings = [await make_listing(instant_book=False, title=f"Requested home number {i}") for i in range(4)]
+    for listing in listings[:3]:
+        created = await book(client, guest, stay(listing))
+        assert created.status_code == 201
+        await wait_status(created.json()["id"], "awaiting_host")
+    fourth = await book(client, guest, stay(listings[3]))
+    assert fourth.status_code == 409
+    assert await Booking.count() == 3
+
+
+async def test_worker_restart_mid_payment_still_one_charge(
+    client: AsyncClient, api_settings: Settings, dev_server_env: Any, fake_stripe: Any
+) -> None:
+    listing = await make_listing(instant_book=True)
+    guest = await signed_in_user(client)
+    first_worker = build_worker(dev_server_env.client, api_settings)
+    async with first_worker:
+        created = (await book(client, guest, stay(listing))).json()
+        deadline = time.monotonic() + 20
+        while (await Payment.objects().get(Payment.booking == uuid.UUID(created["id"]))).status != "authorized":  # type: ignore[union-attr]
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        fake_stripe.fail_next = 10_000  # Stripe goes down: captures fail and are retried
+        await asyncio.sleep(1.5)
+    # The first worker is gone mid-capture; Stripe recovers; a new worker picks the process up.
+    fake_stripe.fail_next = 0
+    async with build_worker(dev_server_env.client, api_settings):
+        await wait_status(created["id"], "confirmed", timeout=60)
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+    assert await LedgerEntry.count() == 2 and await Invoice.count() == 2
