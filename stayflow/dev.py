@@ -86,8 +86,19 @@ def run_dev(settings: Settings) -> int:
             port = _port_of(LOCAL_FAKE_STRIPE)
             if port_open("127.0.0.1", port):
                 raise SystemExit(f"port {port} is taken: is another `stayflow dev` running?")
-            fake = spawn("fake-stripe", [sys.executable, "-m", "stayflow.fakes.stripe_server", "--port", str(port),
-                                         "--api-key", settings.stripe_api_key], log_path=home / "logs" / "stripe.log")  # fmt: skip
+            fake = spawn(
+                "fake-stripe",
+                [
+                    sys.executable,
+                    "-m",
+                    "stayflow.fakes.stripe_server",
+                    "--port",
+                    str(port),
+                    "--api-key",
+                    settings.stripe_api_key,
+                ],
+                log_path=home / "logs" / "stripe.log",
+            )
             services.append(fake)
             wait_for_port(fake, "127.0.0.1", port, 30, None)
             print(f"• Stripe: no STRIPE_API_KEY, so a local fake Stripe (test cards) answers on {LOCAL_FAKE_STRIPE}")

@@ -27,8 +27,13 @@ def day(offset: int) -> str:
 
 
 def stay(listing: Any, start: int = 10, nights: int = 3, **extra: Any) -> dict[str, Any]:
-    body = {"listing_id": str(listing.id), "check_in": day(start), "check_out": day(start + nights), "guests": 2,
-            "payment_method": "pm_card_visa"}  # fmt: skip
+    body = {
+        "listing_id": str(listing.id),
+        "check_in": day(start),
+        "check_out": day(start + nights),
+        "guests": 2,
+        "payment_method": "pm_card_visa",
+    }
     return body | extra
 
 
@@ -181,21 +186,34 @@ async def test_3d_secure_waits_for_stripes_webhook(
     payment = await Payment.objects().get(Payment.booking == uuid.UUID(created["id"]))
     assert payment is not None and payment.intent_id
     fake_stripe.complete_authentication(payment.intent_id)  # the guest passes 3-D Secure in the browser
-    event = {"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "payment_intent.amount_capturable_updated",
-             "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}}}  # fmt: skip
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": "payment_intent.amount_capturable_updated",
+        "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
+    }
     payload = json.dumps(event)
-    bad = await client.post("/api/v1/webhooks/stripe", content=payload,
-                            headers={"Stripe-Signature": sign(payload, "whsec_wrong")})  # fmt: skip
+    bad = await client.post(
+        "/api/v1/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload, "whsec_wrong")}
+    )
     assert bad.status_code == 400
-    stale = await client.post("/api/v1/webhooks/stripe", content=payload,
-                              headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret,
-                                                                at=int(time.time()) - 3600)})  # fmt: skip
+    stale = await client.post(
+        "/api/v1/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret, at=int(time.time()) - 3600)},
+    )
     assert stale.status_code == 400
-    good = await client.post("/api/v1/webhooks/stripe", content=payload,
-                             headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)})  # fmt: skip
+    good = await client.post(
+        "/api/v1/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)},
+    )
     assert good.status_code == 200 and good.json() == {"received": True, "duplicate": False}
-    redelivered = await client.post("/api/v1/webhooks/stripe", content=payload,
-                                    headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)})  # fmt: skip
+    redelivered = await client.post(
+        "/api/v1/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)},
+    )
     assert redelivered.json()["duplicate"] is True
     await wait_status(created["id"], "confirmed")
     assert len(fake_stripe.calls("POST", "/capture")) == 1
