@@ -1,0 +1,136 @@
+"""BookingWorkflow on the time-skipping server: host response window, 3-D Secure deadline,
+Stripe outages, check-out, with the real Stripe SDK against the local fake Stripe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from models import Booking, LedgerEntry, Message, Payment
+from models.identity import Role
+from stayflow.settings import Settings
+from tests.factories import make_booking, make_listing, make_user
+from workers.main import build_worker
+from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.fixture
+def stripe_settings(settings: Settings, fake_stripe: Any) -> Settings:
+    return msgspec.structs.replace(settings, stripe_api_key=fake_stripe.api_key, stripe_api_base=fake_stripe.url)
+
+
+async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:
+    return await env.client.start_workflow(
+        BookingWorkflow.run,
+        BookingRequest(booking_id=str(booking.id), listing_id=str(booking.listing), guest_id=str(booking.guest),
+                       host_id=str(booking.host), check_in=booking.check_in.isoformat(),
+                       check_out=booking.check_out.isoformat(), instant_book=instant, host_response_hours=24,
+                       payment_authentication_minutes=15),
+        id=booking_workflow_id(booking.id), task_queue=task_queue,
+    )  # fmt: skip
+
+
+async def deliveries_done(env: Any) -> None:
+    for message in await Message.objects():
+        assert await env.client.get_workflow_handle(f"deliver-message-{message.id}").result() is True
+
+
+async def status(booking: Booking) -> str:
+    await booking.refresh()
+    return str(booking.status)
+
+
+async def test_no_answer_in_24_hours_expires_and_voids(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=False)
+    guest = await make_user(email="guest@example.com")
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(30), check_out=today + timedelta(33))
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=False, task_queue=task_queue)
+        await env.sleep(timedelta(hours=23))
+        assert await handle.query(BookingWorkflow.status) == "awaiting_host"
+        assert await handle.result() == "expired"
+        await deliveries_done(env)
+    assert await status(booking) == "expired"
+    assert len(fake_stripe.calls("POST", "/cancel")) == 1 and fake_stripe.calls("POST", "/capture") == []
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.status == "voided"
+    kinds = {m.kind for m in await Message.objects()}
+    assert {"booking_requested", "booking_expired"} <= kinds
+
+
+async def test_instant_book_confirms_then_completes_after_check_out(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(3), check_out=today + timedelta(5))
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        assert await handle.result() == "completed"  # the time-skipping server jumps to check-out
+        await deliveries_done(env)
+        steps = [s.step for s in await handle.query(BookingWorkflow.timeline)]
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            (HISTORIES / "booking_instant_to_completed.json").write_text((await handle.fetch_history()).to_json())
+    assert steps[0] == "requested" and steps.index("confirmed") < steps.index("completed")
+    assert await status(booking) == "completed"
+    assert len(fake_stripe.calls("POST", "/capture")) == 1
+
+
+async def test_stripe_outage_during_capture_is_retried_and_captures_once(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    host = await make_user(role=Role.host)
+    listing = await make_listing(host, instant_book=False)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(20), check_out=today + timedelta(22))
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=False, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "awaiting_host":
+            await env.sleep(timedelta(seconds=1))
+        fake_stripe.fail_next = 4  # Stripe answers 500 four times
+        assert await handle.execute_update(BookingWorkflow.decide, HostDecision(True, str(host.id))) == "confirmed"
+        await deliveries_done(env)
+        await handle.terminate("test done")  # skip the wait for check-out
+    captures = [r for r in fake_stripe.requests if r.path.endswith("/capture")]
+    assert [r.status for r in captures] == [500, 500, 500, 500, 200]
+    assert {r.idempotency_key for r in captures} == {f"booking-{booking.id}-capture"}
+    assert [e.kind for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)] == [
+        "authorization",
+        "capture",
+    ]
+
+
+async def test_3d_secure_not_completed_in_15_minutes_fails_the_booking(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(8), check_out=today + timedelta(9),
+                                 payment_method="pm_card_authenticationRequired")  # fmt: skip
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        assert await handle.result() == "payment_failed"
+        await deliveries_done(env)
+    await booking.refresh()
+    assert booking.status == "payment_failed" and "not authenticated" in (booking.status_reason or "")
+    [intent] = fake_stripe.intents.values()
+    assert intent["status"] == "canceled"  # the abandoned attempt cannot be completed later
+    assert fake_stripe.calls("POST", "/capture") == []
