@@ -123,8 +123,15 @@ def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), exif_gps:
     return out.getvalue()
 
 
-async def make_booking(listing: Any, guest: User, *, check_in: Any, check_out: Any, payment_method: str = "pm_card_visa",
-                       total: int = 36_100) -> Any:  # fmt: skip
+async def make_booking(
+    listing: Any,
+    guest: User,
+    *,
+    check_in: Any,
+    check_out: Any,
+    payment_method: str = "pm_card_visa",
+    total: int = 36_100,
+) -> Any:
     """A booking row as `POST /bookings` records it, before its workflow starts."""
     from models import Booking, Payment
 
