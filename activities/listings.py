@@ -71,34 +71,52 @@ class ListingActivities:
         listing, host = await self._load(request.listing_id)
         platform = await PlatformSettings.objects().get(PlatformSettings.id == 1)
         reminder_hours = platform.listing_review_reminder_hours if platform else 24
-        if listing.status == ListingStatus.pending_review:  # this activity already ran
-            return ReviewStart(problems=[], reminder_hours=reminder_hours)
         photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
         problems = review_problems(
-            ListingFacts(title=listing.title, description=listing.description, photo_count=photos,
-                         nightly_price=listing.nightly_price, cleaning_fee=listing.cleaning_fee,
-                         max_guests=listing.max_guests, bedrooms=listing.bedrooms, beds=listing.beds)
-        )  # fmt: skip
-        if not problems and not listing_status.allowed("begin_review", listing.status):
+            ListingFacts(
+                title=listing.title,
+                description=listing.description,
+                photo_count=photos,
+                nightly_price=listing.nightly_price,
+                cleaning_fee=listing.cleaning_fee,
+                max_guests=listing.max_guests,
+                bedrooms=listing.bedrooms,
+                beds=listing.beds,
+            )
+        )
+        now = dt.datetime.now(dt.UTC)
+        if not problems:
+            # The API moved it to `pending_review` when it started this run; this only repairs a
+            # listing that reached review another way. Anything else (archived meanwhile) ends it.
+            ready = (
+                await Listing.update({Listing.status: ListingStatus.pending_review, Listing.review_notes: None})
+                .where(
+                    (Listing.id == listing.id)
+                    & Listing.status.is_in([ListingStatus.pending_review, *listing_status.TRANSITIONS["begin_review"]])
+                )
+                .returning(Listing.id)
+            )
+            if ready:
+                return ReviewStart(problems=[], reminder_hours=reminder_hours)
             problems = [f"a listing that is {listing.status} cannot be reviewed"]
-        if problems:
-            await Listing.update({Listing.review_notes: "; ".join(problems)}).where(Listing.id == listing.id)
-            email = templates.listing_returned_email(
-                full_name=host.full_name, title=listing.title, problems=problems,
-                listing_url=self._listing_url(request.listing_id),
-            )  # fmt: skip
-            message_id = await record_email(
-                user_id=host.id, recipient=host.email, kind="listing_returned",
-                dedupe_key=f"listing_returned:{request.review_id}", email=email,
-            )  # fmt: skip
-            return ReviewStart(problems=problems, reminder_hours=reminder_hours, message_ids=[message_id])
+        # Not ready: back to the host as a draft, out of search, with the reasons.
         await Listing.update(
-            {Listing.status: ListingStatus.pending_review, Listing.review_notes: None,
-             Listing.updated_at: dt.datetime.now(dt.UTC)}
-        ).where(
-            (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["begin_review"]))
-        )  # fmt: skip
-        return ReviewStart(problems=[], reminder_hours=reminder_hours)
+            {Listing.review_notes: "; ".join(problems), Listing.status: ListingStatus.draft, Listing.updated_at: now}
+        ).where((Listing.id == listing.id) & Listing.status.is_in([ListingStatus.pending_review, ListingStatus.draft]))
+        email = templates.listing_returned_email(
+            full_name=host.full_name,
+            title=listing.title,
+            problems=problems,
+            listing_url=self._listing_url(request.listing_id),
+        )
+        message_id = await record_email(
+            user_id=host.id,
+            recipient=host.email,
+            kind="listing_returned",
+            dedupe_key=f"listing_returned:{request.review_id}",
+            email=email,
+        )
+        return ReviewStart(problems=problems, reminder_hours=reminder_hours, message_ids=[message_id])
 
     @activity.defn
     async def remind_admins(self, request: AdminReminder) -> list[str]:
@@ -108,13 +126,16 @@ class ListingActivities:
         queue_url = f"{self.settings.public_url.rstrip('/')}/api/v1/admin/listings?status=pending_review"
         return [
             await record_email(
-                user_id=admin.id, recipient=admin.email, kind="listing_review_reminder",
+                user_id=admin.id,
+                recipient=admin.email,
+                kind="listing_review_reminder",
                 dedupe_key=f"listing_review_reminder:{request.review_id}:{request.reminder_number}:{admin.id}",
-                email=templates.listing_review_reminder_email(full_name=admin.full_name, title=listing.title,
-                                                              waiting_hours=waited, queue_url=queue_url),
+                email=templates.listing_review_reminder_email(
+                    full_name=admin.full_name, title=listing.title, waiting_hours=waited, queue_url=queue_url
+                ),
             )
             for admin in admins
-        ]  # fmt: skip
+        ]
 
     @activity.defn
     async def apply_decision(self, request: ListingDecision) -> list[str]:
@@ -123,8 +144,11 @@ class ListingActivities:
         action = "approve" if request.approve else "reject"
         target = listing_status.TARGET[action]
         now = dt.datetime.now(dt.UTC)
-        changes: dict[Any, Any] = {Listing.status: target, Listing.updated_at: now,
-                   Listing.review_notes: None if request.approve else request.reason}  # fmt: skip
+        changes: dict[Any, Any] = {
+            Listing.status: target,
+            Listing.updated_at: now,
+            Listing.review_notes: None if request.approve else request.reason,
+        }
         if request.approve:
             changes[Listing.published_at] = now
         await Listing.update(changes).where(
@@ -134,11 +158,15 @@ class ListingActivities:
         email = (
             templates.listing_approved_email(full_name=host.full_name, title=listing.title, listing_url=url)
             if request.approve
-            else templates.listing_rejected_email(full_name=host.full_name, title=listing.title,
-                                                  reason=request.reason, listing_url=url)
-        )  # fmt: skip
+            else templates.listing_rejected_email(
+                full_name=host.full_name, title=listing.title, reason=request.reason, listing_url=url
+            )
+        )
         message_id = await record_email(
-            user_id=host.id, recipient=host.email, kind=f"listing_{target}",
-            dedupe_key=f"listing_decision:{request.review_id}", email=email,
-        )  # fmt: skip
+            user_id=host.id,
+            recipient=host.email,
+            kind=f"listing_{target}",
+            dedupe_key=f"listing_decision:{request.review_id}",
+            email=email,
+        )
         return [message_id]

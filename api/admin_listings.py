@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -74,11 +75,19 @@ async def _decide(temporal: TemporalGateway, listing_id: UUID, decision: Decisio
     client = await temporal.client()
     handle = client.get_workflow_handle(approval_workflow_id(listing_id))
     try:
-        await handle.execute_update(ListingApprovalWorkflow.decide, decision)
+        outcome = await handle.execute_update(
+            ListingApprovalWorkflow.decide, decision, rpc_timeout=timedelta(seconds=20)
+        )
     except WorkflowUpdateFailedError as exc:  # the workflow's validator refused
         raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
     except RPCError as exc:  # no running review for this listing
         raise Problem(409, "This listing has no review waiting for a decision.", slug="illegal-transition") from exc
+    # The run ends right after applying the decision; answer once it has, so that the host can
+    # start the next review (an edit of the location, a resubmission) straight away.
+    await handle.result(rpc_timeout=timedelta(seconds=20))
+    if outcome not in ("published", "rejected"):
+        raise Problem(409, "The listing failed the automatic checks and went back to its host.",
+                      slug="illegal-transition")  # fmt: skip
 
 
 async def _move(listing_id: UUID, action: str, reason: str | None) -> None:

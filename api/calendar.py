@@ -139,8 +139,12 @@ async def priced_stay(listing: Listing, check_in: dt.date, check_out: dt.date, g
     taken = await taken_nights(listing.id, check_in, check_out)
     if taken:
         nights = ", ".join(d.isoformat() for d in sorted(taken))
-        raise Problem(409, f"These nights are not available: {nights}.", slug="dates-unavailable",
-                      unavailable=sorted(d.isoformat() for d in taken))  # fmt: skip
+        raise Problem(
+            409,
+            f"These nights are not available: {nights}.",
+            slug="dates-unavailable",
+            unavailable=sorted(d.isoformat() for d in taken),
+        )
     return quote_stay(
         check_in=check_in,
         check_out=check_out,
@@ -212,6 +216,8 @@ class CalendarController(Controller):
         if problems:
             raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
         async with Listing._meta.db.transaction():
+            # One calendar replacement at a time per listing: no interleaved delete-and-insert.
+            await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
             for table in (CalendarBlock, PriceOverride):
                 await table.delete().where((table.listing == listing.id) & (table.start_date >= first))
                 await table.update({table.end_date: first}).where(
@@ -223,13 +229,21 @@ class CalendarController(Controller):
                 )
             if data.price_overrides:
                 await PriceOverride.insert(
-                    *[PriceOverride(listing=listing.id, start_date=o.start, end_date=o.end,
-                                    nightly_price=o.nightly_price) for o in data.price_overrides]
-                )  # fmt: skip
+                    *[
+                        PriceOverride(
+                            listing=listing.id, start_date=o.start, end_date=o.end, nightly_price=o.nightly_price
+                        )
+                        for o in data.price_overrides
+                    ]
+                )
         return await future_calendar(listing.id)
 
-    @get("/availability", operation_id="getAvailability", summary="Each day's availability and price",
-         exclude_from_auth=True)  # fmt: skip
+    @get(
+        "/availability",
+        operation_id="getAvailability",
+        summary="Each day's availability and price",
+        exclude_from_auth=True,
+    )
     async def availability(
         self,
         request: Request[Any, Any, Any],
@@ -240,12 +254,21 @@ class CalendarController(Controller):
     ) -> Availability:
         listing = await load_visible_listing(listing_id, await tokens.optional_caller(request))
         start = from_ or today()
+        if abs((start - today()).days) > MAX_BOOKING_HORIZON_DAYS:
+            raise Problem(
+                422,
+                f"from: must be within {MAX_BOOKING_HORIZON_DAYS} days of today",
+                errors=field_errors(("from", f"within {MAX_BOOKING_HORIZON_DAYS} days of today")),
+            )
         end = to or start + dt.timedelta(days=30)
         if end <= start:
             raise Problem(422, "to: must be after from", errors=field_errors(("to", "must be after from")))
         if (end - start).days > MAX_AVAILABILITY_DAYS:
-            raise Problem(422, f"to: at most {MAX_AVAILABILITY_DAYS} days after from",
-                          errors=field_errors(("to", f"at most {MAX_AVAILABILITY_DAYS} days after from")))  # fmt: skip
+            raise Problem(
+                422,
+                f"to: at most {MAX_AVAILABILITY_DAYS} days after from",
+                errors=field_errors(("to", f"at most {MAX_AVAILABILITY_DAYS} days after from")),
+            )
         taken = await taken_nights(listing.id, start, end)
         overrides = await price_overrides(listing.id, start, end)
         return Availability(listing.id, listing.currency, availability_days(listing, start, end, taken, overrides))

@@ -112,7 +112,27 @@ def _default_detail(status: int) -> str:
     }.get(status, HTTPStatus(status).phrase)
 
 
+def _unstorable_text(exc: BaseException | None) -> bool:
+    """PostgreSQL refuses NUL characters in text; that is bad input, not our failure."""
+    import asyncpg
+
+    while exc is not None:
+        if isinstance(
+            exc, asyncpg.exceptions.CharacterNotInRepertoireError | asyncpg.exceptions.UntranslatableCharacterError
+        ):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _unstorable_text(exc):
+        return Problem(
+            422,
+            "Text fields must not contain NUL characters.",
+            slug="validation-error",
+            errors=[{"field": "body", "message": "contains a NUL character"}],
+        ).to_response(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Problem(500, "Something went wrong on our side; it has been logged.").to_response(request)
 

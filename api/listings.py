@@ -271,8 +271,12 @@ class ListingsController(Controller):
         country: Annotated[str | None, QueryParameter(pattern="^[A-Za-z]{2}$")] = None,
         near: Annotated[str | None, QueryParameter(description="`latitude,longitude`", max_length=60)] = None,
         radius_km: Annotated[float, QueryParameter(gt=0, le=search.MAX_RADIUS_KM)] = 10.0,
-        min_price: Annotated[int | None, QueryParameter(ge=0, description="nightly, minor units")] = None,
-        max_price: Annotated[int | None, QueryParameter(ge=0, description="nightly, minor units")] = None,
+        min_price: Annotated[
+            int | None, QueryParameter(ge=0, le=10_000_000, description="nightly, minor units")
+        ] = None,
+        max_price: Annotated[
+            int | None, QueryParameter(ge=0, le=10_000_000, description="nightly, minor units")
+        ] = None,
         guests: Annotated[int | None, QueryParameter(ge=1, le=50)] = None,
         amenities: Annotated[str | None, QueryParameter(description="comma-separated codes; all must match")] = None,
         check_in: FromQuery[dt.date | None] = None,
@@ -342,13 +346,32 @@ class ListingsController(Controller):
         if "amenities" in changes:
             changes["amenities"] = sorted(set(changes["amenities"]))
         moved = any(changes.get(f, getattr(listing, f)) != getattr(listing, f) for f in listing_status.LOCATION_FIELDS)
-        if changes:
-            changes["updated_at"] = dt.datetime.now(dt.UTC)
-            await Listing.update({getattr(Listing, k): v for k, v in changes.items()}).where(Listing.id == listing.id)
+        published = listing.status == ListingStatus.published
+        if published:
+            # A live listing must stay fit for review: no bait prices, no emptied description.
+            photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+            facts = facts_of(Listing(**(listing.to_dict() | changes)), photos)
+            if problems := review_problems(facts):
+                raise Problem(422, "A published listing must stay ready for review: " + "; ".join(problems),
+                              slug="not-ready-for-review",
+                              errors=[{"field": "listing", "message": p} for p in problems])  # fmt: skip
+        changes["updated_at"] = dt.datetime.now(dt.UTC)
+        condition = (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.EDITABLE))
+        if moved and published:
+            # Moving a reviewed home is the classic bait-and-switch: it goes back to review, in the
+            # same statement as the move, and the move is undone if the review cannot start.
+            changes["status"] = ListingStatus.pending_review
+            condition = (Listing.id == listing.id) & (Listing.status == ListingStatus.published)
+        async with Listing._meta.db.transaction():
+            updated = await Listing.update({getattr(Listing, k): v for k, v in changes.items()}).where(
+                condition
+            ).returning(Listing.id)  # fmt: skip
+            if not updated:
+                raise Problem(409, "The listing changed meanwhile; reload it and try again.", slug="illegal-transition")
+            if moved and published:
+                await start_review(temporal, settings, listing, request.user.full_name)
         fresh = await Listing.objects().get(Listing.id == listing.id)
         assert fresh is not None
-        if moved and listing.status == ListingStatus.published:
-            await start_review(temporal, settings, fresh, request.user.full_name)
         return await listing_read(fresh, storage, for_owner=True)
 
     @delete("/{listing_id:uuid}", operation_id="archiveListing", summary="Archive my listing", status_code=204)
@@ -382,7 +405,16 @@ class ListingsController(Controller):
         if problems:
             raise Problem(422, "Not ready for review: " + "; ".join(problems), slug="not-ready-for-review",
                           errors=[{"field": "listing", "message": p} for p in problems])  # fmt: skip
-        workflow_id = await start_review(temporal, settings, listing, request.user.full_name)
+        async with Listing._meta.db.transaction():
+            moved = await Listing.update(
+                {Listing.status: ListingStatus.pending_review, Listing.review_notes: None,
+                 Listing.updated_at: dt.datetime.now(dt.UTC)}
+            ).where(
+                (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["submit"]))
+            ).returning(Listing.id)  # fmt: skip
+            if not moved:
+                raise Problem(409, "This listing is already being reviewed.", slug="illegal-transition")
+            workflow_id = await start_review(temporal, settings, listing, request.user.full_name)
         return SubmitAnswer(status=ListingStatus.pending_review, workflow_id=workflow_id)
 
 

@@ -41,8 +41,11 @@ def decode_timestamp_id_cursor(cursor: str | None) -> tuple[dt.datetime, UUID] |
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return dt.datetime.fromisoformat(when), UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        moment = dt.datetime.fromisoformat(str(when))
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return moment.astimezone(dt.UTC), UUID(str(ident))
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
         raise Problem(
             400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))
         ) from exc

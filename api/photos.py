@@ -21,7 +21,7 @@ from api.security import CurrentUser, TokenIssuer
 from api.validation import invalid
 from models import Listing, ListingPhoto
 from stayflow.images import ImageRejected, check_image
-from stayflow.rules.listing_status import EDITABLE
+from stayflow.rules.listing_status import EDITABLE, ListingStatus
 from stayflow.storage import MediaStorage
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -82,19 +82,22 @@ class PhotosController(Controller):
             image = await asyncio.to_thread(check_image, raw)
         except ImageRejected as exc:
             raise invalid("file", str(exc)) from exc
-        count = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
-        if count >= MAX_PHOTOS_PER_LISTING:
-            raise Problem(409, f"A listing has at most {MAX_PHOTOS_PER_LISTING} photos.")
         photo_id = uuid.uuid4()
         key = f"listings/{listing.id}/{photo_id}.{image.extension}"
         await storage.save(key, image.data, image.content_type)
-        photo = ListingPhoto(id=photo_id, listing=listing.id, storage_key=key, content_type=image.content_type,
-                             width=image.width, height=image.height, size_bytes=len(image.data),
-                             caption=data.caption.strip(), position=count)  # fmt: skip
         try:
-            await photo.save()
-        except Exception:
-            await storage.delete(key)  # no orphan file when the row cannot be written
+            async with Listing._meta.db.transaction():
+                # Concurrent uploads take positions one after another, and the cap holds.
+                await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
+                count = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+                if count >= MAX_PHOTOS_PER_LISTING:
+                    raise Problem(409, f"A listing has at most {MAX_PHOTOS_PER_LISTING} photos.")
+                photo = ListingPhoto(id=photo_id, listing=listing.id, storage_key=key, content_type=image.content_type,
+                                     width=image.width, height=image.height, size_bytes=len(image.data),
+                                     caption=data.caption.strip(), position=count)  # fmt: skip
+                await photo.save()
+        except BaseException:
+            await storage.delete(key)  # no orphan file when the row is not written
             raise
         await Listing.update({Listing.updated_at: dt.datetime.now(dt.UTC)}).where(Listing.id == listing.id)
         return photo_read(photo, storage)
@@ -145,6 +148,9 @@ class PhotosController(Controller):
     ) -> None:
         listing = await load_own_listing(listing_id, request.user)
         _require_editable(listing)
+        remaining = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+        if listing.status == ListingStatus.published and remaining <= 1:
+            raise Problem(409, "A published listing keeps at least one photo; upload another first.")
         deleted = (
             await ListingPhoto.delete()
             .where((ListingPhoto.id == photo_id) & (ListingPhoto.listing == listing.id))

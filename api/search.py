@@ -30,7 +30,8 @@ from stayflow.storage import MediaStorage
 
 Sort = Literal["price_asc", "price_desc", "rating", "newest"]
 EARTH_RADIUS_KM = 6371.0088
-KM_PER_DEGREE_LATITUDE = 111.32
+KM_PER_DEGREE_LATITUDE = EARTH_RADIUS_KM * math.pi / 180  # the same sphere as the distance
+MAX_PRICE = 10_000_000
 MAX_RADIUS_KM = 500.0
 
 
@@ -102,13 +103,20 @@ def _decode(cursor: str, sort: str) -> tuple[Any, UUID]:
         if cursor_sort != sort:
             raise ValueError("cursor of another sort")
         if sort == "newest":
-            key = dt.datetime.fromisoformat(key)
+            key = dt.datetime.fromisoformat(str(key))
+            if key.tzinfo is None:
+                raise ValueError("naive timestamp")
+            key = key.astimezone(dt.UTC)
         elif sort == "rating":
             key = float(key)
+            if not (math.isfinite(key) and -1 <= key <= 5):
+                raise ValueError("rating out of range")
         else:
             key = int(key)
-        return key, UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+            if not 0 <= key <= MAX_PRICE:
+                raise ValueError("price out of range")
+        return key, UUID(str(ident))
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
         raise Problem(
             400, "The cursor is not one this search gave out.", errors=field_errors(("cursor", "invalid"))
         ) from exc

@@ -63,7 +63,6 @@ class ListingApprovalWorkflow:
     def __init__(self) -> None:
         self._decision: Decision | None = None
         self._outcome: str | None = None
-        self._awaiting_decision = False
         self._reminders_sent = 0
 
     @workflow.run
@@ -76,10 +75,11 @@ class ListingApprovalWorkflow:
             start_to_close_timeout=DB_ACTIVITY,
         )
         if start.problems:
+            self._outcome = "returned_to_host"
             await deliver_in_background(start.message_ids)
+            await workflow.wait_condition(workflow.all_handlers_finished)
             return ReviewOutcome(status="returned_to_host", reasons=start.problems)
         workflow.upsert_search_attributes([LISTING_STATUS.value_set("pending_review")])
-        self._awaiting_decision = True
         reminder_every = timedelta(hours=start.reminder_hours)
         while self._decision is None:
             try:
@@ -110,7 +110,8 @@ class ListingApprovalWorkflow:
 
     @workflow.update
     async def decide(self, decision: Decision) -> str:
-        """An admin's decision; answers with the listing's new status once it is applied."""
+        """An admin's decision; answers with the listing's new status once it is applied
+        (`returned_to_host` when the automatic checks failed first)."""
         self._decision = decision
         await workflow.wait_condition(lambda: self._outcome is not None)
         assert self._outcome is not None
@@ -118,7 +119,8 @@ class ListingApprovalWorkflow:
 
     @decide.validator
     def _validate_decision(self, decision: Decision) -> None:
-        if not self._awaiting_decision or self._decision is not None:
+        # Accepted while the automatic checks still run: the answer waits for the outcome.
+        if self._decision is not None or self._outcome is not None:
             raise ValueError("this listing is not waiting for a decision")
         if not decision.approve and not decision.reason.strip():
             raise ValueError("a rejection needs a reason for the host")

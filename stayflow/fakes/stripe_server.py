@@ -57,6 +57,8 @@ class FakeStripe:
     api_key: str = "sk_test_stayflow_fake"
     fail_next: int = 0
     fail_status: int = 500
+    fail_only: str = ""
+    """With `fail_next`: only requests whose path ends so fail (e.g. "/capture")."""
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -243,7 +245,7 @@ class FakeStripe:
                         401, _error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")
                     )
                 with fake._lock:
-                    if fake.fail_next > 0:
+                    if fake.fail_next > 0 and path.endswith(fake.fail_only):
                         fake.fail_next -= 1
                         fake.requests.append(Recorded(method, path, params, key, fake.fail_status))
                         return self._respond(

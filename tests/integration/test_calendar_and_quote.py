@@ -66,6 +66,8 @@ async def test_availability_combines_blocks_overrides_and_bookings(client: Async
                   check_out=today + dt.timedelta(7), guests=2, status="confirmed").save()  # fmt: skip
     await Booking(listing=listing.id, guest=guest.id, check_in=today + dt.timedelta(7),
                   check_out=today + dt.timedelta(8), guests=2, status="cancelled").save()  # fmt: skip
+    far = await client.get(f"/api/v1/listings/{listing.id}/availability", params={"from": "9999-12-31"})
+    assert far.status_code == 422
     response = await client.get(f"/api/v1/listings/{listing.id}/availability", params={"from": day(1), "to": day(9)})
     assert response.status_code == 200
     days = {d["date"]: (d["available"], d["nightly_price"]) for d in response.json()["days"]}

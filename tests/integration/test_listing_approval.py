@@ -97,8 +97,11 @@ async def test_reject_edit_and_resubmit_is_a_new_run(client: AsyncClient, worker
     )
     assert edited.status_code == 200
     await submit_and_wait(client, host, listing_id)
-    runs = [w async for w in dev_server_env.client.list_workflows(f"ListingId = '{listing_id}'")]
-    assert len(runs) == 2
+
+    async def two_runs() -> bool:  # visibility is eventually consistent
+        return len([w async for w in dev_server_env.client.list_workflows(f"ListingId = '{listing_id}'")]) == 2
+
+    await until(two_runs)
 
 
 async def test_submit_refuses_an_unready_listing_with_reasons(client: AsyncClient, worker: None) -> None:
@@ -180,3 +183,41 @@ async def test_reports_reach_admins_and_are_resolved(client: AsyncClient) -> Non
                               json={"resolution": "again"})  # fmt: skip
     assert again.status_code == 409
     assert (await client.get("/api/v1/admin/reports", headers=admin.headers)).json()["items"] == []
+
+
+async def test_a_published_listing_cannot_be_edited_out_of_review_shape(client: AsyncClient, worker: None) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    admin = await signed_in_user(client, role=Role.admin)
+    listing_id = await ready_draft(client, host)
+    await submit_and_wait(client, host, listing_id)
+    await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
+    for change in ({"cleaning_fee": 5_000_000, "nightly_price": 100}, {"description": ""},
+                   {"city": "Rotterdam", "description": "short"}):  # fmt: skip
+        response = await client.patch(f"/api/v1/listings/{listing_id}", headers=host.headers, json=change)
+        assert response.status_code == 422, change
+    stored = await Listing.objects().get(Listing.id == listing_id)
+    assert stored is not None and stored.status == "published" and stored.city == "Amsterdam"
+    assert stored.nightly_price == LISTING_FIELDS["nightly_price"]
+    photos = (await client.get(f"/api/v1/listings/{listing_id}/photos")).json()
+    last = await client.delete(f"/api/v1/listings/{listing_id}/photos/{photos[0]['id']}", headers=host.headers)
+    assert last.status_code == 409
+
+
+async def test_a_moved_listing_leaves_search_at_once(client: AsyncClient, worker: None) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    admin = await signed_in_user(client, role=Role.admin)
+    listing_id = await ready_draft(client, host)
+    await submit_and_wait(client, host, listing_id)
+    await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
+    moves = await asyncio.gather(
+        client.patch(f"/api/v1/listings/{listing_id}", headers=host.headers, json={"city": "Utrecht"}),
+        client.patch(f"/api/v1/listings/{listing_id}", headers=host.headers, json={"city": "Haarlem"}),
+    )
+    codes = sorted(m.status_code for m in moves)
+    assert codes in ([200, 409], [200, 200]), codes
+    winner = next(m for m in moves if m.status_code == 200).json()
+    assert winner["status"] == "pending_review"
+    stored = await Listing.objects().get(Listing.id == listing_id)
+    assert stored is not None and stored.city == winner["city"]  # the losing move changed nothing
+    for city in ("Utrecht", "Haarlem", "Amsterdam"):
+        assert (await client.get("/api/v1/listings", params={"city": city})).json()["items"] == []

@@ -84,3 +84,9 @@ async def test_oversized_body_is_413(client: AsyncClient) -> None:
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
     assert await User.count() == 0
+
+
+async def test_nul_characters_are_bad_input_not_a_crash(client: AsyncClient) -> None:
+    response = await client.post("/api/v1/auth/register", json={**GOOD, "full_name": "Grace\u0000Hopper"})
+    assert response.status_code == 422
+    assert await User.count() == 0

@@ -131,5 +131,20 @@ async def test_bad_search_input_is_422(client: AsyncClient) -> None:
     for params in cases:
         response = await client.get("/api/v1/listings", params=params)
         assert response.status_code == 422, (params, response.text)
+    assert (await client.get("/api/v1/listings", params={"min_price": 99_999_999_999})).status_code == 422
     garbage = await client.get("/api/v1/listings", params={"cursor": "!!"})
     assert garbage.status_code == 400
+    import base64
+    import json
+
+    def forged(*parts: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+    ident = "00000000-0000-0000-0000-000000000001"
+    for sort, cursor in [("price_asc", forged("price_asc", 1e30, ident)), ("price_asc", forged("price_asc", 5, 5)),
+                         ("rating", forged("rating", "nan", ident)),
+                         ("newest", forged("newest", "0001-01-01T00:00:00+05:00", ident)),
+                         ("newest", forged("newest", "2026-01-01T00:00:00", ident)),
+                         ("rating", forged("price_asc", 100, ident))]:  # fmt: skip
+        response = await client.get("/api/v1/listings", params={"sort": sort, "cursor": cursor})
+        assert response.status_code == 400, (sort, cursor, response.text)
