@@ -22,7 +22,7 @@ from stayflow.devstack import (
     spawn,
     wait_for_port,
 )
-from stayflow.settings import LOCAL_FAKE_STRIPE, Settings
+from stayflow.settings import Settings
 
 DEV_POSTGRES_PORT = 54329
 DEV_TEMPORAL_PORT = 7233
@@ -82,10 +82,10 @@ def run_dev(settings: Settings) -> int:
             temporal.start(home / "logs" / "temporal.log")
             env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address
 
-        if settings.stripe_api_base == LOCAL_FAKE_STRIPE:
-            port = _port_of(LOCAL_FAKE_STRIPE)
+        if not settings.stripe_uses_real_api:
+            port = _port_of(settings.stripe_api_base.rstrip("/"))
             if port_open("127.0.0.1", port):
-                raise SystemExit(f"port {port} is taken: is another `stayflow dev` running?")
+                raise SystemExit(f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_STRIPE_API_BASE)")
             fake = spawn(
                 "fake-stripe",
                 [
@@ -101,7 +101,9 @@ def run_dev(settings: Settings) -> int:
             )
             services.append(fake)
             wait_for_port(fake, "127.0.0.1", port, 30, None)
-            print(f"• Stripe: no STRIPE_API_KEY, so a local fake Stripe (test cards) answers on {LOCAL_FAKE_STRIPE}")
+            print(
+                f"• Stripe: no STRIPE_API_KEY, so a local fake Stripe (test cards) answers on {settings.stripe_api_base}"
+            )
         else:
             print("• Stripe: using STRIPE_API_KEY against the real Stripe API")
 

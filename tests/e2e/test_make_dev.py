@@ -35,8 +35,9 @@ class DevStack:
             "STAYFLOW_DEV_TEMPORAL_PORT": str(free_port()),
             "STAYFLOW_DEV_POSTGRES_PORT": str(free_port()),
             "STAYFLOW_WORKER_METRICS_ADDRESS": f"127.0.0.1:{self.metrics_port}",
+            "STAYFLOW_STRIPE_API_BASE": f"http://127.0.0.1:{free_port()}",
         }
-        for name in ("STAYFLOW_DATABASE_URL", "STAYFLOW_TEMPORAL_ADDRESS", "STAYFLOW_JWT_SECRET"):
+        for name in ("STAYFLOW_DATABASE_URL", "STAYFLOW_TEMPORAL_ADDRESS", "STAYFLOW_JWT_SECRET", "STRIPE_API_KEY"):
             self.env.pop(name, None)
         self.process: subprocess.Popen[str] | None = None
 
@@ -98,6 +99,7 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     children = stack.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
     assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names
+    assert "stripe_server" in names  # no STRIPE_API_KEY: the local fake Stripe runs
 
     output = stack.interrupt()
     assert stack.process is not None and stack.process.returncode == 0, output
