@@ -102,7 +102,7 @@ def run_dev(settings: Settings) -> int:
             services.append(fake)
             wait_for_port(fake, "127.0.0.1", port, 30, None)
             print(
-                f"• Stripe: no STRIPE_API_KEY, so a local fake Stripe (test cards) answers on {settings.stripe_api_base}"
+                f"• Stripe: no STRIPE_API_KEY; a local fake Stripe (test cards) answers on {settings.stripe_api_base}"
             )
         else:
             print("• Stripe: using STRIPE_API_KEY against the real Stripe API")
