@@ -72,18 +72,7 @@ class ListingActivities:
         platform = await PlatformSettings.objects().get(PlatformSettings.id == 1)
         reminder_hours = platform.listing_review_reminder_hours if platform else 24
         photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
-        problems = review_problems(
-            ListingFacts(
-                title=listing.title,
-                description=listing.description,
-                photo_count=photos,
-                nightly_price=listing.nightly_price,
-                cleaning_fee=listing.cleaning_fee,
-                max_guests=listing.max_guests,
-                bedrooms=listing.bedrooms,
-                beds=listing.beds,
-            )
-        )
+        problems = review_problems(ListingFacts.of(listing, photos))
         now = dt.datetime.now(dt.UTC)
         if not problems:
             # The API moved it to `pending_review` when it started this run; this only repairs a

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api import identity
 from api.errors import Problem
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser, requires_admin
 from api.users import UserRead, load_user, user_read
 from models import User
@@ -47,23 +47,18 @@ class AdminUsersController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[UserRead]:
-        query = User.select().order_by(User.created_at, User.id).limit(limit + 1)
-        conditions: list[Any] = []
+        query = User.select()
         if q:
             pattern = f"%{q.strip()}%"
-            conditions.append(User.email.ilike(pattern) | User.full_name.ilike(pattern))
+            query = query.where(User.email.ilike(pattern) | User.full_name.ilike(pattern))
         if role is not None:
-            conditions.append(User.role == role)
+            query = query.where(User.role == role)
         if suspended is not None:
-            conditions.append(User.suspended_at.is_not_null() if suspended else User.suspended_at.is_null())
-        after = decode_timestamp_id_cursor(cursor)
-        if after is not None:
-            created, ident = after
-            conditions.append((User.created_at > created) | ((User.created_at == created) & (User.id > ident)))
-        for condition in conditions:
-            query = query.where(condition)
-        rows = await query
-        return page_of(rows, limit, user_read, lambda r: (r["created_at"], r["id"]))
+            query = query.where(User.suspended_at.is_not_null() if suspended else User.suspended_at.is_null())
+        rows, next_cursor = await keyset(
+            query, time_column=User.created_at, id_column=User.id, limit=limit, cursor=cursor
+        )
+        return Page(items=[user_read(r) for r in rows], next_cursor=next_cursor)
 
     @get("/{user_id:uuid}", operation_id="adminGetUser", summary="One user's account")
     async def read(self, user_id: FromPath[UUID]) -> UserRead:

@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 
 from api.errors import Problem
 from api.listings import ListingRead, listing_read, load_visible_listing
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser, requires_admin
 from models import Listing, ListingReport
 from models.listings import ReportStatus
@@ -61,9 +61,17 @@ class ReportRead(msgspec.Struct):
 
 def report_read(row: ListingReport | dict[str, Any]) -> ReportRead:
     r = row if isinstance(row, dict) else row.to_dict()
-    return ReportRead(id=r["id"], listing_id=r["listing"], reporter_id=r["reporter"], reason=r["reason"],
-                      details=r["details"], status=ReportStatus(r["status"]), resolution=r["resolution"],
-                      created_at=r["created_at"], resolved_at=r["resolved_at"])  # fmt: skip
+    return ReportRead(
+        id=r["id"],
+        listing_id=r["listing"],
+        reporter_id=r["reporter"],
+        reason=r["reason"],
+        details=r["details"],
+        status=ReportStatus(r["status"]),
+        resolution=r["resolution"],
+        created_at=r["created_at"],
+        resolved_at=r["resolved_at"],
+    )
 
 
 async def _decide(temporal: TemporalGateway, listing_id: UUID, decision: Decision) -> None:
@@ -86,17 +94,23 @@ async def _decide(temporal: TemporalGateway, listing_id: UUID, decision: Decisio
     # start the next review (an edit of the location, a resubmission) straight away.
     await handle.result(rpc_timeout=timedelta(seconds=20))
     if outcome not in ("published", "rejected"):
-        raise Problem(409, "The listing failed the automatic checks and went back to its host.",
-                      slug="illegal-transition")  # fmt: skip
+        raise Problem(
+            409, "The listing failed the automatic checks and went back to its host.", slug="illegal-transition"
+        )
 
 
 async def _move(listing_id: UUID, action: str, reason: str | None) -> None:
-    moved = await Listing.update(
-        {Listing.status: listing_status.TARGET[action], Listing.review_notes: reason,
-         Listing.updated_at: dt.datetime.now(dt.UTC)}
-    ).where(
-        (Listing.id == listing_id) & Listing.status.is_in(list(listing_status.TRANSITIONS[action]))
-    ).returning(Listing.id)  # fmt: skip
+    moved = (
+        await Listing.update(
+            {
+                Listing.status: listing_status.TARGET[action],
+                Listing.review_notes: reason,
+                Listing.updated_at: dt.datetime.now(dt.UTC),
+            }
+        )
+        .where((Listing.id == listing_id) & Listing.status.is_in(list(listing_status.TRANSITIONS[action])))
+        .returning(Listing.id)
+    )
     if not moved:
         listing = await Listing.objects().get(Listing.id == listing_id)
         if listing is None:
@@ -117,44 +131,63 @@ class AdminListingsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[ListingRead]:
-        query = Listing.objects().where(Listing.status == status)
-        after = decode_timestamp_id_cursor(cursor)
-        if after is not None:
-            when, ident = after
-            query = query.where((Listing.updated_at > when) | ((Listing.updated_at == when) & (Listing.id > ident)))
-        rows = await query.order_by(Listing.updated_at, Listing.id).limit(limit + 1)
-        page = page_of(rows, limit, lambda r: r, lambda r: (r.updated_at, r.id))
-        return Page(items=[await listing_read(r, storage, for_owner=True) for r in page.items],
-                    next_cursor=page.next_cursor)  # fmt: skip
+        rows, next_cursor = await keyset(
+            Listing.objects().where(Listing.status == status),
+            time_column=Listing.updated_at,
+            id_column=Listing.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(items=[await listing_read(r, storage, for_owner=True) for r in rows], next_cursor=next_cursor)
 
-    @post("/{listing_id:uuid}/approve", operation_id="adminApproveListing", summary="Publish a listing under review",
-          status_code=200)  # fmt: skip
+    @post(
+        "/{listing_id:uuid}/approve",
+        operation_id="adminApproveListing",
+        summary="Publish a listing under review",
+        status_code=200,
+    )
     async def approve(
-        self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID],
-        temporal: NamedDependency[TemporalGateway], storage: NamedDependency[MediaStorage],
-    ) -> ListingRead:  # fmt: skip
+        self,
+        request: Request[CurrentUser, Any, Any],
+        listing_id: FromPath[UUID],
+        temporal: NamedDependency[TemporalGateway],
+        storage: NamedDependency[MediaStorage],
+    ) -> ListingRead:
         await _decide(temporal, listing_id, Decision(approve=True, admin_id=str(request.user.id)))
         return await self._read(listing_id, storage)
 
-    @post("/{listing_id:uuid}/reject", operation_id="adminRejectListing", summary="Reject with a reason",
-          status_code=200)  # fmt: skip
+    @post(
+        "/{listing_id:uuid}/reject", operation_id="adminRejectListing", summary="Reject with a reason", status_code=200
+    )
     async def reject(
-        self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID], data: JSONBody[Rejection],
-        temporal: NamedDependency[TemporalGateway], storage: NamedDependency[MediaStorage],
-    ) -> ListingRead:  # fmt: skip
+        self,
+        request: Request[CurrentUser, Any, Any],
+        listing_id: FromPath[UUID],
+        data: JSONBody[Rejection],
+        temporal: NamedDependency[TemporalGateway],
+        storage: NamedDependency[MediaStorage],
+    ) -> ListingRead:
         await _decide(temporal, listing_id, Decision(approve=False, admin_id=str(request.user.id), reason=data.reason))
         return await self._read(listing_id, storage)
 
-    @post("/{listing_id:uuid}/suspend", operation_id="adminSuspendListing", summary="Take a published listing down",
-          status_code=200)  # fmt: skip
+    @post(
+        "/{listing_id:uuid}/suspend",
+        operation_id="adminSuspendListing",
+        summary="Take a published listing down",
+        status_code=200,
+    )
     async def suspend(
         self, listing_id: FromPath[UUID], data: JSONBody[SuspensionNote], storage: NamedDependency[MediaStorage]
     ) -> ListingRead:
         await _move(listing_id, "suspend", data.reason)
         return await self._read(listing_id, storage)
 
-    @post("/{listing_id:uuid}/restore", operation_id="adminRestoreListing", summary="Publish a suspended listing again",
-          status_code=200)  # fmt: skip
+    @post(
+        "/{listing_id:uuid}/restore",
+        operation_id="adminRestoreListing",
+        summary="Publish a suspended listing again",
+        status_code=200,
+    )
     async def restore(self, listing_id: FromPath[UUID], storage: NamedDependency[MediaStorage]) -> ListingRead:
         await _move(listing_id, "restore", None)
         return await self._read(listing_id, storage)
@@ -178,13 +211,15 @@ class ReportsController(Controller):
         if listing.host == request.user.id:
             raise Problem(409, "You cannot report your own listing.")
         open_already = await ListingReport.exists().where(
-            (ListingReport.listing == listing.id) & (ListingReport.reporter == request.user.id)
+            (ListingReport.listing == listing.id)
+            & (ListingReport.reporter == request.user.id)
             & (ListingReport.status == ReportStatus.open)
-        )  # fmt: skip
+        )
         if open_already:
             raise Problem(409, "You already reported this listing; an admin will look at it.", slug="duplicate-report")
-        report = ListingReport(listing=listing.id, reporter=request.user.id, reason=data.reason,
-                               details=data.details.strip())  # fmt: skip
+        report = ListingReport(
+            listing=listing.id, reporter=request.user.id, reason=data.reason, details=data.details.strip()
+        )
         await report.save()
         return report_read(report)
 
@@ -201,27 +236,36 @@ class AdminReportsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[ReportRead]:
-        query = ListingReport.select().where(ListingReport.status == status)
-        after = decode_timestamp_id_cursor(cursor)
-        if after is not None:
-            when, ident = after
-            query = query.where(
-                (ListingReport.created_at > when) | ((ListingReport.created_at == when) & (ListingReport.id > ident))
-            )
-        rows = await query.order_by(ListingReport.created_at, ListingReport.id).limit(limit + 1)
-        return page_of(rows, limit, report_read, lambda r: (r["created_at"], r["id"]))
+        rows, next_cursor = await keyset(
+            ListingReport.select().where(ListingReport.status == status),
+            time_column=ListingReport.created_at,
+            id_column=ListingReport.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(items=[report_read(r) for r in rows], next_cursor=next_cursor)
 
-    @post("/{report_id:uuid}/resolve", operation_id="adminResolveReport", summary="Close a report with a note",
-          status_code=200)  # fmt: skip
+    @post(
+        "/{report_id:uuid}/resolve",
+        operation_id="adminResolveReport",
+        summary="Close a report with a note",
+        status_code=200,
+    )
     async def resolve(
         self, request: Request[CurrentUser, Any, Any], report_id: FromPath[UUID], data: JSONBody[ReportResolution]
     ) -> ReportRead:
-        rows = await ListingReport.update(
-            {ListingReport.status: ReportStatus.resolved, ListingReport.resolution: data.resolution,
-             ListingReport.resolved_by: request.user.id, ListingReport.resolved_at: dt.datetime.now(dt.UTC)}
-        ).where(
-            (ListingReport.id == report_id) & (ListingReport.status == ReportStatus.open)
-        ).returning(*ListingReport.all_columns())  # fmt: skip
+        rows = (
+            await ListingReport.update(
+                {
+                    ListingReport.status: ReportStatus.resolved,
+                    ListingReport.resolution: data.resolution,
+                    ListingReport.resolved_by: request.user.id,
+                    ListingReport.resolved_at: dt.datetime.now(dt.UTC),
+                }
+            )
+            .where((ListingReport.id == report_id) & (ListingReport.status == ReportStatus.open))
+            .returning(*ListingReport.all_columns())
+        )
         if not rows:
             exists = await ListingReport.exists().where(ListingReport.id == report_id)
             raise Problem(409 if exists else 404, "This report is already resolved." if exists else "No such report.")

@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
 from api.errors import Problem
 from api.listings import load_visible_listing
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, Invoice, LedgerEntry, Payment
@@ -38,9 +38,13 @@ from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, boo
 
 IdempotencyKey = Annotated[
     str,
-    HeaderParameter(name="Idempotency-Key", min_length=8, max_length=200,
-                    description="Unique per booking attempt; a retry with the same key and body gets the same answer"),
-]  # fmt: skip
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="Unique per booking attempt; a retry with the same key and body gets the same answer",
+    ),
+]
 
 
 class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -114,22 +118,40 @@ def _price(raw: Any) -> QuoteRead | None:
     return QuoteRead(
         nights=data["nights"],
         nightly=[NightRead(dt.date.fromisoformat(n["date"]), n["price"]) for n in data["nightly"]],
-        subtotal=data["subtotal"], cleaning_fee=data["cleaning_fee"], service_fee=data["service_fee"],
-        taxes=data["taxes"], total=data["total"], currency=data["currency"],
-    )  # fmt: skip
+        subtotal=data["subtotal"],
+        cleaning_fee=data["cleaning_fee"],
+        service_fee=data["service_fee"],
+        taxes=data["taxes"],
+        total=data["total"],
+        currency=data["currency"],
+    )
 
 
 async def booking_read(booking: Booking) -> BookingRead:
     payment = await Payment.objects().get(Payment.booking == booking.id)
     return BookingRead(
-        id=booking.id, listing_id=booking.listing, guest_id=booking.guest, host_id=booking.host,
-        check_in=booking.check_in, check_out=booking.check_out, guests=booking.guests,
-        status=BookingStatus(booking.status), status_reason=booking.status_reason, price=_price(booking.price),
-        payment=PaymentRead(id=payment.id, status=PaymentStatus(payment.status), amount=payment.amount,
-                            currency=payment.currency, client_secret=payment.client_secret,
-                            failure_message=payment.failure_message) if payment else None,
+        id=booking.id,
+        listing_id=booking.listing,
+        guest_id=booking.guest,
+        host_id=booking.host,
+        check_in=booking.check_in,
+        check_out=booking.check_out,
+        guests=booking.guests,
+        status=BookingStatus(booking.status),
+        status_reason=booking.status_reason,
+        price=_price(booking.price),
+        payment=PaymentRead(
+            id=payment.id,
+            status=PaymentStatus(payment.status),
+            amount=payment.amount,
+            currency=payment.currency,
+            client_secret=payment.client_secret,
+            failure_message=payment.failure_message,
+        )
+        if payment
+        else None,
         created_at=booking.created_at,
-    )  # fmt: skip
+    )
 
 
 async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
@@ -153,15 +175,10 @@ def _is_constraint(exc: BaseException, kind: type[Exception]) -> bool:
 
 
 async def _page_of_bookings(query: Any, limit: int, cursor: str | None) -> Page[BookingRead]:
-    after = decode_timestamp_id_cursor(cursor)
-    if after is not None:
-        when, ident = after
-        query = query.where((Booking.created_at < when) | ((Booking.created_at == when) & (Booking.id < ident)))
-    rows = (
-        await query.order_by(Booking.created_at, ascending=False).order_by(Booking.id, ascending=False).limit(limit + 1)
+    rows, next_cursor = await keyset(
+        query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
     )
-    page = page_of(rows, limit, lambda r: r, lambda r: (r.created_at, r.id))
-    return Page(items=[await booking_read(b) for b in page.items], next_cursor=page.next_cursor)
+    return Page(items=[await booking_read(b) for b in rows], next_cursor=next_cursor)
 
 
 class BookingsController(Controller):
@@ -188,14 +205,27 @@ class BookingsController(Controller):
         quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
         holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
         if holding >= settings.max_unconfirmed_bookings_per_guest:
-            raise Problem(409, f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
-                          slug="too-many-unconfirmed")  # fmt: skip
+            raise Problem(
+                409,
+                f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
+                slug="too-many-unconfirmed",
+            )
         price = msgspec.to_builtins(quote)
-        booking = Booking(listing=listing.id, guest=guest.id, host=listing.host, check_in=data.check_in,
-                          check_out=data.check_out, guests=data.guests, status=BookingStatus.pending_payment,
-                          price=price, total=quote.total, currency=quote.currency,
-                          payment_method=data.payment_method, idempotency_key=idempotency_key,
-                          request_hash=digest)  # fmt: skip
+        booking = Booking(
+            listing=listing.id,
+            guest=guest.id,
+            host=listing.host,
+            check_in=data.check_in,
+            check_out=data.check_out,
+            guests=data.guests,
+            status=BookingStatus.pending_payment,
+            price=price,
+            total=quote.total,
+            currency=quote.currency,
+            payment_method=data.payment_method,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+        )
         try:
             async with Booking._meta.db.transaction():
                 await booking.save()
@@ -214,9 +244,13 @@ class BookingsController(Controller):
             await client.start_workflow(
                 BookingWorkflow.run,
                 BookingRequest(
-                    booking_id=str(booking.id), listing_id=str(listing.id), guest_id=str(guest.id),
-                    host_id=str(listing.host), check_in=data.check_in.isoformat(),
-                    check_out=data.check_out.isoformat(), instant_book=listing.instant_book,
+                    booking_id=str(booking.id),
+                    listing_id=str(listing.id),
+                    guest_id=str(guest.id),
+                    host_id=str(listing.host),
+                    check_in=data.check_in.isoformat(),
+                    check_out=data.check_out.isoformat(),
+                    instant_book=listing.instant_book,
                     host_response_hours=platform.host_response_window_hours,
                     payment_authentication_minutes=settings.payment_authentication_minutes,
                 ),
@@ -225,13 +259,15 @@ class BookingsController(Controller):
                 static_summary=(
                     f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}"
                 ),
-            )  # fmt: skip
+            )
         except Exception as exc:
             # No process, no hold: free the nights rather than leave an orphan booking.
-            await Booking.update({Booking.status: BookingStatus.payment_failed,
-                                  Booking.status_reason: "The booking could not be started; try again."}).where(
-                Booking.id == booking.id
-            )  # fmt: skip
+            await Booking.update(
+                {
+                    Booking.status: BookingStatus.payment_failed,
+                    Booking.status_reason: "The booking could not be started; try again.",
+                }
+            ).where(Booking.id == booking.id)
             raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
         return Response(await booking_read(booking), status_code=201)
 
@@ -261,8 +297,9 @@ class BookingsController(Controller):
     async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> BookingRead:
         return await booking_read(await load_booking_for(booking_id, request.user))
 
-    async def _decide(self, request: Request[CurrentUser, Any, Any], booking_id: UUID, accept: bool,
-                      temporal: TemporalGateway) -> BookingRead:  # fmt: skip
+    async def _decide(
+        self, request: Request[CurrentUser, Any, Any], booking_id: UUID, accept: bool, temporal: TemporalGateway
+    ) -> BookingRead:
         booking = await Booking.objects().get(Booking.id == booking_id)
         if booking is None or (booking.host != request.user.id):
             raise Problem(404, "No such booking.")
@@ -283,28 +320,41 @@ class BookingsController(Controller):
         assert fresh is not None
         return await booking_read(fresh)
 
-    @post("/{booking_id:uuid}/accept", operation_id="acceptBooking", summary="Host: accept a request",
-          status_code=200)  # fmt: skip
-    async def accept(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
-                     temporal: NamedDependency[TemporalGateway]) -> BookingRead:  # fmt: skip
+    @post("/{booking_id:uuid}/accept", operation_id="acceptBooking", summary="Host: accept a request", status_code=200)
+    async def accept(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> BookingRead:
         """Captures the payment, issues invoice and receipt; answers when the booking is confirmed."""
         return await self._decide(request, booking_id, True, temporal)
 
-    @post("/{booking_id:uuid}/decline", operation_id="declineBooking", summary="Host: decline a request",
-          status_code=200)  # fmt: skip
-    async def decline(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
-                      temporal: NamedDependency[TemporalGateway]) -> BookingRead:  # fmt: skip
+    @post(
+        "/{booking_id:uuid}/decline", operation_id="declineBooking", summary="Host: decline a request", status_code=200
+    )
+    async def decline(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> BookingRead:
         """Releases the hold on the guest's card."""
         return await self._decide(request, booking_id, False, temporal)
 
     @get("/{booking_id:uuid}/timeline", operation_id="bookingTimeline", summary="Each step of the booking's process")
-    async def timeline(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID],
-                       temporal: NamedDependency[TemporalGateway]) -> TimelineRead:  # fmt: skip
+    async def timeline(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> TimelineRead:
         booking = await load_booking_for(booking_id, request.user)
         handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
         steps = await handle.query(BookingWorkflow.timeline)
-        return TimelineRead(booking_id=booking.id, status=booking.status,
-                            steps=[{"step": s.step, "at": s.at} for s in steps])  # fmt: skip
+        return TimelineRead(
+            booking_id=booking.id, status=booking.status, steps=[{"step": s.step, "at": s.at} for s in steps]
+        )
 
     @get("/{booking_id:uuid}/invoice", operation_id="bookingInvoice", summary="Invoice, receipt and credit notes")
     async def invoice(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> InvoiceRead:
@@ -314,24 +364,43 @@ class BookingsController(Controller):
             raise Problem(404, "No invoice yet: it is issued when the payment is captured.")
         return InvoiceRead(booking_id=booking.id, documents=[_document(d) for d in documents])
 
-    @get("/{booking_id:uuid}/invoice.pdf", operation_id="bookingInvoicePdf", summary="The invoice as PDF",
-         media_type="application/pdf")  # fmt: skip
+    @get(
+        "/{booking_id:uuid}/invoice.pdf",
+        operation_id="bookingInvoicePdf",
+        summary="The invoice as PDF",
+        media_type="application/pdf",
+    )
     async def invoice_pdf(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> Response[bytes]:
         booking = await load_booking_for(booking_id, request.user)
         invoice = await Invoice.objects().where((Invoice.booking == booking.id) & (Invoice.kind == "invoice")).first()
         if invoice is None:
             raise Problem(404, "No invoice yet: it is issued when the payment is captured.")
         doc = _document(invoice)
-        pdf = render_document(kind=doc.kind, number=doc.number, issued_at=doc.issued_at, billed_to=doc.billed_to,
-                              currency=doc.currency, lines=doc.lines, total=doc.total)  # fmt: skip
-        return Response(pdf, media_type="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'})  # fmt: skip
+        pdf = render_document(
+            kind=doc.kind,
+            number=doc.number,
+            issued_at=doc.issued_at,
+            billed_to=doc.billed_to,
+            currency=doc.currency,
+            lines=doc.lines,
+            total=doc.total,
+        )
+        return Response(
+            pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'}
+        )
 
 
 def _document(row: Invoice) -> DocumentRead:
     lines = row.lines if isinstance(row.lines, list) else json.loads(row.lines)
-    return DocumentRead(kind=row.kind, number=row.number, issued_at=row.issued_at, billed_to=row.billed_to,
-                        currency=row.currency, lines=lines, total=row.total)  # fmt: skip
+    return DocumentRead(
+        kind=row.kind,
+        number=row.number,
+        issued_at=row.issued_at,
+        billed_to=row.billed_to,
+        currency=row.currency,
+        lines=lines,
+        total=row.total,
+    )
 
 
 class HostBookingsController(Controller):
@@ -363,17 +432,25 @@ class PaymentsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: FromQuery[str | None] = None,
     ) -> Page[LedgerRead]:
-        query = LedgerEntry.select().where(LedgerEntry.guest == request.user.id)
-        after = decode_timestamp_id_cursor(cursor)
-        if after is not None:
-            when, ident = after
-            query = query.where(
-                (LedgerEntry.created_at > when) | ((LedgerEntry.created_at == when) & (LedgerEntry.id > ident))
-            )
-        rows = await query.order_by(LedgerEntry.created_at, LedgerEntry.id).limit(limit + 1)
-        return page_of(
-            rows, limit,
-            lambda r: LedgerRead(id=r["id"], booking_id=r["booking"], payment_id=r["payment"], kind=r["kind"],
-                                 amount=r["amount"], currency=r["currency"], created_at=r["created_at"]),
-            lambda r: (r["created_at"], r["id"]),
-        )  # fmt: skip
+        rows, next_cursor = await keyset(
+            LedgerEntry.select().where(LedgerEntry.guest == request.user.id),
+            time_column=LedgerEntry.created_at,
+            id_column=LedgerEntry.id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Page(
+            items=[
+                LedgerRead(
+                    id=r["id"],
+                    booking_id=r["booking"],
+                    payment_id=r["payment"],
+                    kind=r["kind"],
+                    amount=r["amount"],
+                    currency=r["currency"],
+                    created_at=r["created_at"],
+                )
+                for r in rows
+            ],
+            next_cursor=next_cursor,
+        )

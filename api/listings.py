@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import search
 from api.errors import Problem, field_errors
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_timestamp_id_cursor, page_of
+from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.search import Rating
 from api.security import CurrentUser, TokenIssuer, requires_role
 from api.users import PublicProfile, public_profile
@@ -287,10 +287,21 @@ class ListingsController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> Page[search.ListingSummary]:
         query = search.search_query_from_params(
-            city=city, country=country, near=near, radius_km=radius_km, min_price=min_price, max_price=max_price,
-            guests=guests, amenities=amenities, check_in=check_in, check_out=check_out, instant_book=instant_book,
-            sort=sort, limit=limit, cursor=cursor,
-        )  # fmt: skip
+            city=city,
+            country=country,
+            near=near,
+            radius_km=radius_km,
+            min_price=min_price,
+            max_price=max_price,
+            guests=guests,
+            amenities=amenities,
+            check_in=check_in,
+            check_out=check_out,
+            instant_book=instant_book,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
         return await search.run_search(query, storage)
 
     @post(operation_id="createListing", summary="Create a draft listing", guards=[requires_role(Role.host)])
@@ -308,8 +319,12 @@ class ListingsController(Controller):
         await listing.save()
         return await listing_read(listing, storage, for_owner=True)
 
-    @get("/{listing_id:uuid}", operation_id="getListing", summary="A listing with photos, host and rating",
-         exclude_from_auth=True)  # fmt: skip
+    @get(
+        "/{listing_id:uuid}",
+        operation_id="getListing",
+        summary="A listing with photos, host and rating",
+        exclude_from_auth=True,
+    )
     async def read(
         self,
         request: Request[Any, Any, Any],
@@ -350,11 +365,14 @@ class ListingsController(Controller):
         if published:
             # A live listing must stay fit for review: no bait prices, no emptied description.
             photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
-            facts = facts_of(Listing(**(listing.to_dict() | changes)), photos)
+            facts = ListingFacts.of(Listing(**(listing.to_dict() | changes)), photos)
             if problems := review_problems(facts):
-                raise Problem(422, "A published listing must stay ready for review: " + "; ".join(problems),
-                              slug="not-ready-for-review",
-                              errors=[{"field": "listing", "message": p} for p in problems])  # fmt: skip
+                raise Problem(
+                    422,
+                    "A published listing must stay ready for review: " + "; ".join(problems),
+                    slug="not-ready-for-review",
+                    errors=[{"field": "listing", "message": p} for p in problems],
+                )
         changes["updated_at"] = dt.datetime.now(dt.UTC)
         condition = (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.EDITABLE))
         if moved and published:
@@ -363,9 +381,11 @@ class ListingsController(Controller):
             changes["status"] = ListingStatus.pending_review
             condition = (Listing.id == listing.id) & (Listing.status == ListingStatus.published)
         async with Listing._meta.db.transaction():
-            updated = await Listing.update({getattr(Listing, k): v for k, v in changes.items()}).where(
-                condition
-            ).returning(Listing.id)  # fmt: skip
+            updated = (
+                await Listing.update({getattr(Listing, k): v for k, v in changes.items()})
+                .where(condition)
+                .returning(Listing.id)
+            )
             if not updated:
                 raise Problem(409, "The listing changed meanwhile; reload it and try again.", slug="illegal-transition")
             if moved and published:
@@ -378,16 +398,17 @@ class ListingsController(Controller):
     async def archive(self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID]) -> None:
         """Archived listings leave search for good; their bookings and history stay."""
         listing = await load_own_listing(listing_id, request.user)
-        moved = await Listing.update(
-            {Listing.status: ListingStatus.archived, Listing.updated_at: dt.datetime.now(dt.UTC)}
-        ).where(
-            (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["archive"]))
-        ).returning(Listing.id)  # fmt: skip
+        moved = (
+            await Listing.update({Listing.status: ListingStatus.archived, Listing.updated_at: dt.datetime.now(dt.UTC)})
+            .where((Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["archive"])))
+            .returning(Listing.id)
+        )
         if not moved:
             raise Problem(409, f"A listing that is {listing.status} cannot be archived.", slug="illegal-transition")
 
-    @post("/{listing_id:uuid}/submit", operation_id="submitListing", summary="Send my listing to review",
-          status_code=202)  # fmt: skip
+    @post(
+        "/{listing_id:uuid}/submit", operation_id="submitListing", summary="Send my listing to review", status_code=202
+    )
     async def submit(
         self,
         request: Request[CurrentUser, Any, Any],
@@ -401,34 +422,30 @@ class ListingsController(Controller):
         if not listing_status.allowed("submit", listing.status):
             raise Problem(409, f"A listing that is {listing.status} cannot be submitted.", slug="illegal-transition")
         photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
-        problems = review_problems(facts_of(listing, photos))
+        problems = review_problems(ListingFacts.of(listing, photos))
         if problems:
-            raise Problem(422, "Not ready for review: " + "; ".join(problems), slug="not-ready-for-review",
-                          errors=[{"field": "listing", "message": p} for p in problems])  # fmt: skip
+            raise Problem(
+                422,
+                "Not ready for review: " + "; ".join(problems),
+                slug="not-ready-for-review",
+                errors=[{"field": "listing", "message": p} for p in problems],
+            )
         async with Listing._meta.db.transaction():
-            moved = await Listing.update(
-                {Listing.status: ListingStatus.pending_review, Listing.review_notes: None,
-                 Listing.updated_at: dt.datetime.now(dt.UTC)}
-            ).where(
-                (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["submit"]))
-            ).returning(Listing.id)  # fmt: skip
+            moved = (
+                await Listing.update(
+                    {
+                        Listing.status: ListingStatus.pending_review,
+                        Listing.review_notes: None,
+                        Listing.updated_at: dt.datetime.now(dt.UTC),
+                    }
+                )
+                .where((Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["submit"])))
+                .returning(Listing.id)
+            )
             if not moved:
                 raise Problem(409, "This listing is already being reviewed.", slug="illegal-transition")
             workflow_id = await start_review(temporal, settings, listing, request.user.full_name)
         return SubmitAnswer(status=ListingStatus.pending_review, workflow_id=workflow_id)
-
-
-def facts_of(listing: Listing, photo_count: int) -> ListingFacts:
-    return ListingFacts(
-        title=listing.title,
-        description=listing.description,
-        photo_count=photo_count,
-        nightly_price=listing.nightly_price,
-        cleaning_fee=listing.cleaning_fee,
-        max_guests=listing.max_guests,
-        bedrooms=listing.bedrooms,
-        beds=listing.beds,
-    )
 
 
 class HostListingsController(Controller):
@@ -447,16 +464,10 @@ class HostListingsController(Controller):
         query = Listing.objects().where(Listing.host == request.user.id)
         if status is not None:
             query = query.where(Listing.status == status)
-        after = decode_timestamp_id_cursor(cursor)
-        if after is not None:
-            created, ident = after
-            query = query.where(
-                (Listing.created_at > created) | ((Listing.created_at == created) & (Listing.id > ident))
-            )
-        rows = await query.order_by(Listing.created_at, Listing.id).limit(limit + 1)
-        items = [await listing_read(row, storage, for_owner=True) for row in rows[:limit]]
-        page = page_of(rows, limit, lambda r: r, lambda r: (r.created_at, r.id))
-        return Page(items=items, next_cursor=page.next_cursor)
+        rows, next_cursor = await keyset(
+            query, time_column=Listing.created_at, id_column=Listing.id, limit=limit, cursor=cursor
+        )
+        return Page(items=[await listing_read(row, storage, for_owner=True) for row in rows], next_cursor=next_cursor)
 
 
 class Amenity(msgspec.Struct):

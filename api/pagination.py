@@ -61,3 +61,27 @@ def page_of(
         items=[to_item(r) for r in shown],
         next_cursor=encode_cursor(*key(shown[-1])) if more and shown else None,
     )
+
+
+async def keyset(
+    query: Any, *, time_column: Any, id_column: Any, limit: int, cursor: str | None, newest_first: bool = False
+) -> tuple[list[Any], str | None]:
+    """Run `query` (piccolo select or objects) one page at a time, ordered by (time, id).
+    Returns the page's rows and the cursor of the next page."""
+    after = decode_timestamp_id_cursor(cursor)
+    if after is not None:
+        when, ident = after
+        if newest_first:
+            query = query.where((time_column < when) | ((time_column == when) & (id_column < ident)))
+        else:
+            query = query.where((time_column > when) | ((time_column == when) & (id_column > ident)))
+    rows = await query.order_by(time_column, id_column, ascending=not newest_first).limit(limit + 1)
+    time_name, id_name = time_column._meta.name, id_column._meta.name
+
+    def key(row: Any) -> tuple[Any, ...]:
+        if isinstance(row, dict):
+            return (row[time_name], row[id_name])
+        return (getattr(row, time_name), getattr(row, id_name))
+
+    page = page_of(rows, limit, lambda r: r, key)
+    return page.items, page.next_cursor

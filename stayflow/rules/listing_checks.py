@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MIN_TITLE_LENGTH = 10
 MIN_DESCRIPTION_LENGTH = 50
@@ -20,6 +21,20 @@ class ListingFacts:
     max_guests: int
     bedrooms: int
     beds: int
+
+    @classmethod
+    def of(cls, listing: Any, photo_count: int) -> ListingFacts:
+        """From anything with a listing's attributes (a row, an edited copy)."""
+        return cls(
+            title=listing.title,
+            description=listing.description,
+            photo_count=photo_count,
+            nightly_price=listing.nightly_price,
+            cleaning_fee=listing.cleaning_fee,
+            max_guests=listing.max_guests,
+            bedrooms=listing.bedrooms,
+            beds=listing.beds,
+        )
 
 
 def review_problems(facts: ListingFacts) -> list[str]:
