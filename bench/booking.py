@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -41,7 +42,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +270,9 @@ def scrape(url: str) -> dict[tuple[str, str, str], float]:
     return out
 
 
-def latency_table(before: dict[tuple[str, str, str], float], after: dict[tuple[str, str, str], float]) -> list[dict[str, Any]]:
+def latency_table(
+    before: dict[tuple[str, str, str], float], after: dict[tuple[str, str, str], float]
+) -> list[dict[str, Any]]:
     """Per histogram and activity/workflow type: count, mean and bucket-estimated p95 over the window."""
     delta = {k: v - before.get(k, 0.0) for k, v in after.items()}
     groups: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
@@ -356,7 +359,7 @@ async def sign_up_guests(client: httpx.AsyncClient, n: int, concurrency: int = 8
     gate = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
-        email = f"bench-guest-{run}-{i}@bench.stayflow.test"
+        email = f"bench-guest-{run}-{i}@example.com"
         async with gate:
             r = await client.post(
                 "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "full_name": f"Bench Guest {i}"}
@@ -391,6 +394,7 @@ class Attempt:
     api_confirmed_ms: float | None = None  # send -> first GET showing `confirmed` (polled ones only)
     api_final_status: str | None = None
     polled: bool = False
+    token: str = field(default="", repr=False)
 
 
 class Booker:
@@ -408,6 +412,7 @@ class Booker:
         loop = asyncio.get_running_loop()
         body = {"listing_id": attempt.listing_id, "check_in": attempt.check_in, "check_out": attempt.check_out,
                 "guests": 2, "payment_method": "pm_card_visa"}  # fmt: skip
+        attempt.token = token
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
         start = loop.time()
         attempt.sent_lag_ms = max(0.0, (start - attempt.scheduled) * 1000)
@@ -447,7 +452,12 @@ class Booker:
 
 
 async def open_loop(
-    booker: Booker, phase: str, listings: list[uuid.UUID], rate: float, check_in: dt.date, poll_every: int = 0,
+    booker: Booker,
+    phase: str,
+    listings: list[uuid.UUID],
+    rate: float,
+    check_in: dt.date,
+    poll_every: int = 0,
     side_jobs: list[tuple[float, Any]] | None = None,
 ) -> tuple[list[Attempt], float, list[Any]]:
     """One booking per listing, the i-th sent at start + i/rate; side jobs start at their offsets."""
@@ -508,12 +518,14 @@ async def contention_round(
     }
 
 
-async def wait_confirmed(dsn: str, ids: list[str], timeout: float) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
+async def wait_confirmed(dsn: str, ids: list[str], within: float) -> dict[str, int]:
+    deadline = time.monotonic() + within
     conn = await asyncpg.connect(dsn)
     try:
         while True:
-            rows = await conn.fetch("SELECT status, count(*) AS n FROM bookings WHERE id = ANY($1::uuid[]) GROUP BY 1", ids)
+            rows = await conn.fetch(
+                "SELECT status, count(*) AS n FROM bookings WHERE id = ANY($1::uuid[]) GROUP BY 1", ids
+            )
             counts = {r["status"]: r["n"] for r in rows}
             if counts.get("confirmed", 0) >= len(ids) or time.monotonic() > deadline:
                 return counts
@@ -587,7 +599,7 @@ async def timelines(client: httpx.AsyncClient, sample: list[tuple[str, str]]) ->
         if r.status_code != 200:
             continue
         steps = r.json()["steps"]
-        for before, after in zip(steps, steps[1:], strict=False):
+        for before, after in itertools.pairwise(steps):
             gap = dt.datetime.fromisoformat(after["at"]) - dt.datetime.fromisoformat(before["at"])
             gaps[f"{before['step']} -> {after['step']}"].append(gap.total_seconds() * 1000)
     return {k: {"n": len(v), "p50_ms": ms(pct(v, 50)), "p95_ms": ms(pct(v, 95))} for k, v in gaps.items()}
@@ -607,10 +619,12 @@ async def integrity(dsn: str, stripe_base: str) -> dict[str, Any]:
             list(HOLDS_DATES),
         )
         double_ledger = await conn.fetch(
-            "SELECT booking, count(*) AS n FROM ledger_entries WHERE kind = 'capture' GROUP BY booking HAVING count(*) > 1"
+            "SELECT booking, count(*) AS n FROM ledger_entries WHERE kind = 'capture'"
+            " GROUP BY booking HAVING count(*) > 1"
         )
         double_payments = await conn.fetch(
-            "SELECT booking, count(*) AS n FROM payments WHERE status = 'completed' GROUP BY booking HAVING count(*) > 1"
+            "SELECT booking, count(*) AS n FROM payments WHERE status = 'completed'"
+            " GROUP BY booking HAVING count(*) > 1"
         )
         shared_intents = await conn.fetch(
             "SELECT intent_id, count(*) AS n FROM payments WHERE intent_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
@@ -634,7 +648,7 @@ async def integrity(dsn: str, stripe_base: str) -> dict[str, Any]:
 
     # The fake Stripe keeps its request log in its own process; what it answers per intent is the
     # check from outside: each captured intent `succeeded` once, for exactly the payment's amount.
-    stripe = {"checked": 0, "succeeded_for_amount": 0, "problems": []}
+    stripe: dict[str, Any] = {"checked": 0, "succeeded_for_amount": 0, "problems": []}
     async with httpx.AsyncClient(base_url=stripe_base, headers={"Authorization": f"Bearer {FAKE_STRIPE_KEY}"},
                                  timeout=10) as client:  # fmt: skip
         gate = asyncio.Semaphore(8)
@@ -739,16 +753,8 @@ async def run(stack: DevStack, args: argparse.Namespace) -> dict[str, Any]:
         for r in contention:
             r["winner_status"] = [winner_rows[w]["status"] if w in winner_rows else "missing" for w in r["winners"]]
 
-        sample = [(a.booking_id, booker.tokens[0]) for a in []]  # placeholder, replaced below
-        token_of = {}
-        for i, a in enumerate(p2):
-            token_of[a.booking_id] = None
-        # The guest of a booking is the one whose token sent it; re-derive by round robin order.
-        sample = []
-        offset = args.warmup + args.post_requests
-        for i, a in enumerate(p2):
-            if a.booking_id and i % max(1, len(p2) // 40) == 0:
-                sample.append((a.booking_id, tokens[(offset + i) % len(tokens)]))
+        step = max(1, len(p2) // 40)
+        sample = [(a.booking_id, a.token) for i, a in enumerate(p2) if a.booking_id and i % step == 0]
         phase2["timeline_gaps"] = await timelines(client, sample)
 
     checks = await integrity(stack.dsn, stack.stripe)
@@ -764,10 +770,12 @@ def verdicts(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str
     )
     rtc = p2["request_to_confirmed_ms"]["p95"]
     return [
-        ("POST /api/v1/bookings p95 ≤ 50 ms (phase 1)", f"{p1['post_ms']['p95']} ms", (p1["post_ms"]["p95"] or 1e9) <= 50),
+        ("POST /api/v1/bookings p95 ≤ 50 ms (phase 1)", f"{p1['post_ms']['p95']} ms",
+         (p1["post_ms"]["p95"] or 1e9) <= 50),
         ("POST p95 ≤ 50 ms under the sustained load (phase 2)", f"{p2['post_ms']['p95']} ms",
          (p2["post_ms"]["p95"] or 1e9) <= 50),
-        (f"{args.rate}/s for {args.duration} s, all 201", f"{p2['created_per_s']}/s created, codes {p2['status_codes']}",
+        (f"{args.rate}/s for {args.duration} s, all 201",
+         f"{p2['created_per_s']}/s created, codes {p2['status_codes']}",
          p2["created_per_s"] >= 0.97 * args.rate and p2["status_codes"].get("201", 0) == p2["requests"]),
         ("request → confirmed p95 ≤ 1 s (phase 2)", f"{rtc} ms", rtc is not None and rtc <= 1000),
         ("not confirmed 10 s after the run = 0", str(p2["not_confirmed_10s_after_run"]),
@@ -801,10 +809,10 @@ def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
         "| latency (ms) | n | p50 | p95 | p99 | max |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         row(f"phase 1: POST, {p1['requests']} at {args.post_rate}/s", p1["post_ms"]),
-        row("phase 1: request → confirmed (confirmed_at − send)", p1["request_to_confirmed_ms"]),
+        row("phase 1: request → confirmed (confirmed_at minus send)", p1["request_to_confirmed_ms"]),
         row(f"phase 2: POST at {args.rate}/s", p2["post_ms"]),
-        row("phase 2: request → confirmed (confirmed_at − send)", p2["request_to_confirmed_ms"]),
-        row("phase 2: created_at → confirmed_at (DB only)", p2["created_to_confirmed_ms"]),
+        row("phase 2: request → confirmed (confirmed_at minus send)", p2["request_to_confirmed_ms"]),
+        row("phase 2: confirmed_at minus created_at (DB only)", p2["created_to_confirmed_ms"]),
         row(f"phase 2: request → `confirmed` seen by GET (1 in {args.api_poll_every}, 50 ms polls)",
             p2["api_polled_request_to_confirmed_ms"]),
         row("phase 2: load generator send lag", p2["send_lag_ms"]),
@@ -876,7 +884,9 @@ def main() -> None:
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
 
-    report["machine"] = f"{psutil.cpu_count()} CPUs, {round(psutil.virtual_memory().total / 2**30)} GiB, rev {git_revision()}"
+    report["machine"] = (
+        f"{psutil.cpu_count()} CPUs, {round(psutil.virtual_memory().total / 2**30)} GiB, rev {git_revision()}"
+    )
     report["args"] = vars(args)
     report["verdicts"] = verdicts(report, args)
     report["total_s"] = round(time.perf_counter() - started, 1)
