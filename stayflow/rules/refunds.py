@@ -2,11 +2,11 @@
 
 Of the amount paid, on **guest** cancellation:
 
-| policy   | 100% back                                        | 50% of the nights back                     | nothing back |
-| -------- | ------------------------------------------------ | ------------------------------------------ | ------------ |
-| flexible | ≥ 24 h before check-in                           | later, for the nights not yet started      | —            |
-| moderate | ≥ 5 days before check-in                         | later, for the nights not yet started      | —            |
-| strict   | within 48 h of booking and ≥ 14 days before      | ≥ 7 days before check-in                   | < 7 days     |
+| policy   | 100% back                               | 50% of the nights back                | nothing back |
+| -------- | --------------------------------------- | ------------------------------------- | ------------ |
+| flexible | ≥ 24 h before check-in                  | later, for the nights not yet started | —            |
+| moderate | ≥ 5 days before check-in                | later, for the nights not yet started | —            |
+| strict   | within 48 h of booking and ≥ 14 days    | ≥ 7 days before check-in              | < 7 days     |
 
 Host or admin cancellation always refunds 100%. The service fee is refunded whenever the
 refund is 100%; the cleaning fee whenever the stay has not started. Taxes follow what they
@@ -94,26 +94,56 @@ def refund_for_cancellation(
 ) -> Refund:
     started = cancelled_at >= paid.check_in
     if cancelled_by != "guest":
-        return Refund(nights=paid.subtotal, cleaning_fee=paid.cleaning_fee, service_fee=paid.service_fee,
-                      taxes=paid.taxes, rule=f"cancelled by the {cancelled_by}: everything back")  # fmt: skip
+        return Refund(
+            nights=paid.subtotal,
+            cleaning_fee=paid.cleaning_fee,
+            service_fee=paid.service_fee,
+            taxes=paid.taxes,
+            rule=f"cancelled by the {cancelled_by}: everything back",
+        )
     before = paid.check_in - cancelled_at
     not_started = sum(n.price for n in paid.nightly if night_starts(n.date) > cancelled_at)
     if policy in ("flexible", "moderate"):
         notice = dt.timedelta(hours=24) if policy == "flexible" else dt.timedelta(days=5)
         if before >= notice:
-            return _refund(paid, paid.subtotal, full=True, started=False,
-                           rule=f"{policy}: cancelled at least {_words(notice)} before check-in, everything back")  # fmt: skip
-        return _refund(paid, share_half_up(not_started, 5000), full=False, started=started,
-                       rule=f"{policy}: less than {_words(notice)} before check-in, 50% of the nights not yet started")  # fmt: skip
+            return _refund(
+                paid,
+                paid.subtotal,
+                full=True,
+                started=False,
+                rule=f"{policy}: at least {_words(notice)} before check-in, everything back",
+            )
+        return _refund(
+            paid,
+            share_half_up(not_started, 5000),
+            full=False,
+            started=started,
+            rule=f"{policy}: under {_words(notice)} before check-in, 50% of the nights not yet started",
+        )
     within_48h_of_booking = cancelled_at - paid.booked_at <= dt.timedelta(hours=48)
     if within_48h_of_booking and before >= dt.timedelta(days=14):
-        return _refund(paid, paid.subtotal, full=True, started=False,
-                       rule="strict: within 48 hours of booking and 14 days or more before check-in, everything back")  # fmt: skip
+        return _refund(
+            paid,
+            paid.subtotal,
+            full=True,
+            started=False,
+            rule="strict: within 48 h of booking and 14+ days before check-in, everything back",
+        )
     if before >= dt.timedelta(days=7):
-        return _refund(paid, share_half_up(paid.subtotal, 5000), full=False, started=False,
-                       rule="strict: 7 days or more before check-in, 50% of the nights")  # fmt: skip
-    return _refund(paid, 0, full=False, started=started,
-                   rule="strict: less than 7 days before check-in, nothing back for the nights")  # fmt: skip
+        return _refund(
+            paid,
+            share_half_up(paid.subtotal, 5000),
+            full=False,
+            started=False,
+            rule="strict: 7 days or more before check-in, 50% of the nights",
+        )
+    return _refund(
+        paid,
+        0,
+        full=False,
+        started=started,
+        rule="strict: less than 7 days before check-in, nothing back for the nights",
+    )
 
 
 def _words(delta: dt.timedelta) -> str:
