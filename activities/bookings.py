@@ -73,8 +73,15 @@ class BookingActivities:
                                            dedupe_key, created_at)
                VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, {}, {}, now())
                ON CONFLICT (dedupe_key) DO NOTHING""",
-            payment.id, booking.id, booking.guest, kind, amount, payment.currency, ref, f"{payment.id}:{kind}",
-        )  # fmt: skip
+            payment.id,
+            booking.id,
+            booking.guest,
+            kind,
+            amount,
+            payment.currency,
+            ref,
+            f"{payment.id}:{kind}",
+        )
 
     async def _payment(self, payment: Payment, **changes: Any) -> None:
         values = {getattr(Payment, k): v for k, v in changes.items()} | {Payment.updated_at: dt.datetime.now(dt.UTC)}
@@ -98,19 +105,22 @@ class BookingActivities:
             return AuthorizationOutcome("declined", payment.failure_message or "")
         result = await self._provider(
             self.payments.authorize(
-                amount=payment.amount, currency=payment.currency, payment_method=booking.payment_method,
+                amount=payment.amount,
+                currency=payment.currency,
+                payment_method=booking.payment_method,
                 idempotency_key=_key(ref.booking_id, "authorize"),
                 metadata={"booking_id": ref.booking_id, "listing_id": str(booking.listing)},
             )
-        )  # fmt: skip
+        )
         if result.outcome == "authorized":
             await self._payment(payment, intent_id=result.intent_id, status=PaymentStatus.authorized)
             await self._ledger(booking, payment, "authorization", payment.amount, result.intent_id or "")
         elif result.outcome == "requires_action":
             await self._payment(payment, intent_id=result.intent_id, client_secret=result.client_secret)
         else:
-            await self._payment(payment, intent_id=result.intent_id, status=PaymentStatus.failed,
-                                failure_message=result.decline_message)  # fmt: skip
+            await self._payment(
+                payment, intent_id=result.intent_id, status=PaymentStatus.failed, failure_message=result.decline_message
+            )
         return AuthorizationOutcome(result.outcome, result.decline_message or "")
 
     @activity.defn
@@ -126,8 +136,9 @@ class BookingActivities:
             return AuthorizationOutcome("authorized")
         if status in ("requires_action", "requires_payment_method", "requires_confirmation"):
             # Abandoned: release the hold attempt so it cannot be completed later.
-            await self._provider(self.payments.void(intent_id=payment.intent_id or "",
-                                                    idempotency_key=_key(ref.booking_id, "void")))  # fmt: skip
+            await self._provider(
+                self.payments.void(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "void"))
+            )
         message = "The card was not authenticated in time."
         await self._payment(payment, status=PaymentStatus.failed, failure_message=message, client_secret=None)
         return AuthorizationOutcome("declined", message)
@@ -185,9 +196,17 @@ class BookingActivities:
         lines = invoice_lines(price, listing.title)
         numbers = []
         for kind, prefix in (("invoice", "INV"), ("receipt", "RCT")):
-            numbers.append(await issue_document(booking_id=booking.id, kind=kind, prefix=prefix, lines=lines,
-                                                total=payment.amount, currency=payment.currency,
-                                                billed_to=guest.email))  # fmt: skip
+            numbers.append(
+                await issue_document(
+                    booking_id=booking.id,
+                    kind=kind,
+                    prefix=prefix,
+                    lines=lines,
+                    total=payment.amount,
+                    currency=payment.currency,
+                    billed_to=guest.email,
+                )
+            )
         return numbers
 
     @activity.defn
@@ -200,12 +219,23 @@ class BookingActivities:
         recipient = await User.objects().get(User.id == (listing.host if to_host else booking.guest))
         assert recipient is not None
         email = templates.booking_email(
-            kind=notice.kind, full_name=recipient.full_name, title=listing.title, check_in=str(booking.check_in),
-            check_out=str(booking.check_out), total=booking.total, currency=booking.currency, reason=notice.reason,
+            kind=notice.kind,
+            full_name=recipient.full_name,
+            title=listing.title,
+            check_in=str(booking.check_in),
+            check_out=str(booking.check_out),
+            total=booking.total,
+            currency=booking.currency,
+            reason=notice.reason,
             booking_url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}",
-        )  # fmt: skip
-        message_id = await record_email(user_id=recipient.id, recipient=recipient.email, kind=notice.kind,
-                                        dedupe_key=f"{notice.kind}:{booking.id}", email=email)  # fmt: skip
+        )
+        message_id = await record_email(
+            user_id=recipient.id,
+            recipient=recipient.email,
+            kind=notice.kind,
+            dedupe_key=f"{notice.kind}:{booking.id}",
+            email=email,
+        )
         return [message_id]
 
 
@@ -234,12 +264,82 @@ async def issue_document(
     year = dt.datetime.now(dt.UTC).year
     series = f"{prefix}-{year}"
     async with Invoice._meta.db.transaction():
-        await InvoiceCounter.raw("INSERT INTO invoice_counters (series, last) VALUES ({}, 0) ON CONFLICT DO NOTHING",
-                                 series)  # fmt: skip
+        await InvoiceCounter.raw(
+            "INSERT INTO invoice_counters (series, last) VALUES ({}, 0) ON CONFLICT DO NOTHING", series
+        )
         rows = await InvoiceCounter.raw(
             "UPDATE invoice_counters SET last = last + 1 WHERE series = {} RETURNING last", series
         )
         number = f"{series}-{rows[0]['last']:06d}"
-        await Invoice.insert(Invoice(booking=booking_id, kind=kind, number=number, currency=currency, lines=lines,
-                                     total=total, billed_to=billed_to, dedupe_key=dedupe_key))  # fmt: skip
+        await Invoice.insert(
+            Invoice(
+                booking=booking_id,
+                kind=kind,
+                number=number,
+                currency=currency,
+                lines=lines,
+                total=total,
+                billed_to=billed_to,
+                dedupe_key=dedupe_key,
+            )
+        )
     return number
+
+
+@dataclass(frozen=True)
+class Settlement:
+    booking_id: str
+    refund: int
+    """What the cancellation rule gives back, if the payment was captured."""
+    lines: list[dict[str, Any]]
+    """The credit note's lines (refunded nights, fees, taxes)."""
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    kind: Literal["voided", "refunded", "nothing"]
+    amount: int
+    credit_note: str | None = None
+
+
+class CancellationActivities:
+    def __init__(self, settings: Settings, payments: StripePayments) -> None:
+        self.bookings = BookingActivities(settings, payments)
+
+    @activity.defn
+    async def settle_cancellation(self, settlement: Settlement) -> SettlementResult:
+        """Void an uncaptured hold, or refund a captured payment by the rule's amount (idempotent:
+        Stripe keys from the booking, ledger and credit note dedupe keys)."""
+        b = self.bookings
+        booking, payment = await b._load(settlement.booking_id)
+        if payment.status == PaymentStatus.authorized:
+            await b.void_payment(BookingRef(settlement.booking_id))
+            return SettlementResult("voided", 0)
+        if payment.status == PaymentStatus.voided:
+            return SettlementResult("voided", 0)
+        if payment.status not in (PaymentStatus.completed, PaymentStatus.refunded, PaymentStatus.partially_refunded):
+            return SettlementResult("nothing", 0)
+        if settlement.refund <= 0:
+            return SettlementResult("nothing", 0)
+        refund_id = await b._provider(
+            b.payments.refund(
+                intent_id=payment.intent_id or "",
+                amount=settlement.refund,
+                idempotency_key=_key(settlement.booking_id, "refund-cancellation"),
+            )
+        )
+        status = PaymentStatus.refunded if settlement.refund >= payment.amount else PaymentStatus.partially_refunded
+        await b._payment(payment, status=status)
+        await b._ledger(booking, payment, "refund", settlement.refund, str(refund_id))
+        guest = await User.objects().get(User.id == booking.guest)
+        assert guest is not None
+        number = await issue_document(
+            booking_id=booking.id,
+            kind="credit_note",
+            prefix="CRN",
+            lines=settlement.lines,
+            total=settlement.refund,
+            currency=payment.currency,
+            billed_to=guest.email,
+        )
+        return SettlementResult("refunded", settlement.refund, number)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -19,7 +19,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
@@ -28,13 +28,16 @@ from api.listings import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
-from models import Booking, Invoice, LedgerEntry, Payment
+from models import Booking, Invoice, LedgerEntry, Listing, Payment
 from models.identity import Role
 from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, PaymentStatus
+from stayflow.rules.pricing import Night
+from stayflow.rules.refunds import Canceller, PaidStay, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
+from workflows.cancellation import CancellationRequest
 
 IdempotencyKey = Annotated[
     str,
@@ -78,6 +81,26 @@ class BookingRead(msgspec.Struct):
     price: QuoteRead | None
     payment: PaymentRead | None
     created_at: dt.datetime
+
+
+class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class RefundRead(msgspec.Struct):
+    amount: int
+    currency: str
+    method: Literal["refund", "void", "none"]
+    """`refund`: money goes back to the card; `void`: the hold is released, nothing was taken."""
+    rule: str
+
+
+class CancelAnswer(msgspec.Struct):
+    booking: BookingRead
+    refund: RefundRead
+
+
+LIVE = (BookingStatus.pending_payment, BookingStatus.awaiting_host, BookingStatus.confirmed)
 
 
 class TimelineRead(msgspec.Struct):
@@ -342,6 +365,74 @@ class BookingsController(Controller):
         """Releases the hold on the guest's card."""
         return await self._decide(request, booking_id, False, temporal)
 
+    @post(
+        "/{booking_id:uuid}/cancel",
+        operation_id="cancelBooking",
+        summary="Cancel (guest, host or admin)",
+        status_code=202,
+    )
+    async def cancel(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        data: JSONBody[CancelBody],
+        idempotency_key: IdempotencyKey,
+        temporal: NamedDependency[TemporalGateway],
+    ) -> CancelAnswer:
+        """Answers with what will be refunded; the money then moves in the CancellationRefundWorkflow."""
+        user = request.user
+        booking = await load_booking_for(booking_id, user)
+        payment = await Payment.objects().get(Payment.booking == booking.id)
+        assert payment is not None
+        if booking.cancellation_key is not None:
+            if booking.cancellation_key != idempotency_key:
+                raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
+            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+        if booking.status not in LIVE:
+            raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
+        by: Canceller = "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
+        listing = await Listing.objects().get(Listing.id == booking.listing)
+        assert listing is not None
+        decision = refund_for_cancellation(
+            paid=paid_stay(booking),
+            policy=listing.cancellation_policy,
+            cancelled_by=by,
+            cancelled_at=dt.datetime.now(dt.UTC),
+        )
+        captured = payment.status == PaymentStatus.completed
+        amount = decision.amount if captured else 0
+        claimed = (
+            await Booking.update(
+                {Booking.cancellation_key: idempotency_key, Booking.cancelled_by: by, Booking.refund_amount: amount}
+            )
+            .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
+            .returning(Booking.id)
+        )
+        if not claimed:
+            raise Problem(409, "This booking is already being cancelled.", slug="illegal-transition")
+        handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+        try:
+            await handle.start_update(
+                BookingWorkflow.cancel,
+                CancellationRequest(
+                    booking_id=str(booking.id),
+                    cancelled_by=by,
+                    reason=data.reason,
+                    refund=amount,
+                    lines=credit_lines(decision) if captured else [],
+                ),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+        except (WorkflowUpdateFailedError, RPCError) as exc:
+            await Booking.update(
+                {Booking.cancellation_key: None, Booking.cancelled_by: None, Booking.refund_amount: None}
+            ).where(Booking.id == booking.id)
+            cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
+            raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
+        fresh = await Booking.objects().get(Booking.id == booking.id)
+        assert fresh is not None
+        return await _cancel_answer(fresh, payment, rule=decision.rule)
+
     @get("/{booking_id:uuid}/timeline", operation_id="bookingTimeline", summary="Each step of the booking's process")
     async def timeline(
         self,
@@ -388,6 +479,38 @@ class BookingsController(Controller):
         return Response(
             pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'}
         )
+
+
+def paid_stay(booking: Booking) -> PaidStay:
+    price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
+    return PaidStay(
+        nightly=[Night(dt.date.fromisoformat(n["date"]), n["price"]) for n in price["nightly"]],
+        cleaning_fee=price["cleaning_fee"],
+        service_fee=price["service_fee"],
+        taxes=price["taxes"],
+        booked_at=booking.created_at,
+    )
+
+
+def credit_lines(refund: Refund) -> list[dict[str, Any]]:
+    lines = [
+        ("Refund of nights", refund.nights),
+        ("Refund of cleaning fee", refund.cleaning_fee),
+        ("Refund of service fee", refund.service_fee),
+        ("Refund of taxes", refund.taxes),
+    ]
+    return [{"description": d, "amount": a} for d, a in lines if a]
+
+
+async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
+    amount = booking.refund_amount or 0
+    method: Literal["refund", "void", "none"] = (
+        "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
+    )
+    return CancelAnswer(
+        booking=await booking_read(booking),
+        refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
+    )
 
 
 def _document(row: Invoice) -> DocumentRead:

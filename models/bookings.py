@@ -38,6 +38,11 @@ class Booking(Table, tablename="bookings"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     confirmed_at = Timestamptz(null=True, default=None)
+    cancellation_key = Varchar(length=200, null=True, default=None)
+    """The Idempotency-Key of the cancellation: the same key gets the same answer."""
+    cancelled_by = Varchar(length=10, null=True, default=None)
+    refund_amount = Integer(null=True, default=None)
+    """What the cancellation gives back, decided (and answered) before the money moves."""
 
 
 class Payment(Table, tablename="payments"):

@@ -108,6 +108,10 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
                         "{dates} in time. The hold on your card ({total}) is released."),
     "payment_failed": ("Payment failed: {title}", "We could not take the payment for {title} {dates}: {reason} "
                        "The dates are free again; you can book with another card."),
+    "booking_cancelled": ("Booking cancelled: {title}", "Your booking of {title} {dates} is cancelled ({reason}). "
+                          "Any refund due is on its way to your card; see the booking for the amount."),
+    "booking_cancelled_host": ("Booking cancelled: {title}", "The booking of {title} {dates} is cancelled "
+                               "({reason}). The nights are open again."),
     "payment_receipt": ("Receipt for your stay at {title}", "We received {total} for {title} {dates}. "
                         "Your invoice and receipt are in the app."),
 }  # fmt: skip

@@ -14,7 +14,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
-from activities.bookings import BookingActivities
+from activities.bookings import BookingActivities, CancellationActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from stayflow.providers.email import email_sender_for
@@ -22,6 +22,7 @@ from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
+from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.messaging import DeliverMessageWorkflow
 from workflows.password_reset import PasswordResetWorkflow
@@ -34,6 +35,7 @@ WORKFLOWS = [
     ListingApprovalWorkflow,
     BookingWorkflow,
     PaymentCaptureWorkflow,
+    CancellationRefundWorkflow,
     DeliverMessageWorkflow,
 ]
 
@@ -41,7 +43,9 @@ WORKFLOWS = [
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
-    bookings = BookingActivities(settings, payments_for(settings))
+    payments = payments_for(settings)
+    bookings = BookingActivities(settings, payments)
+    cancellations = CancellationActivities(settings, payments)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -55,6 +59,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         bookings.set_booking_status,
         bookings.issue_invoice_and_receipt,
         bookings.notify,
+        cancellations.settle_cancellation,
         notifications.send_email,
         notifications.mark_message_failed,
     ]

@@ -8,7 +8,9 @@
    response window; no answer -> `expired`. Declined/expired: the hold is voided.
 3. PaymentCaptureWorkflow (child): capture, ledger, invoice and receipt -> `confirmed`.
 4. A durable timer until check-out -> `completed`.
-Cancellation and modification (next milestone) arrive as further updates on this workflow.
+At any live stage the `cancel` update ends the wait it interrupts and runs the
+CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told.
+Modification (next milestone) arrives as a further update.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import AuthorizationOutcome, BookingActivities, BookingNotice, BookingRef, StatusChange
 
+from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_in_background
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_workflow_id
 
@@ -91,6 +94,8 @@ class BookingWorkflow:
         self._request: BookingRequest | None = None
         self._decision: HostDecision | None = None
         self._payment_events: list[PaymentEvent] = []
+        self._cancellation: CancellationRequest | None = None
+        self._capturing = False
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -124,6 +129,20 @@ class BookingWorkflow:
         )  # fmt: skip
         self._step("payment_voided")
 
+    async def _cancel(self) -> str:
+        """Carry out the cancellation that arrived by update (the money first, then the nights)."""
+        assert self._cancellation is not None
+        await workflow.execute_child_workflow(
+            CancellationRefundWorkflow.run, self._cancellation,
+            id=cancellation_workflow_id(self._cancellation.booking_id),
+            static_summary=f"Cancellation by the {self._cancellation.cancelled_by}",
+        )  # fmt: skip
+        self._state.status = "cancelled"
+        self._step("cancelled")
+        workflow.upsert_search_attributes([BOOKING_STATUS.value_set("cancelled")])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state.status
+
     # -- the process ----------------------------------------------------------------------
 
     @workflow.run
@@ -140,15 +159,19 @@ class BookingWorkflow:
         auth: AuthorizationOutcome = await workflow.execute_activity_method(
             BookingActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
+        if self._cancellation is not None:
+            return await self._cancel()
         if auth.outcome == "requires_action":
             self._step("authentication_required")
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._payment_events),
+                    lambda: bool(self._payment_events) or self._cancellation is not None,
                     timeout=timedelta(minutes=request.payment_authentication_minutes),
                 )
             except TimeoutError:
                 pass
+            if self._cancellation is not None:
+                return await self._cancel()
             auth = await workflow.execute_activity_method(
                 BookingActivities.confirm_authentication, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
             )
@@ -163,9 +186,13 @@ class BookingWorkflow:
             await self._tell("booking_requested")
             window = min(timedelta(hours=request.host_response_hours), MAX_HOLD)
             try:
-                await workflow.wait_condition(lambda: self._decision is not None, timeout=window)
+                await workflow.wait_condition(
+                    lambda: self._decision is not None or self._cancellation is not None, timeout=window
+                )
             except TimeoutError:
                 pass
+            if self._cancellation is not None:
+                return await self._cancel()
             if self._decision is None or not self._decision.accept:
                 outcome: Literal["declined", "expired"] = "expired" if self._decision is None else "declined"
                 await self._void()
@@ -174,23 +201,34 @@ class BookingWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self._state.status
 
+        self._capturing = True
         await workflow.execute_child_workflow(
             PaymentCaptureWorkflow.run, ref, id=capture_workflow_id(request.booking_id),
             static_summary="Capture, ledger, invoice and receipt",
         )  # fmt: skip
+        self._capturing = False
         self._step("payment_captured")
         self._state.status = "confirmed"
         self._step("confirmed")
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
-        await workflow.wait_condition(workflow.all_handlers_finished)
 
         check_out = dt.datetime.combine(dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC),
                                         tzinfo=dt.UTC)  # fmt: skip
         until_check_out = check_out - workflow.now()
-        if until_check_out > timedelta(0):
+        if workflow.patched("cancellable-stay"):
+            # Since cancellation: the wait for check-out ends early when the stay is cancelled.
+            if until_check_out > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._cancellation is not None, timeout=until_check_out)
+                except TimeoutError:
+                    pass
+            if self._cancellation is not None:
+                return await self._cancel()
+        elif until_check_out > timedelta(0):
             await workflow.sleep(until_check_out)
         await self._move("completed")
+        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
 
     # -- messages -------------------------------------------------------------------------
@@ -209,6 +247,22 @@ class BookingWorkflow:
             raise ValueError("only this listing's host can decide")
         if self._state.status != "awaiting_host" or self._decision is not None:
             raise ValueError(f"this booking is {self._state.status}, not awaiting the host")
+
+    @workflow.update
+    async def cancel(self, request: CancellationRequest) -> str:
+        """Cancel at any live stage; answers once the money is settled and the nights are free."""
+        self._cancellation = request
+        await workflow.wait_condition(lambda: self._state.status == "cancelled")
+        return self._state.status
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancellationRequest) -> None:
+        if self._cancellation is not None:
+            raise ValueError("this booking is already being cancelled")
+        if self._capturing:
+            raise ValueError("the payment is being captured right now; try again in a moment")
+        if self._state.status not in ("pending_payment", "awaiting_host", "confirmed"):
+            raise ValueError(f"a booking that is {self._state.status} cannot be cancelled")
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:

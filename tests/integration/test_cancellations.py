@@ -1,0 +1,111 @@
+"""Cancellations: the refund the table decides, answered first, then voided or refunded through
+Stripe with a ledger row and a credit note; the nights come free; twice is a 409."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from httpx import AsyncClient
+
+from models import Invoice, LedgerEntry, Payment
+from models.identity import Role
+from tests.factories import SignedIn, make_listing, make_user, sign_in, signed_in_user
+from tests.integration.test_bookings import book, stay, wait_status
+
+
+async def cancel(client: AsyncClient, who: SignedIn, booking_id: str, key: str | None = None) -> Any:
+    return await client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "Plans changed"},
+                             headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())})  # fmt: skip
+
+
+async def confirmed_booking(
+    client: AsyncClient, guest: SignedIn, start: int, nights: int = 3, **listing: Any
+) -> dict[str, Any]:
+    home = await make_listing(instant_book=True, nightly_price=10_000, cleaning_fee=5_000, **listing)
+    created = (await book(client, guest, stay(home, start=start, nights=nights))).json()
+    await wait_status(created["id"], "confirmed")
+    return dict(created) | {"listing": home}
+
+
+async def test_guest_cancels_early_gets_everything_back_once(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=10, cancellation_policy="flexible")
+    total = booking["price"]["total"]
+    answer = await cancel(client, guest, booking["id"], key="cancel-attempt-0001")
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["refund"]["amount"] == total and answer.json()["refund"]["method"] == "refund"
+    replay = await cancel(client, guest, booking["id"], key="cancel-attempt-0001")
+    assert replay.status_code == 202 and replay.json()["refund"]["amount"] == total
+    await wait_status(booking["id"], "cancelled")
+    again = await cancel(client, guest, booking["id"])
+    assert again.status_code == 409
+
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert (
+        refund.params["amount"] == str(total)
+        and refund.idempotency_key == f"booking-{booking['id']}-refund-cancellation"
+    )
+    payment = await Payment.objects().get(Payment.booking == uuid.UUID(booking["id"]))
+    assert payment is not None and payment.status == "refunded"
+    kinds = [(e.kind, e.amount) for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)]
+    assert kinds == [("authorization", total), ("capture", total), ("refund", total)]
+    [credit_note] = await Invoice.objects().where(Invoice.kind == "credit_note")
+    assert credit_note.total == total and credit_note.number.startswith("CRN-")
+    rebook = await book(client, await signed_in_user(client), stay(booking["listing"], start=10))
+    assert rebook.status_code == 201  # the nights are free again
+
+
+async def test_late_moderate_cancellation_refunds_half_the_nights_and_the_cleaning_fee(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=2, cancellation_policy="moderate")
+    answer = (await cancel(client, guest, booking["id"])).json()
+    assert answer["refund"]["amount"] == 15_000 + 5_000  # 50% of 3 nights at 100.00, cleaning fee, no service fee
+    await wait_status(booking["id"], "cancelled")
+    payment = await Payment.objects().get(Payment.booking == uuid.UUID(booking["id"]))
+    assert payment is not None and payment.status == "partially_refunded"
+    ledger = {e.kind: e.amount for e in await LedgerEntry.objects()}
+    assert ledger["capture"] - ledger["refund"] == booking["price"]["total"] - 20_000
+
+
+async def test_host_cancellation_refunds_everything_even_when_strict(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    host_user = await make_user(role=Role.host)
+    guest = await signed_in_user(client)
+    home = await make_listing(host_user, instant_book=True, cancellation_policy="strict")
+    created = (await book(client, guest, stay(home, start=3))).json()
+    await wait_status(created["id"], "confirmed")
+    host = await sign_in(client, host_user)
+    answer = (await cancel(client, host, created["id"])).json()
+    assert answer["refund"]["amount"] == created["price"]["total"]
+    await wait_status(created["id"], "cancelled")
+
+
+async def test_cancelling_a_request_voids_the_hold_without_a_refund(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    home = await make_listing(instant_book=False)
+    guest = await signed_in_user(client)
+    created = (await book(client, guest, stay(home))).json()
+    await wait_status(created["id"], "awaiting_host")
+    answer = (await cancel(client, guest, created["id"])).json()
+    assert answer["refund"] == {"amount": 0, "currency": "EUR", "method": "void", "rule": answer["refund"]["rule"]}
+    await wait_status(created["id"], "cancelled")
+    assert len(fake_stripe.calls("POST", "/cancel")) == 1 and fake_stripe.calls("POST", "/v1/refunds") == []
+    assert [e.kind for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)] == ["authorization", "void"]
+
+
+async def test_only_the_guest_the_host_or_an_admin_can_cancel(client: AsyncClient, worker: None) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=12)
+    stranger = await signed_in_user(client)
+    assert (await cancel(client, stranger, booking["id"])).status_code == 404
+    admin = await signed_in_user(client, role=Role.admin)
+    answer = await cancel(client, admin, booking["id"])
+    assert answer.status_code == 202 and answer.json()["refund"]["amount"] == booking["price"]["total"]
+    await wait_status(booking["id"], "cancelled")
