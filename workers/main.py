@@ -71,6 +71,11 @@ def build_worker(client: Client, settings: Settings, *, task_queue: str | None =
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities_for(settings),
+        # Every booking starts several new workflows (capture, deliveries): poll for new work as
+        # eagerly as for cached work, so that tasks do not queue at the server while we idle.
+        max_concurrent_workflow_task_polls=8,
+        nonsticky_to_sticky_poll_ratio=1.0,
+        max_concurrent_activity_task_polls=8,
     )
 
 
