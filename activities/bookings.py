@@ -44,6 +44,13 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class BookingNotices:
+    booking_id: str
+    kinds: list[str]
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class BookingNotice:
     booking_id: str
     kind: str
@@ -208,6 +215,14 @@ class BookingActivities:
                 )
             )
         return numbers
+
+    @activity.defn
+    async def notify_all(self, notices: BookingNotices) -> list[str]:
+        """Record one message per kind in one activity (a booking sends several at once)."""
+        ids: list[str] = []
+        for kind in notices.kinds:
+            ids += await self.notify(BookingNotice(notices.booking_id, kind, notices.reason))
+        return ids
 
     @activity.defn
     async def notify(self, notice: BookingNotice) -> list[str]:

@@ -59,6 +59,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         bookings.set_booking_status,
         bookings.issue_invoice_and_receipt,
         bookings.notify,
+        bookings.notify_all,
         cancellations.settle_cancellation,
         notifications.send_email,
         notifications.mark_message_failed,
