@@ -108,6 +108,8 @@ class BookingActivities:
         booking, payment = await self._load(ref.booking_id)
         if payment.status in (PaymentStatus.authorized, PaymentStatus.completed):
             return AuthorizationOutcome("authorized")
+        if booking.status != BookingStatus.pending_payment:
+            return AuthorizationOutcome("declined", "The booking was withdrawn before payment.")
         if payment.status == PaymentStatus.failed:
             return AuthorizationOutcome("declined", payment.failure_message or "")
         result = await self._provider(
@@ -308,6 +310,8 @@ class Settlement:
     """What the cancellation rule gives back, if the payment was captured."""
     lines: list[dict[str, Any]]
     """The credit note's lines (refunded nights, fees, taxes)."""
+    captured: bool = False
+    """What the refund was decided on: a captured payment (refund) or not (void)."""
 
 
 @dataclass(frozen=True)
@@ -327,12 +331,22 @@ class CancellationActivities:
         Stripe keys from the booking, ledger and credit note dedupe keys)."""
         b = self.bookings
         booking, payment = await b._load(settlement.booking_id)
+        captured = payment.status in (PaymentStatus.completed, PaymentStatus.refunded, PaymentStatus.partially_refunded)
+        if captured != settlement.captured:
+            raise ApplicationError(  # the workflow's validator keeps this from happening; never guess with money
+                f"refund decided for a {'captured' if settlement.captured else 'held'} payment, found {payment.status}",
+                non_retryable=True,
+            )
         if payment.status == PaymentStatus.authorized:
             await b.void_payment(BookingRef(settlement.booking_id))
             return SettlementResult("voided", 0)
-        if payment.status == PaymentStatus.voided:
-            return SettlementResult("voided", 0)
-        if payment.status not in (PaymentStatus.completed, PaymentStatus.refunded, PaymentStatus.partially_refunded):
+        if not captured:
+            if payment.intent_id and payment.status == PaymentStatus.pending:
+                # 3-D Secure still open: cancel the intent so a late confirmation cannot hold money.
+                await b._provider(b.payments.void(intent_id=payment.intent_id,
+                                                  idempotency_key=_key(settlement.booking_id, "void")))  # fmt: skip
+                await b._payment(payment, status=PaymentStatus.voided, client_secret=None)
+                return SettlementResult("voided", 0)
             return SettlementResult("nothing", 0)
         if settlement.refund <= 0:
             return SettlementResult("nothing", 0)

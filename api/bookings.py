@@ -189,6 +189,14 @@ def _request_hash(data: BookingCreate) -> str:
     return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
+async def _workflow_exists(temporal: TemporalGateway, booking_id: UUID) -> bool:
+    try:
+        await (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id)).describe()
+    except Exception:
+        return False
+    return True
+
+
 def _is_constraint(exc: BaseException, kind: type[Exception]) -> bool:
     while exc is not None:
         if isinstance(exc, kind):
@@ -284,6 +292,8 @@ class BookingsController(Controller):
                 ),
             )
         except Exception as exc:
+            if await _workflow_exists(temporal, booking.id):  # the start went through after all
+                return Response(await booking_read(booking), status_code=201)
             # No process, no hold: free the nights rather than leave an orphan booking.
             await Booking.update(
                 {
@@ -384,13 +394,17 @@ class BookingsController(Controller):
         booking = await load_booking_for(booking_id, user)
         payment = await Payment.objects().get(Payment.booking == booking.id)
         assert payment is not None
+        by: Canceller = "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
+        claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{data.reason}'.encode()).hexdigest()[:24]}"
         if booking.cancellation_key is not None:
-            if booking.cancellation_key != idempotency_key:
-                raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
-            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            if booking.cancellation_key == claim:
+                return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
+                raise Problem(422, "This Idempotency-Key was used with a different request.",
+                              slug="idempotency-key-reused")  # fmt: skip
+            raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
         if booking.status not in LIVE:
             raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
-        by: Canceller = "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
         listing = await Listing.objects().get(Listing.id == booking.listing)
         assert listing is not None
         decision = refund_for_cancellation(
@@ -403,7 +417,7 @@ class BookingsController(Controller):
         amount = decision.amount if captured else 0
         claimed = (
             await Booking.update(
-                {Booking.cancellation_key: idempotency_key, Booking.cancelled_by: by, Booking.refund_amount: amount}
+                {Booking.cancellation_key: claim, Booking.cancelled_by: by, Booking.refund_amount: amount}
             )
             .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
             .returning(Booking.id)
@@ -420,6 +434,7 @@ class BookingsController(Controller):
                     reason=data.reason,
                     refund=amount,
                     lines=credit_lines(decision) if captured else [],
+                    captured=captured,
                 ),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
@@ -442,7 +457,10 @@ class BookingsController(Controller):
     ) -> TimelineRead:
         booking = await load_booking_for(booking_id, request.user)
         handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
-        steps = await handle.query(BookingWorkflow.timeline)
+        try:
+            steps = await handle.query(BookingWorkflow.timeline)
+        except RPCError:  # no process was ever started for it (it failed before starting)
+            steps = []
         return TimelineRead(
             booking_id=booking.id, status=booking.status, steps=[{"step": s.step, "at": s.at} for s in steps]
         )

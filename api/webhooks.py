@@ -9,6 +9,7 @@ import msgspec
 import stripe
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Problem
 from models import Payment, StripeEvent
@@ -55,26 +56,29 @@ class StripeWebhookController(Controller):
                 payload, signature, settings.stripe_webhook_secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
             )
             event = json.loads(payload)  # verified: now read it as plain JSON
-        except (ValueError, stripe.SignatureVerificationError) as exc:
+            event_id, event_type, obj = str(event["id"]), str(event["type"]), dict(event["data"]["object"])
+        except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError) as exc:
             raise Problem(400, "The Stripe signature does not match this payload (or is too old).",
                           slug="bad-signature") from exc  # fmt: skip
         first_time = await StripeEvent.raw(
             "INSERT INTO stripe_events (id, type, received_at) VALUES ({}, {}, now())"
             " ON CONFLICT DO NOTHING RETURNING id",
-            event["id"], event["type"],
+            event_id, event_type,
         )  # fmt: skip
         if not first_time:
             return WebhookAnswer(received=True, duplicate=True)
-        kind = EVENT_KINDS.get(event["type"])
-        intent_id = _intent_id(event["data"]["object"]) if kind else None
+        kind = EVENT_KINDS.get(event_type)
+        intent_id = _intent_id(obj) if kind else None
         if kind and intent_id:
             payment = await Payment.objects().where(Payment.intent_id == intent_id).first()
             if payment is not None:
                 handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(payment.booking))
                 try:
                     await handle.signal(BookingWorkflow.payment_event, PaymentEvent(kind=kind, intent_id=intent_id))
-                except Exception:
+                except RPCError as exc:
+                    if exc.status == RPCStatusCode.NOT_FOUND:
+                        return WebhookAnswer(received=True)  # the booking's process has ended: nothing to tell
                     # Not recorded as handled: Stripe redelivers and we try again.
-                    await StripeEvent.delete().where(StripeEvent.id == event["id"])
+                    await StripeEvent.delete().where(StripeEvent.id == event_id)
                     raise
         return WebhookAnswer(received=True)

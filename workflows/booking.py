@@ -103,7 +103,9 @@ class BookingWorkflow:
         self._decision: HostDecision | None = None
         self._payment_events: list[PaymentEvent] = []
         self._cancellation: CancellationRequest | None = None
-        self._capturing = False
+        self._phase = "starting"
+        """Where the run is: only some phases may be interrupted by a decision or a cancellation."""
+        self._stay_cancellable = False
         self._deliveries: list[asyncio.Task[bool]] = []
 
     # -- helpers ------------------------------------------------------------------------
@@ -150,6 +152,7 @@ class BookingWorkflow:
     async def _cancel(self) -> str:
         """Carry out the cancellation that arrived by update (the money first, then the nights)."""
         assert self._cancellation is not None
+        self._phase = "cancelling"
         await workflow.execute_child_workflow(
             CancellationRefundWorkflow.run, self._cancellation,
             id=cancellation_workflow_id(self._cancellation.booking_id),
@@ -180,6 +183,7 @@ class BookingWorkflow:
         )  # fmt: skip
         self._step("requested")
 
+        self._phase = "authorizing"
         auth: AuthorizationOutcome = await workflow.execute_activity_method(
             BookingActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
@@ -199,13 +203,17 @@ class BookingWorkflow:
             auth = await workflow.execute_activity_method(
                 BookingActivities.confirm_authentication, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
             )
+            if self._cancellation is not None:
+                return await self._cancel()
         if auth.outcome != "authorized":
+            self._phase = "closing"
             await self._move("payment_failed", auth.message)
             await self._tell("payment_failed", reason=auth.message)
             return self._state.status
         self._step("payment_authorized")
 
         if not request.instant_book:
+            self._phase = "awaiting_host"
             await self._move("awaiting_host")
             await self._tell("booking_requested")
             window = min(timedelta(hours=request.host_response_hours), MAX_HOLD)
@@ -218,6 +226,7 @@ class BookingWorkflow:
             if self._cancellation is not None:
                 return await self._cancel()
             if self._decision is None or not self._decision.accept:
+                self._phase = "closing"
                 outcome: Literal["declined", "expired"] = "expired" if self._decision is None else "declined"
                 await self._void()
                 await self._move(outcome, "The host did not answer in time." if outcome == "expired" else None)
@@ -225,12 +234,15 @@ class BookingWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self._state.status
 
-        self._capturing = True
+        self._phase = "capturing"
         await workflow.execute_child_workflow(
             PaymentCaptureWorkflow.run, ref, id=capture_workflow_id(request.booking_id),
             static_summary="Capture, ledger, invoice and receipt",
         )  # fmt: skip
-        self._capturing = False
+        # Since cancellation, the stay can be cancelled until check-out (runs started before
+        # cannot: they sleep, so their validator refuses).
+        self._stay_cancellable = workflow.patched("cancellable-stay")
+        self._phase = "staying"
         self._step("payment_captured")
         self._state.status = "confirmed"
         self._step("confirmed")
@@ -240,8 +252,7 @@ class BookingWorkflow:
         check_out = dt.datetime.combine(dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC),
                                         tzinfo=dt.UTC)  # fmt: skip
         until_check_out = check_out - workflow.now()
-        if workflow.patched("cancellable-stay"):
-            # Since cancellation: the wait for check-out ends early when the stay is cancelled.
+        if self._stay_cancellable:
             if until_check_out > timedelta(0):
                 try:
                     await workflow.wait_condition(lambda: self._cancellation is not None, timeout=until_check_out)
@@ -251,6 +262,7 @@ class BookingWorkflow:
                 return await self._cancel()
         elif until_check_out > timedelta(0):
             await workflow.sleep(until_check_out)
+        self._phase = "closing"
         await self._move("completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
@@ -269,7 +281,7 @@ class BookingWorkflow:
         assert self._request is not None
         if decision.host_id != self._request.host_id:
             raise ValueError("only this listing's host can decide")
-        if self._state.status != "awaiting_host" or self._decision is not None:
+        if self._phase != "awaiting_host" or self._decision is not None or self._cancellation is not None:
             raise ValueError(f"this booking is {self._state.status}, not awaiting the host")
 
     @workflow.update
@@ -283,10 +295,14 @@ class BookingWorkflow:
     def _validate_cancel(self, request: CancellationRequest) -> None:
         if self._cancellation is not None:
             raise ValueError("this booking is already being cancelled")
-        if self._capturing:
-            raise ValueError("the payment is being captured right now; try again in a moment")
-        if self._state.status not in ("pending_payment", "awaiting_host", "confirmed"):
-            raise ValueError(f"a booking that is {self._state.status} cannot be cancelled")
+        cancellable = {"authorizing", "awaiting_host"} | ({"staying"} if self._stay_cancellable else set())
+        if self._phase not in cancellable:
+            raise ValueError(
+                f"this booking cannot be cancelled right now ({self._state.status}); try again in a moment"
+            )
+        if request.captured != (self._phase == "staying"):
+            # The refund was decided on a payment status that has changed since: decide again.
+            raise ValueError("the payment changed while cancelling; try again")
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:

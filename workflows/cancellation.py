@@ -42,6 +42,8 @@ class CancellationRequest:
     reason: str
     refund: int
     lines: list[dict[str, Any]]
+    captured: bool = False
+    """Whether the refund was decided on a captured payment (the workflow checks it still is)."""
 
 
 @workflow.defn
@@ -50,7 +52,7 @@ class CancellationRefundWorkflow:
     async def run(self, request: CancellationRequest) -> SettlementResult:
         result: SettlementResult = await workflow.execute_activity_method(
             CancellationActivities.settle_cancellation,
-            Settlement(request.booking_id, request.refund, request.lines),
+            Settlement(request.booking_id, request.refund, request.lines, request.captured),
             start_to_close_timeout=timedelta(seconds=30), retry_policy=PROVIDER_RETRY,
         )  # fmt: skip
         await workflow.execute_activity_method(

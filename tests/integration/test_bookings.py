@@ -217,6 +217,45 @@ async def test_3d_secure_waits_for_stripes_webhook(
     assert redelivered.json()["duplicate"] is True
     await wait_status(created["id"], "confirmed")
     assert len(fake_stripe.calls("POST", "/capture")) == 1
+    garbled = json.dumps({"object": "event"})
+    no_id = await client.post(
+        "/api/v1/webhooks/stripe",
+        content=garbled,
+        headers={"Stripe-Signature": sign(garbled, api_settings.stripe_webhook_secret)},
+    )
+    assert no_id.status_code == 400
+
+
+async def test_webhooks_for_a_finished_booking_are_acknowledged(
+    client: AsyncClient, worker: None, fake_stripe: Any, api_settings: Settings
+) -> None:
+    listing = await make_listing(instant_book=False)
+    host = await _sign_in_host(client, await make_user(role=Role.host))
+    del host
+    guest = await signed_in_user(client)
+    created = (await book(client, guest, stay(listing, payment_method="pm_card_chargeDeclined"))).json()
+    await wait_status(created["id"], "payment_failed")
+    payment = await Payment.objects().get(Payment.booking == uuid.UUID(created["id"]))
+    assert payment is not None and payment.intent_id
+    deadline = time.monotonic() + 20
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": "payment_intent.payment_failed",
+        "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
+    }
+    payload = json.dumps(event)
+    while True:  # once the run has closed, Stripe's late event must not bounce forever
+        response = await client.post(
+            "/api/v1/webhooks/stripe",
+            content=payload,
+            headers={"Stripe-Signature": sign(payload, api_settings.stripe_webhook_secret)},
+        )
+        assert response.status_code == 200, response.text
+        if response.json()["duplicate"]:
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
 
 
 def sign(payload: str, secret: str, at: int | None = None) -> str:

@@ -30,12 +30,20 @@ def stripe_settings(settings: Settings, fake_stripe: Any) -> Settings:
 async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:
     return await env.client.start_workflow(
         BookingWorkflow.run,
-        BookingRequest(booking_id=str(booking.id), listing_id=str(booking.listing), guest_id=str(booking.guest),
-                       host_id=str(booking.host), check_in=booking.check_in.isoformat(),
-                       check_out=booking.check_out.isoformat(), instant_book=instant, host_response_hours=24,
-                       payment_authentication_minutes=15),
-        id=booking_workflow_id(booking.id), task_queue=task_queue,
-    )  # fmt: skip
+        BookingRequest(
+            booking_id=str(booking.id),
+            listing_id=str(booking.listing),
+            guest_id=str(booking.guest),
+            host_id=str(booking.host),
+            check_in=booking.check_in.isoformat(),
+            check_out=booking.check_out.isoformat(),
+            instant_book=instant,
+            host_response_hours=24,
+            payment_authentication_minutes=15,
+        ),
+        id=booking_workflow_id(booking.id),
+        task_queue=task_queue,
+    )
 
 
 async def deliveries_done(env: Any) -> None:
@@ -125,8 +133,13 @@ async def test_3d_secure_not_completed_in_15_minutes_fails_the_booking(
     listing = await make_listing(instant_book=True)
     guest = await make_user()
     today = dt.datetime.now(dt.UTC).date()
-    booking = await make_booking(listing, guest, check_in=today + timedelta(8), check_out=today + timedelta(9),
-                                 payment_method="pm_card_authenticationRequired")  # fmt: skip
+    booking = await make_booking(
+        listing,
+        guest,
+        check_in=today + timedelta(8),
+        check_out=today + timedelta(9),
+        payment_method="pm_card_authenticationRequired",
+    )
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
         handle = await start(env, booking, instant=True, task_queue=task_queue)
         assert await handle.result() == "payment_failed"
@@ -135,4 +148,115 @@ async def test_3d_secure_not_completed_in_15_minutes_fails_the_booking(
     assert booking.status == "payment_failed" and "not authenticated" in (booking.status_reason or "")
     [intent] = fake_stripe.intents.values()
     assert intent["status"] == "canceled"  # the abandoned attempt cannot be completed later
+    assert fake_stripe.calls("POST", "/capture") == []
+
+
+def cancellation(booking: Booking, by: str, refund: int, captured: bool = False) -> Any:
+    from workflows.cancellation import CancellationRequest
+
+    lines = [{"description": "Refund of nights", "amount": refund}] if refund else []
+    return CancellationRequest(
+        captured=captured,
+        booking_id=str(booking.id),
+        cancelled_by=by,
+        reason="Plans changed",
+        refund=refund,
+        lines=lines,
+    )
+
+
+async def test_cancel_while_the_card_is_being_authenticated_voids_it(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing,
+        guest,
+        check_in=today + timedelta(8),
+        check_out=today + timedelta(9),
+        payment_method="pm_card_authenticationRequired",
+    )
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while "authentication_required" not in [s.step for s in await handle.query(BookingWorkflow.timeline)]:
+            await env.sleep(timedelta(seconds=1))
+        assert await handle.execute_update(BookingWorkflow.cancel, cancellation(booking, "guest", 0)) == "cancelled"
+        assert await handle.result() == "cancelled"
+        await deliveries_done(env)
+    assert await status(booking) == "cancelled"
+    assert fake_stripe.calls("POST", "/capture") == [] and fake_stripe.calls("POST", "/v1/refunds") == []
+    assert await LedgerEntry.count() == 0  # nothing was ever held, nothing to record
+    [intent] = fake_stripe.intents.values()
+    assert intent["status"] == "canceled"  # a late 3-D Secure confirmation can no longer hold money
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.status == "voided" and payment.client_secret is None
+
+
+async def test_cancel_during_the_stay_refunds_what_was_decided_and_ends_the_run(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing, guest, check_in=today + timedelta(1), check_out=today + timedelta(6), total=50_000
+    )
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        await env.sleep(timedelta(days=2))  # the guest is two nights into the stay
+        assert await handle.query(BookingWorkflow.status) == "confirmed"
+        from temporalio.client import WorkflowUpdateFailedError
+        from temporalio.service import RPCError
+
+        try:  # a refund decided as if nothing had been captured is refused, not guessed at
+            await handle.execute_update(BookingWorkflow.cancel, cancellation(booking, "guest", 0, captured=False))
+            raise AssertionError("a cancellation decided on a stale payment status was accepted")
+        except (WorkflowUpdateFailedError, RPCError):  # the test server reports a rejection as not found
+            pass
+        cancel = cancellation(booking, "guest", 15_000, captured=True)
+        assert await handle.execute_update(BookingWorkflow.cancel, cancel) == "cancelled"
+        try:
+            await handle.execute_update(BookingWorkflow.cancel, cancel)
+            raise AssertionError("a second cancellation was accepted")
+        except (WorkflowUpdateFailedError, RPCError):
+            pass
+        assert await handle.result() == "cancelled"  # it no longer waits for check-out
+        await deliveries_done(env)
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "15000"
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.status == "partially_refunded"
+    ledger = [(e.kind, e.amount) for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)]
+    assert ledger == [("authorization", 50_000), ("capture", 50_000), ("refund", 15_000)]
+
+
+async def test_the_host_cannot_accept_once_the_request_has_expired(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    env = own_time_skipping_env
+    host = await make_user(role=Role.host)
+    listing = await make_listing(host, instant_book=False)
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing, await make_user(), check_in=today + timedelta(30), check_out=today + timedelta(32)
+    )
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=False, task_queue=task_queue)
+        assert await handle.result() == "expired"
+        refused = False
+        try:
+            await handle.execute_update(BookingWorkflow.decide, HostDecision(True, str(host.id)))
+        except (WorkflowUpdateFailedError, RPCError):
+            refused = True
+        assert refused, "a decision on an expired request was accepted"
+        await deliveries_done(env)
     assert fake_stripe.calls("POST", "/capture") == []
