@@ -172,9 +172,14 @@ class BookingActivities:
         booking, payment = await self._load(ref.booking_id)
         if payment.status != PaymentStatus.authorized:
             return
-        await self._provider(
-            self.payments.void(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "void"))
-        )
+        try:
+            await self._provider(
+                self.payments.void(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "void"))
+            )
+        except ApplicationError:
+            # Stripe refuses to cancel an intent it already cancelled (an expired hold): that is void too.
+            if await self._provider(self.payments.status(payment.intent_id or "")) != "canceled":
+                raise
         await self._payment(payment, status=PaymentStatus.voided)
         await self._ledger(booking, payment, "void", payment.amount, payment.intent_id or "")
 

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.errors import Problem
@@ -88,6 +88,13 @@ async def _decide(temporal: TemporalGateway, listing_id: UUID, decision: Decisio
         )
     except WorkflowUpdateFailedError as exc:  # the workflow's validator refused
         raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise Problem(
+            503,
+            "The decision is still being applied; check the listing in a moment.",
+            slug="unavailable",
+            headers={"Retry-After": "10"},
+        ) from exc
     except RPCError as exc:  # no running review for this listing
         raise Problem(409, "This listing has no review waiting for a decision.", slug="illegal-transition") from exc
     # The run ends right after applying the decision; answer once it has, so that the host can

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -19,7 +20,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
@@ -234,13 +235,6 @@ class BookingsController(Controller):
         if listing.host == guest.id:
             raise invalid("listing_id", "you cannot book your own listing")
         quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
-        holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
-        if holding >= settings.max_unconfirmed_bookings_per_guest:
-            raise Problem(
-                409,
-                f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
-                slug="too-many-unconfirmed",
-            )
         price = msgspec.to_builtins(quote)
         booking = Booking(
             listing=listing.id,
@@ -259,6 +253,17 @@ class BookingsController(Controller):
         )
         try:
             async with Booking._meta.db.transaction():
+                # One booking request of a guest at a time, so the unconfirmed limit holds under races.
+                await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
+                holding = await Booking.count().where(
+                    (Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED))
+                )
+                if holding >= settings.max_unconfirmed_bookings_per_guest:
+                    raise Problem(
+                        409,
+                        f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
+                        slug="too-many-unconfirmed",
+                    )
                 await booking.save()
                 await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
         except Exception as exc:
@@ -343,8 +348,18 @@ class BookingsController(Controller):
         client = await temporal.client()
         try:
             await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
-                BookingWorkflow.decide, HostDecision(accept=accept, host_id=str(request.user.id))
+                BookingWorkflow.decide,
+                HostDecision(accept=accept, host_id=str(request.user.id)),
+                rpc_timeout=timedelta(seconds=20),
             )
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            # Accepted, but Stripe is slow: the capture is retried in the background.
+            raise Problem(
+                503,
+                "Your answer was taken; the payment is still being processed. Check the booking.",
+                slug="unavailable",
+                headers={"Retry-After": "30"},
+            ) from exc
         except WorkflowUpdateFailedError as exc:
             raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
         except RPCError as exc:
@@ -398,10 +413,13 @@ class BookingsController(Controller):
         claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{data.reason}'.encode()).hexdigest()[:24]}"
         if booking.cancellation_key is not None:
             if booking.cancellation_key == claim:
+                if booking.status in LIVE:  # the first attempt may not have reached the workflow
+                    await _resend_cancellation(temporal, booking, payment, by, data.reason)
                 return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
             if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
-                raise Problem(422, "This Idempotency-Key was used with a different request.",
-                              slug="idempotency-key-reused")  # fmt: skip
+                raise Problem(
+                    422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused"
+                )
             raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
         if booking.status not in LIVE:
             raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
@@ -438,6 +456,13 @@ class BookingsController(Controller):
                 ),
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            # Unknown whether the workflow took it: keep the claim; the same request again is safe.
+            raise Problem(
+                503,
+                "The cancellation is taking long; repeat the request with the same Idempotency-Key.",
+                slug="unavailable",
+            ) from exc
         except (WorkflowUpdateFailedError, RPCError) as exc:
             await Booking.update(
                 {Booking.cancellation_key: None, Booking.cancelled_by: None, Booking.refund_amount: None}
@@ -518,6 +543,26 @@ def credit_lines(refund: Refund) -> list[dict[str, Any]]:
         ("Refund of taxes", refund.taxes),
     ]
     return [{"description": d, "amount": a} for d, a in lines if a]
+
+
+async def _resend_cancellation(
+    temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
+) -> None:
+    amount = booking.refund_amount or 0
+    request = CancellationRequest(
+        booking_id=str(booking.id),
+        cancelled_by=by,
+        reason=reason,
+        refund=amount,
+        lines=[{"description": "Refund", "amount": amount}] if amount else [],
+        captured=payment.status == PaymentStatus.completed,
+    )
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+    except WorkflowUpdateFailedError as exc:
+        if "already being cancelled" not in str(exc.cause or exc):
+            raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
 
 
 async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
