@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from api.admin import AdminUsersController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
+from api.analytics import HostAnalyticsController
 from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.bookings import BookingsController, HostBookingsController, PaymentsController
 from api.calendar import CalendarController
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         HostBookingsController,
         PaymentsController,
         StripeWebhookController,
+        HostAnalyticsController,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,

@@ -72,6 +72,8 @@ async def test_no_answer_in_24_hours_expires_and_voids(
         assert await handle.query(BookingWorkflow.status) == "awaiting_host"
         assert await handle.result() == "expired"
         await deliveries_done(env)
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            (HISTORIES / "booking_request_expired.json").write_text((await handle.fetch_history()).to_json())
     assert await status(booking) == "expired"
     assert len(fake_stripe.calls("POST", "/cancel")) == 1 and fake_stripe.calls("POST", "/capture") == []
     payment = await Payment.objects().get(Payment.booking == booking.id)
@@ -228,6 +230,8 @@ async def test_cancel_during_the_stay_refunds_what_was_decided_and_ends_the_run(
             pass
         assert await handle.result() == "cancelled"  # it no longer waits for check-out
         await deliveries_done(env)
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            (HISTORIES / "booking_cancelled_during_stay.json").write_text((await handle.fetch_history()).to_json())
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "15000"
     payment = await Payment.objects().get(Payment.booking == booking.id)
