@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 _STACK: dict[str, object] = {}
+
+# A loaded 2-core CI machine makes wall-clock deadlines flaky; the properties are what we test.
+hypothesis_settings.register_profile("stayflow", deadline=None, max_examples=200)
+hypothesis_settings.load_profile("stayflow")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.bookings import credit_lines
 from stayflow.rules.pricing import Night
 from stayflow.rules.refunds import PaidStay, refund_for_cancellation
 
@@ -106,3 +107,26 @@ def test_boundaries(policy: str, before: dt.timedelta, booked_before: dt.timedel
     refund = refund_for_cancellation(paid=paid, policy=policy, cancelled_by="guest",  # type: ignore[arg-type]
                                      cancelled_at=CHECK_IN_AT - before)  # fmt: skip
     assert (refund.nights, refund.cleaning_fee, refund.service_fee) == (nights, cleaning, service), refund.rule
+
+
+@given(
+    policy=st.sampled_from(["flexible", "moderate", "strict"]),
+    who=st.sampled_from(["guest", "host", "admin"]),
+    minutes_before=st.integers(min_value=-10 * 24 * 60, max_value=40 * 24 * 60),
+    nights=st.lists(st.integers(min_value=100, max_value=500_000), min_size=1, max_size=14),
+    cleaning=st.integers(min_value=0, max_value=50_000),
+    service=st.integers(min_value=0, max_value=100_000),
+    taxes=st.integers(min_value=0, max_value=100_000),
+)
+def test_money_is_conserved_by_every_cancellation(
+    policy: str, who: str, minutes_before: int, nights: list[int], cleaning: int, service: int, taxes: int
+) -> None:
+    """Captured - refunded = what the guest finally paid, and the credit note says the same."""
+    paid = stay(nights, cleaning=cleaning, service=service or 1, taxes=taxes)
+    at = CHECK_IN_AT - dt.timedelta(minutes=minutes_before)
+    refund = refund_for_cancellation(paid=paid, policy=policy, cancelled_by=who, cancelled_at=at)  # type: ignore[arg-type]
+    kept = paid.total - refund.amount
+    assert 0 <= refund.amount <= paid.total and kept >= 0
+    assert sum(line["amount"] for line in credit_lines(refund)) == refund.amount
+    assert refund.nights <= paid.subtotal and refund.cleaning_fee <= paid.cleaning_fee
+    assert refund.service_fee <= paid.service_fee and refund.taxes <= paid.taxes
