@@ -21,12 +21,13 @@ from api.admin import AdminUsersController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
 from api.analytics import HostAnalyticsController
 from api.auth import AuthController, SessionsController, auth_rate_limit
-from api.bookings import BookingsController, HostBookingsController, PaymentsController
+from api.bookings import BookingsController, HostBookingsController
 from api.calendar import CalendarController
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
+from api.payments import PaymentsController
 from api.photos import PhotosController
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController

@@ -29,7 +29,7 @@ from api.listings import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
-from models import Booking, Invoice, LedgerEntry, Listing, Payment
+from models import Booking, Invoice, Listing, Payment
 from models.identity import Role
 from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, PaymentStatus
@@ -123,16 +123,6 @@ class DocumentRead(msgspec.Struct):
 class InvoiceRead(msgspec.Struct):
     booking_id: UUID
     documents: list[DocumentRead]
-
-
-class LedgerRead(msgspec.Struct):
-    id: UUID
-    booking_id: UUID
-    payment_id: UUID
-    kind: str
-    amount: int
-    currency: str
-    created_at: dt.datetime
 
 
 def _price(raw: Any) -> QuoteRead | None:
@@ -605,38 +595,3 @@ class HostBookingsController(Controller):
         if status is not None:
             query = query.where(Booking.status == status)
         return await _page_of_bookings(query, limit, cursor)
-
-
-class PaymentsController(Controller):
-    path = "/api/v1/payments"
-    tags = ["payments"]
-
-    @get(operation_id="myPayments", summary="My transaction history: every authorization, capture, void, refund")
-    async def history(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
-    ) -> Page[LedgerRead]:
-        rows, next_cursor = await keyset(
-            LedgerEntry.select().where(LedgerEntry.guest == request.user.id),
-            time_column=LedgerEntry.created_at,
-            id_column=LedgerEntry.id,
-            limit=limit,
-            cursor=cursor,
-        )
-        return Page(
-            items=[
-                LedgerRead(
-                    id=r["id"],
-                    booking_id=r["booking"],
-                    payment_id=r["payment"],
-                    kind=r["kind"],
-                    amount=r["amount"],
-                    currency=r["currency"],
-                    created_at=r["created_at"],
-                )
-                for r in rows
-            ],
-            next_cursor=next_cursor,
-        )
