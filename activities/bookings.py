@@ -192,6 +192,8 @@ class BookingActivities:
             values[Booking.status_reason] = change.reason
         if change.status == BookingStatus.confirmed:
             values[Booking.confirmed_at] = now
+        if change.status == BookingStatus.completed:
+            values[Booking.completed_at] = now
         await Booking.update(values).where(
             (Booking.id == UUID(change.booking_id)) & Booking.status.is_in(sources_of(change.status))
         )

@@ -29,6 +29,12 @@ from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
 from api.payments import PaymentsController
 from api.photos import PhotosController
+from api.reviews import (
+    BookingReviewsController,
+    ListingReviewsController,
+    ReviewRepliesController,
+    UserReviewsController,
+)
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
 from api.webhooks import StripeWebhookController
@@ -97,6 +103,10 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         PaymentsController,
         StripeWebhookController,
         HostAnalyticsController,
+        BookingReviewsController,
+        ListingReviewsController,
+        UserReviewsController,
+        ReviewRepliesController,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,

@@ -24,7 +24,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.service import RPCError
 
 from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
-from api.errors import Problem
+from api.errors import Problem, caused_by
 from api.listings import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
 from api.security import CurrentUser
@@ -188,14 +188,6 @@ async def _workflow_exists(temporal: TemporalGateway, booking_id: UUID) -> bool:
     return True
 
 
-def _is_constraint(exc: BaseException, kind: type[Exception]) -> bool:
-    while exc is not None:
-        if isinstance(exc, kind):
-            return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return False
-
-
 async def _page_of_bookings(query: Any, limit: int, cursor: str | None) -> Page[BookingRead]:
     rows, next_cursor = await keyset(
         query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
@@ -257,9 +249,9 @@ class BookingsController(Controller):
                 await booking.save()
                 await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
         except Exception as exc:
-            if _is_constraint(exc, asyncpg.exceptions.ExclusionViolationError):
+            if caused_by(exc, asyncpg.exceptions.ExclusionViolationError):
                 raise Problem(409, "Those dates were just taken.", slug="dates-unavailable") from exc
-            if _is_constraint(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
+            if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
                 replay = await self._replay(guest.id, idempotency_key, digest)
                 if replay is not None:
                     return Response(await booking_read(replay), status_code=201)
@@ -278,6 +270,7 @@ class BookingsController(Controller):
                     check_out=data.check_out.isoformat(),
                     instant_book=listing.instant_book,
                     host_response_hours=platform.host_response_window_hours,
+                    review_window_days=platform.review_window_days,
                     payment_authentication_minutes=settings.payment_authentication_minutes,
                 ),
                 id=booking_workflow_id(booking.id),

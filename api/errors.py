@@ -63,6 +63,15 @@ class Problem(ProblemDetailsException):
         )
 
 
+def caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether `kind` is anywhere in the chain of causes (ORMs wrap driver errors)."""
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def field_errors(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"field": field, "message": message} for field, message in pairs]
 

@@ -5,6 +5,7 @@ from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, R
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message
 from models.platform import PlatformSettings
+from models.reviews import Review
 
 ALL_TABLES = (
     User,
@@ -26,6 +27,7 @@ ALL_TABLES = (
     InvoiceCounter,
     StripeEvent,
     PlatformSettings,
+    Review,
 )
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "PriceOverride",
     "RateLimitBucket",
     "RefreshToken",
+    "Review",
     "RevokedAccessToken",
     "Session",
     "StripeEvent",

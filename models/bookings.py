@@ -38,6 +38,8 @@ class Booking(Table, tablename="bookings"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     confirmed_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    """Check-out passed: the review window opens."""
     cancellation_key = Varchar(length=200, null=True, default=None)
     """The Idempotency-Key of the cancellation: the same key gets the same answer."""
     cancelled_by = Varchar(length=10, null=True, default=None)

@@ -97,33 +97,65 @@ def money(amount: int, currency: str) -> str:
 
 _BOOKING_LINES: dict[str, tuple[str, str]] = {
     # kind: (subject, first line); {title}, {dates}, {total}, {reason} are filled in
-    "booking_requested": ("New booking request: {title}", "A guest asks to stay at {title} {dates} ({total}). "
-                          "Accept or decline it in the app; unanswered requests expire."),
-    "booking_confirmed": ("Booking confirmed: {title}", "Your booking of {title} {dates} is confirmed. "
-                          "{total} was charged."),
+    "booking_requested": (
+        "New booking request: {title}",
+        "A guest asks to stay at {title} {dates} ({total}). "
+        "Accept or decline it in the app; unanswered requests expire.",
+    ),
+    "booking_confirmed": (
+        "Booking confirmed: {title}",
+        "Your booking of {title} {dates} is confirmed. {total} was charged.",
+    ),
     "booking_confirmed_host": ("New confirmed booking: {title}", "{title} is booked {dates} ({total})."),
-    "booking_declined": ("Booking request declined: {title}", "The host could not accept your request for {title} "
-                         "{dates}. The hold on your card ({total}) is released."),
-    "booking_expired": ("Booking request expired: {title}", "The host did not answer your request for {title} "
-                        "{dates} in time. The hold on your card ({total}) is released."),
-    "payment_failed": ("Payment failed: {title}", "We could not take the payment for {title} {dates}: {reason} "
-                       "The dates are free again; you can book with another card."),
-    "booking_cancelled": ("Booking cancelled: {title}", "Your booking of {title} {dates} is cancelled ({reason}). "
-                          "Any refund due is on its way to your card; see the booking for the amount."),
-    "booking_cancelled_host": ("Booking cancelled: {title}", "The booking of {title} {dates} is cancelled "
-                               "({reason}). The nights are open again."),
-    "payment_receipt": ("Receipt for your stay at {title}", "We received {total} for {title} {dates}. "
-                        "Your invoice and receipt are in the app."),
-}  # fmt: skip
+    "booking_declined": (
+        "Booking request declined: {title}",
+        "The host could not accept your request for {title} {dates}. The hold on your card ({total}) is released.",
+    ),
+    "booking_expired": (
+        "Booking request expired: {title}",
+        "The host did not answer your request for {title} "
+        "{dates} in time. The hold on your card ({total}) is released.",
+    ),
+    "payment_failed": (
+        "Payment failed: {title}",
+        "We could not take the payment for {title} {dates}: {reason} "
+        "The dates are free again; you can book with another card.",
+    ),
+    "booking_cancelled": (
+        "Booking cancelled: {title}",
+        "Your booking of {title} {dates} is cancelled ({reason}). "
+        "Any refund due is on its way to your card; see the booking for the amount.",
+    ),
+    "booking_cancelled_host": (
+        "Booking cancelled: {title}",
+        "The booking of {title} {dates} is cancelled ({reason}). The nights are open again.",
+    ),
+    "payment_receipt": (
+        "Receipt for your stay at {title}",
+        "We received {total} for {title} {dates}. Your invoice and receipt are in the app.",
+    ),
+}
 
 
 def booking_email(
-    *, kind: str, full_name: str, title: str, check_in: str, check_out: str, total: int, currency: str,
-    reason: str = "", booking_url: str = "",
-) -> RenderedEmail:  # fmt: skip
+    *,
+    kind: str,
+    full_name: str,
+    title: str,
+    check_in: str,
+    check_out: str,
+    total: int,
+    currency: str,
+    reason: str = "",
+    booking_url: str = "",
+) -> RenderedEmail:
     subject, line = _BOOKING_LINES[kind]
-    values = {"title": title, "dates": f"from {check_in} to {check_out}", "total": money(total, currency),
-              "reason": reason or ""}  # fmt: skip
+    values = {
+        "title": title,
+        "dates": f"from {check_in} to {check_out}",
+        "total": money(total, currency),
+        "reason": reason or "",
+    }
     body = line.format(**values)
     text = f"Hi {_first_name(full_name)},\n\n{body}\n\n{booking_url}\n"
     html = (
@@ -131,3 +163,20 @@ def booking_email(
         f'<p><a href="{escape(booking_url, quote=True)}">See the booking</a></p>'
     )
     return RenderedEmail(subject=subject.format(**values), text=text, html=html)
+
+
+def review_reminder_email(*, full_name: str, title: str, day: int, guest: bool, url: str) -> RenderedEmail:
+    what = f"your stay at {title}" if guest else f"your guest at {title}"
+    text = (
+        f"Hi {_first_name(full_name)},\n\nHow was it? You can still review {what}. Reviews stay hidden until you "
+        f"both have written or the review window closes.\n\n{url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>How was it? You can still review {escape(what)}. Reviews stay "
+        f'hidden until you both have written or the review window closes.</p><p><a href="{escape(url, quote=True)}">'
+        "Write your review</a></p>"
+    )
+    subject = "Review your stay" if guest else "Review your guest"
+    return RenderedEmail(
+        subject=f"{subject}: {title}" if day == 1 else f"Last days to review: {title}", text=text, html=html
+    )

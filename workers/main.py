@@ -17,6 +17,7 @@ from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities, CancellationActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
+from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings
@@ -27,6 +28,7 @@ from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.messaging import DeliverMessageWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
+from workflows.review_reminders import ReviewReminderWorkflow
 
 log = logging.getLogger("stayflow.worker")
 
@@ -36,6 +38,7 @@ WORKFLOWS = [
     BookingWorkflow,
     PaymentCaptureWorkflow,
     CancellationRefundWorkflow,
+    ReviewReminderWorkflow,
     DeliverMessageWorkflow,
 ]
 
@@ -46,6 +49,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     payments = payments_for(settings)
     bookings = BookingActivities(settings, payments)
     cancellations = CancellationActivities(settings, payments)
+    reviews = ReviewActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -61,6 +65,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         bookings.notify,
         bookings.notify_all,
         cancellations.settle_cancellation,
+        reviews.remind_reviewers,
+        reviews.publish_reviews,
         notifications.send_email,
         notifications.mark_message_failed,
     ]

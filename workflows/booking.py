@@ -23,6 +23,7 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import (
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_email, deliver_in_background
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_workflow_id
+from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 
 BOOKING_ID = SearchAttributeKey.for_keyword("BookingId")
 LISTING_ID = SearchAttributeKey.for_keyword("ListingId")
@@ -45,8 +47,9 @@ HOST_ID = SearchAttributeKey.for_keyword("HostId")
 BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
 
 DB = timedelta(seconds=30)
-PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=2))  # fmt: skip
+PROVIDER_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=2)
+)
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
 CHECK_OUT_HOUR_UTC = 11
@@ -67,6 +70,7 @@ class BookingRequest:
     instant_book: bool
     host_response_hours: int
     payment_authentication_minutes: int
+    review_window_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,10 @@ class BookingWorkflow:
     async def _move(self, status: str, reason: str | None = None) -> None:
         assert self._request is not None
         await workflow.execute_activity_method(
-            BookingActivities.set_booking_status, StatusChange(self._request.booking_id, status, reason),
+            BookingActivities.set_booking_status,
+            StatusChange(self._request.booking_id, status, reason),
             start_to_close_timeout=DB,
-        )  # fmt: skip
+        )
         self._state.status = status
         self._step(status)
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set(status)])
@@ -129,24 +134,28 @@ class BookingWorkflow:
             # Since bench/booking.py: one activity records the messages, and they are delivered by
             # tasks of this (long-lived) workflow instead of one child workflow each.
             message_ids = await workflow.execute_activity_method(
-                BookingActivities.notify_all, BookingNotices(self._request.booking_id, list(kinds), reason),
+                BookingActivities.notify_all,
+                BookingNotices(self._request.booking_id, list(kinds), reason),
                 start_to_close_timeout=DB,
-            )  # fmt: skip
+            )
             self._deliveries += [asyncio.create_task(deliver_email(m)) for m in message_ids]
             return
         for kind in kinds:
             message_ids = await workflow.execute_activity_method(
-                BookingActivities.notify, BookingNotice(self._request.booking_id, kind, reason),
+                BookingActivities.notify,
+                BookingNotice(self._request.booking_id, kind, reason),
                 start_to_close_timeout=DB,
-            )  # fmt: skip
+            )
             await deliver_in_background(message_ids)
 
     async def _void(self) -> None:
         assert self._request is not None
         await workflow.execute_activity_method(
-            BookingActivities.void_payment, BookingRef(self._request.booking_id), start_to_close_timeout=DB,
+            BookingActivities.void_payment,
+            BookingRef(self._request.booking_id),
+            start_to_close_timeout=DB,
             retry_policy=PROVIDER_RETRY,
-        )  # fmt: skip
+        )
         self._step("payment_voided")
 
     async def _cancel(self) -> str:
@@ -154,10 +163,11 @@ class BookingWorkflow:
         assert self._cancellation is not None
         self._phase = "cancelling"
         await workflow.execute_child_workflow(
-            CancellationRefundWorkflow.run, self._cancellation,
+            CancellationRefundWorkflow.run,
+            self._cancellation,
             id=cancellation_workflow_id(self._cancellation.booking_id),
             static_summary=f"Cancellation by the {self._cancellation.cancelled_by}",
-        )  # fmt: skip
+        )
         self._state.status = "cancelled"
         self._step("cancelled")
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("cancelled")])
@@ -177,10 +187,14 @@ class BookingWorkflow:
         self._request = request
         ref = BookingRef(request.booking_id)
         workflow.upsert_search_attributes(
-            [BOOKING_ID.value_set(request.booking_id), LISTING_ID.value_set(request.listing_id),
-             GUEST_ID.value_set(request.guest_id), HOST_ID.value_set(request.host_id),
-             BOOKING_STATUS.value_set("pending_payment")]
-        )  # fmt: skip
+            [
+                BOOKING_ID.value_set(request.booking_id),
+                LISTING_ID.value_set(request.listing_id),
+                GUEST_ID.value_set(request.guest_id),
+                HOST_ID.value_set(request.host_id),
+                BOOKING_STATUS.value_set("pending_payment"),
+            ]
+        )
         self._step("requested")
 
         self._phase = "authorizing"
@@ -236,9 +250,11 @@ class BookingWorkflow:
 
         self._phase = "capturing"
         await workflow.execute_child_workflow(
-            PaymentCaptureWorkflow.run, ref, id=capture_workflow_id(request.booking_id),
+            PaymentCaptureWorkflow.run,
+            ref,
+            id=capture_workflow_id(request.booking_id),
             static_summary="Capture, ledger, invoice and receipt",
-        )  # fmt: skip
+        )
         # Since cancellation, the stay can be cancelled until check-out (runs started before
         # cannot: they sleep, so their validator refuses).
         self._stay_cancellable = workflow.patched("cancellable-stay")
@@ -249,8 +265,9 @@ class BookingWorkflow:
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
 
-        check_out = dt.datetime.combine(dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC),
-                                        tzinfo=dt.UTC)  # fmt: skip
+        check_out = dt.datetime.combine(
+            dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC), tzinfo=dt.UTC
+        )
         until_check_out = check_out - workflow.now()
         if self._stay_cancellable:
             if until_check_out > timedelta(0):
@@ -264,6 +281,14 @@ class BookingWorkflow:
             await workflow.sleep(until_check_out)
         self._phase = "closing"
         await self._move("completed")
+        if workflow.patched("review-reminders"):
+            await workflow.start_child_workflow(
+                ReviewReminderWorkflow.run,
+                ReviewPeriod(request.booking_id, workflow.now().isoformat(), request.review_window_days),
+                id=review_workflow_id(request.booking_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary="Review reminders and publication",
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
 

@@ -95,8 +95,10 @@ async def test_instant_book_confirms_then_completes_after_check_out(
         assert await handle.result() == "completed"  # the time-skipping server jumps to check-out
         await deliveries_done(env)
         steps = [s.step for s in await handle.query(BookingWorkflow.timeline)]
+        reviews = await env.client.get_workflow_handle(f"review-reminders-{booking.id}").describe()
+        assert reviews.workflow_type == "ReviewReminderWorkflow"  # check-out opens the review window
         if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "booking_instant_to_completed.json").write_text((await handle.fetch_history()).to_json())
+            (HISTORIES / "booking_completed_with_reviews.json").write_text((await handle.fetch_history()).to_json())
     assert steps[0] == "requested" and steps.index("confirmed") < steps.index("completed")
     assert await status(booking) == "completed"
     assert len(fake_stripe.calls("POST", "/capture")) == 1

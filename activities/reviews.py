@@ -1,0 +1,86 @@
+"""Side effects of the review process: reminders and publication (with the rating summary)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from temporalio import activity
+
+from activities.notifications import record_email
+from models import Booking, Listing, Review, User
+from stayflow import templates
+from stayflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReviewReminder:
+    booking_id: str
+    day: int
+
+
+@dataclass(frozen=True)
+class Publication:
+    booking_id: str
+
+
+class ReviewActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn
+    async def remind_reviewers(self, reminder: ReviewReminder) -> list[str]:
+        """Email whoever of guest and host has not written yet (once per day of reminder)."""
+        booking = await Booking.objects().get(Booking.id == UUID(reminder.booking_id))
+        assert booking is not None
+        listing = await Listing.objects().get(Listing.id == booking.listing)
+        assert listing is not None
+        written = {r["author"] for r in await Review.select(Review.author).where(Review.booking == booking.id)}
+        ids = []
+        for user_id, kind in ((booking.guest, "review_reminder_guest"), (listing.host, "review_reminder_host")):
+            if user_id in written:
+                continue
+            user = await User.objects().get(User.id == user_id)
+            assert user is not None
+            email = templates.review_reminder_email(
+                full_name=user.full_name,
+                title=listing.title,
+                day=reminder.day,
+                guest=kind.endswith("guest"),
+                url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}/reviews",
+            )
+            ids.append(
+                await record_email(
+                    user_id=user.id,
+                    recipient=user.email,
+                    kind="review_reminder",
+                    dedupe_key=f"review_reminder:{booking.id}:{reminder.day}:{user.id}",
+                    email=email,
+                )
+            )
+        return ids
+
+    @activity.defn
+    async def publish_reviews(self, publication: Publication) -> int:
+        """Make the booking's reviews public and refresh the listing's rating summary."""
+        booking = await Booking.objects().get(Booking.id == UUID(publication.booking_id))
+        assert booking is not None
+        async with Review._meta.db.transaction():
+            published = (
+                await Review.update({Review.published_at: dt.datetime.now(dt.UTC)})
+                .where((Review.booking == booking.id) & Review.published_at.is_null())
+                .returning(Review.id)
+            )
+            await Listing.raw(
+                """UPDATE listings SET
+                     rating_average = (SELECT round(avg(rating)::numeric, 2)::float8 FROM reviews
+                                       WHERE listing = {} AND author_role = 'guest' AND published_at IS NOT NULL),
+                     rating_count = (SELECT count(*) FROM reviews
+                                     WHERE listing = {} AND author_role = 'guest' AND published_at IS NOT NULL)
+                   WHERE id = {}""",
+                booking.listing,
+                booking.listing,
+                booking.listing,
+            )
+        return len(published)
