@@ -23,6 +23,7 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -249,12 +250,22 @@ class BookingWorkflow:
                 return self._state.status
 
         self._phase = "capturing"
-        await workflow.execute_child_workflow(
-            PaymentCaptureWorkflow.run,
-            ref,
-            id=capture_workflow_id(request.booking_id),
-            static_summary="Capture, ledger, invoice and receipt",
-        )
+        try:
+            await workflow.execute_child_workflow(
+                PaymentCaptureWorkflow.run,
+                ref,
+                id=capture_workflow_id(request.booking_id),
+                static_summary="Capture, ledger, invoice and receipt",
+            )
+        except ChildWorkflowError as err:
+            # Stripe refused the capture for good (an expired or cancelled hold): release what is
+            # left, free the nights, tell the guest, instead of failing with the dates held.
+            self._phase = "closing"
+            await self._void()
+            await self._move("payment_failed", f"The payment could not be captured: {err.cause or err}")
+            await self._tell("payment_failed", reason="The payment could not be taken; nothing was charged.")
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._state.status
         # Since cancellation, the stay can be cancelled until check-out (runs started before
         # cannot: they sleep, so their validator refuses).
         self._stay_cancellable = workflow.patched("cancellable-stay")

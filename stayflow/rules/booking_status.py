@@ -36,7 +36,7 @@ UNCONFIRMED = (B.pending_payment, B.awaiting_host)
 
 NEXT: dict[B, set[B]] = {
     B.pending_payment: {B.awaiting_host, B.confirmed, B.payment_failed, B.cancelled},
-    B.awaiting_host: {B.confirmed, B.declined, B.expired, B.cancelled},
+    B.awaiting_host: {B.confirmed, B.declined, B.expired, B.cancelled, B.payment_failed},
     B.confirmed: {B.completed, B.cancelled},
     B.completed: set(),
     B.declined: set(),

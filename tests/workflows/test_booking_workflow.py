@@ -266,3 +266,24 @@ async def test_the_host_cannot_accept_once_the_request_has_expired(
         assert refused, "a decision on an expired request was accepted"
         await deliveries_done(env)
     assert fake_stripe.calls("POST", "/capture") == []
+
+
+async def test_a_capture_stripe_refuses_fails_the_booking_and_frees_the_dates(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing, await make_user(), check_in=today + timedelta(5), check_out=today + timedelta(7)
+    )
+    fake_stripe.fail_only, fake_stripe.fail_status, fake_stripe.fail_next = "/capture", 400, 1  # hold expired
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        assert await handle.result() == "payment_failed"
+        await deliveries_done(env)
+    await booking.refresh()
+    assert booking.status == "payment_failed" and "could not be captured" in (booking.status_reason or "")
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.status == "voided"
+    assert len([r for r in fake_stripe.requests if r.path.endswith("/capture")]) == 1  # refused: not retried
