@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api import identity
 from api.errors import Problem
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from api.users import UserRead, load_user, user_read
 from models import User
@@ -44,8 +44,8 @@ class AdminUsersController(Controller):
         q: Annotated[str | None, QueryParameter(max_length=200, description="Part of the email or name")] = None,
         role: FromQuery[Role | None] = None,
         suspended: FromQuery[bool | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[UserRead]:
         query = User.select()
         if q:

@@ -10,13 +10,13 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.errors import Problem
-from api.listings import ListingRead, listing_read, load_visible_listing
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.listings import ListingRead, listing_read, listing_reads, load_visible_listing
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from models import Listing, ListingReport
 from models.listings import ReportStatus
@@ -135,8 +135,8 @@ class AdminListingsController(Controller):
         self,
         storage: NamedDependency[MediaStorage],
         status: FromQuery[ListingStatus] = ListingStatus.pending_review,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ListingRead]:
         rows, next_cursor = await keyset(
             Listing.objects().where(Listing.status == status),
@@ -145,7 +145,7 @@ class AdminListingsController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return Page(items=[await listing_read(r, storage, for_owner=True) for r in rows], next_cursor=next_cursor)
+        return Page(items=await listing_reads(rows, storage, for_owner=True), next_cursor=next_cursor)
 
     @post(
         "/{listing_id:uuid}/approve",
@@ -240,8 +240,8 @@ class AdminReportsController(Controller):
     async def list_reports(
         self,
         status: FromQuery[ReportStatus] = ReportStatus.open,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ReportRead]:
         rows, next_cursor = await keyset(
             ListingReport.select().where(ListingReport.status == status),

@@ -19,14 +19,14 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
 from api.errors import Problem, caused_by
 from api.listings import load_visible_listing
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, Invoice, Listing, Payment
@@ -142,7 +142,18 @@ def _price(raw: Any) -> QuoteRead | None:
 
 
 async def booking_read(booking: Booking) -> BookingRead:
-    payment = await Payment.objects().get(Payment.booking == booking.id)
+    return (await booking_reads([booking]))[0]
+
+
+async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
+    """A page of bookings with their payments: one query for the payments, whatever the page size."""
+    if not bookings:
+        return []
+    payments = {p.booking: p for p in await Payment.objects().where(Payment.booking.is_in([b.id for b in bookings]))}
+    return [_booking_read(b, payments.get(b.id)) for b in bookings]
+
+
+def _booking_read(booking: Booking, payment: Payment | None) -> BookingRead:
     return BookingRead(
         id=booking.id,
         listing_id=booking.listing,
@@ -192,7 +203,7 @@ async def _page_of_bookings(query: Any, limit: int, cursor: str | None) -> Page[
     rows, next_cursor = await keyset(
         query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
     )
-    return Page(items=[await booking_read(b) for b in rows], next_cursor=next_cursor)
+    return Page(items=await booking_reads(rows), next_cursor=next_cursor)
 
 
 class BookingsController(Controller):
@@ -306,8 +317,8 @@ class BookingsController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         status: FromQuery[BookingStatus | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[BookingRead]:
         query = Booking.objects().where(Booking.guest == request.user.id)
         if status is not None:
@@ -581,8 +592,8 @@ class HostBookingsController(Controller):
         self,
         request: Request[CurrentUser, Any, Any],
         status: FromQuery[BookingStatus | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[BookingRead]:
         query = Booking.objects().where(Booking.host == request.user.id)
         if status is not None:

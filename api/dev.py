@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.pagination import DEFAULT_LIMIT, Limit
 from models import Message
 
 
@@ -44,7 +44,7 @@ class DevOutboxController(Controller):
     async def outbox(
         self,
         to: Annotated[str | None, QueryParameter(description="Only messages to this address or number")] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> OutboxPage:
         query = Message.objects().where(Message.provider == "outbox").order_by(Message.created_at, ascending=False)
         if to:

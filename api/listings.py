@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api import search
 from api.errors import Problem, field_errors
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.search import Rating
 from api.security import CurrentUser, TokenIssuer, requires_role
 from api.users import PublicProfile, public_profile
@@ -159,8 +159,24 @@ def photo_read(photo: ListingPhoto | dict[str, Any], storage: MediaStorage) -> P
 
 
 async def listing_read(listing: Listing, storage: MediaStorage, *, for_owner: bool) -> ListingRead:
-    photos = await ListingPhoto.select().where(ListingPhoto.listing == listing.id).order_by(ListingPhoto.position)
-    host = await User.objects().get(User.id == listing.host)
+    return (await listing_reads([listing], storage, for_owner=for_owner))[0]
+
+
+async def listing_reads(listings: list[Listing], storage: MediaStorage, *, for_owner: bool) -> list[ListingRead]:
+    """A page of listings with their photos and hosts: two queries, whatever the page size."""
+    if not listings:
+        return []
+    ids = [listing.id for listing in listings]
+    photos: dict[UUID, list[dict[str, Any]]] = {i: [] for i in ids}
+    for photo in await ListingPhoto.select().where(ListingPhoto.listing.is_in(ids)).order_by(ListingPhoto.position):
+        photos[photo["listing"]].append(photo)
+    hosts = {u.id: u for u in await User.objects().where(User.id.is_in(list({x.host for x in listings})))}
+    return [_listing_read(x, photos[x.id], hosts.get(x.host), storage, for_owner) for x in listings]
+
+
+def _listing_read(
+    listing: Listing, photos: list[dict[str, Any]], host: User | None, storage: MediaStorage, for_owner: bool
+) -> ListingRead:
     return ListingRead(
         id=listing.id,
         host_id=listing.host,
@@ -283,8 +299,8 @@ class ListingsController(Controller):
         check_out: FromQuery[dt.date | None] = None,
         instant_book: FromQuery[bool | None] = None,
         sort: FromQuery[search.Sort] = "price_asc",
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[search.ListingSummary]:
         query = search.search_query_from_params(
             city=city,
@@ -458,8 +474,8 @@ class HostListingsController(Controller):
         request: Request[CurrentUser, Any, Any],
         storage: NamedDependency[MediaStorage],
         status: FromQuery[ListingStatus | None] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ListingRead]:
         query = Listing.objects().where(Listing.host == request.user.id)
         if status is not None:
@@ -467,7 +483,7 @@ class HostListingsController(Controller):
         rows, next_cursor = await keyset(
             query, time_column=Listing.created_at, id_column=Listing.id, limit=limit, cursor=cursor
         )
-        return Page(items=[await listing_read(row, storage, for_owner=True) for row in rows], next_cursor=next_cursor)
+        return Page(items=await listing_reads(rows, storage, for_owner=True), next_cursor=next_cursor)
 
 
 class Amenity(msgspec.Struct):

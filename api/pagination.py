@@ -11,10 +11,11 @@ import binascii
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
+from litestar.params import QueryParameter
 
 from api.errors import Problem, field_errors
 
@@ -22,6 +23,11 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")]
+"""`?limit=`: every list takes it, with `= DEFAULT_LIMIT`."""
+Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the previous page")]
+"""`?cursor=`: every list takes it, with `= None`."""
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromQuery, QueryParameter
 
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from models import LedgerEntry
 
@@ -33,8 +32,8 @@ class PaymentsController(Controller):
     async def history(
         self,
         request: Request[CurrentUser, Any, Any],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[LedgerRead]:
         rows, next_cursor = await keyset(
             LedgerEntry.select().where(LedgerEntry.guest == request.user.id),

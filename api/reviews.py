@@ -10,13 +10,13 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 
 from api.bookings import load_booking_for
 from api.calendar import current_platform
 from api.errors import Problem, caused_by, field_errors
 from api.listings import load_visible_listing
-from api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.users import load_user
 from models import Listing, Review
@@ -153,8 +153,8 @@ class ListingReviewsController(Controller):
     async def of_listing(
         self,
         listing_id: FromPath[UUID],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> ListingReviews:
         listing = await load_visible_listing(listing_id, None)
         published = (Review.listing == listing.id) & (Review.author_role == "guest") & Review.published_at.is_not_null()
@@ -188,8 +188,8 @@ class UserReviewsController(Controller):
     async def about_user(
         self,
         user_id: FromPath[UUID],
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: FromQuery[str | None] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> Page[ReviewRead]:
         user = await load_user(user_id)
         if user.suspended_at is not None:

@@ -218,3 +218,15 @@ async def test_change_password_refuses_a_weak_one(client: AsyncClient) -> None:
     )
     assert response.status_code == 422
     await sign_in(client, user)  # the old password still works
+
+
+async def test_a_revoked_jti_stops_only_that_token(client: AsyncClient, settings: Settings) -> None:
+    """The jti denylist on its own, not the session check: the session stays live."""
+    from api import identity
+
+    signed = await sign_in(client, await make_user())
+    refreshed = (await client.post("/api/v1/auth/refresh", json={"refresh_token": signed.refresh_token})).json()
+    claims = jwt.decode(signed.access_token, settings.jwt_secret, algorithms=["HS256"], options={"verify_iss": False})
+    await identity.revoke_access_token(uuid.UUID(claims["jti"]), dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC))
+    assert (await client.get("/api/v1/users/me", headers=signed.headers)).status_code == 401
+    assert (await client.get("/api/v1/users/me", headers=bearer(refreshed["access_token"]))).status_code == 200
