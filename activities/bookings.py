@@ -21,7 +21,7 @@ from activities.notifications import record_email
 from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Payment, User
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
-from stayflow.rules.booking_status import BookingStatus, PaymentStatus, sources_of
+from stayflow.rules.booking_status import CAPTURED, BookingStatus, PaymentStatus, sources_of
 from stayflow.settings import Settings
 
 
@@ -48,6 +48,7 @@ class BookingNotices:
     booking_id: str
     kinds: list[str]
     reason: str = ""
+    event: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class BookingNotice:
     kind: str
     """A template of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
     reason: str = ""
+    event: str = ""
+    """Which occurrence, for kinds that can happen more than once (`change-2`): one message each."""
 
 
 def _key(booking_id: str, step: str) -> str:
@@ -69,17 +72,20 @@ class BookingActivities:
 
     async def _load(self, booking_id: str) -> tuple[Booking, Payment]:
         booking = await Booking.objects().get(Booking.id == UUID(booking_id))
-        payment = await Payment.objects().get(Payment.booking == UUID(booking_id))
+        payment = await Payment.objects().get((Payment.booking == UUID(booking_id)) & (Payment.sequence == 0))
         if booking is None or payment is None:
             raise ApplicationError(f"no booking {booking_id} with a payment", non_retryable=True)
         return booking, payment
 
-    async def _ledger(self, booking: Booking, payment: Payment, kind: str, amount: int, ref: str) -> None:
-        await LedgerEntry.raw(
+    async def _ledger(
+        self, booking: Booking, payment: Payment, kind: str, amount: int, ref: str, operation: str = ""
+    ) -> bool:
+        """Append one row, once per payment, kind and operation; True when this call wrote it."""
+        rows = await LedgerEntry.raw(
             """INSERT INTO ledger_entries (id, payment, booking, guest, kind, amount, currency, provider_ref,
                                            dedupe_key, created_at)
                VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, {}, {}, now())
-               ON CONFLICT (dedupe_key) DO NOTHING""",
+               ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""",
             payment.id,
             booking.id,
             booking.guest,
@@ -87,8 +93,23 @@ class BookingActivities:
             amount,
             payment.currency,
             ref,
-            f"{payment.id}:{kind}",
+            f"{payment.id}:{kind}" + (f":{operation}" if operation else ""),
         )
+        return bool(rows)
+
+    async def _record_refund(self, booking: Booking, payment: Payment, amount: int, ref: str, operation: str) -> None:
+        """The ledger row and the payment's refunded total move together, once per operation."""
+        async with Payment._meta.db.transaction():
+            if not await self._ledger(booking, payment, "refund", amount, ref, operation):
+                return  # already recorded by an earlier attempt
+            rows = await Payment.raw(
+                "UPDATE payments SET refunded = refunded + {}, updated_at = now() WHERE id = {} RETURNING refunded",
+                amount,
+                payment.id,
+            )
+            refunded = rows[0]["refunded"]
+            status = PaymentStatus.refunded if refunded >= payment.amount else PaymentStatus.partially_refunded
+            await Payment.update({Payment.status: status}).where(Payment.id == payment.id)
 
     async def _payment(self, payment: Payment, **changes: Any) -> None:
         values = {getattr(Payment, k): v for k, v in changes.items()} | {Payment.updated_at: dt.datetime.now(dt.UTC)}
@@ -101,6 +122,43 @@ class BookingActivities:
             raise ApplicationError(str(exc), type="PaymentRejected", non_retryable=True) from exc
         except PaymentProviderError:
             raise  # Stripe is down or erring: Temporal retries with backoff, same idempotency key
+
+    async def refund_across_payments(self, booking: Booking, amount: int, *, stripe_step: str, operation: str) -> None:
+        """Give `amount` back from the booking's captured payments, the latest first (a change's
+        extra charge before the booking's own payment).
+
+        Safe to repeat: a payment's share is recorded once per operation, and what is still to
+        give back is worked out from those records, so a retry after a crash makes the same
+        Stripe calls with the same idempotency keys (`booking-<id>-<step>[-<sequence>]`)."""
+        payments = (
+            await Payment.objects().where(Payment.booking == booking.id).order_by(Payment.sequence, ascending=False)
+        )
+        keys = {p.id: f"{p.id}:refund" + (f":{operation}" if operation else "") for p in payments}
+        done = {
+            row["payment"]: row["amount"]
+            for row in await LedgerEntry.select(LedgerEntry.payment, LedgerEntry.amount).where(
+                LedgerEntry.dedupe_key.is_in(list(keys.values()) or [""])
+            )
+        }
+        remaining = amount - sum(done.values())
+        for payment in payments:
+            if remaining <= 0:
+                break
+            if payment.id in done or payment.status not in CAPTURED:
+                continue
+            share = min(remaining, payment.amount - payment.refunded)
+            if share <= 0:
+                continue
+            step = stripe_step if payment.sequence == 0 else f"{stripe_step}-{payment.sequence}"
+            refund_id = await self._provider(
+                self.payments.refund(
+                    intent_id=payment.intent_id or "", amount=share, idempotency_key=_key(str(booking.id), step)
+                )
+            )
+            await self._record_refund(booking, payment, share, str(refund_id), operation)
+            remaining -= share
+        if remaining > 0:
+            raise ApplicationError(f"{remaining} more to refund than was captured", non_retryable=True)
 
     @activity.defn
     async def authorize_payment(self, ref: BookingRef) -> AuthorizationOutcome:
@@ -230,7 +288,7 @@ class BookingActivities:
         """Record one message per kind in one activity (a booking sends several at once)."""
         ids: list[str] = []
         for kind in notices.kinds:
-            ids += await self.notify(BookingNotice(notices.booking_id, kind, notices.reason))
+            ids += await self.notify(BookingNotice(notices.booking_id, kind, notices.reason, notices.event))
         return ids
 
     @activity.defn
@@ -257,7 +315,7 @@ class BookingActivities:
             user_id=recipient.id,
             recipient=recipient.email,
             kind=notice.kind,
-            dedupe_key=f"{notice.kind}:{booking.id}",
+            dedupe_key=f"{notice.kind}:{booking.id}" + (f":{notice.event}" if notice.event else ""),
             email=email,
         )
         return [message_id]
@@ -277,11 +335,20 @@ def invoice_lines(price: dict[str, Any], title: str) -> list[dict[str, Any]]:
 
 
 async def issue_document(
-    *, booking_id: UUID, kind: str, prefix: str, lines: list[dict[str, Any]], total: int, currency: str, billed_to: str
+    *,
+    booking_id: UUID,
+    kind: str,
+    prefix: str,
+    lines: list[dict[str, Any]],
+    total: int,
+    currency: str,
+    billed_to: str,
+    operation: str = "",
 ) -> str:
-    """Number and store one document. The counter row is locked and bumped in the same
-    transaction as the insert, so a failure rolls both back: no gaps, no duplicates."""
-    dedupe_key = f"{booking_id}:{kind}"
+    """Number and store one document (once per booking, kind and operation, e.g. `change-2`).
+    The counter row is locked and bumped in the same transaction as the insert, so a failure
+    rolls both back: no gaps, no duplicates."""
+    dedupe_key = f"{booking_id}:{kind}" + (f":{operation}" if operation else "")
     existing = await Invoice.select(Invoice.number).where(Invoice.dedupe_key == dedupe_key).first()
     if existing:
         return str(existing["number"])
@@ -357,16 +424,7 @@ class CancellationActivities:
             return SettlementResult("nothing", 0)
         if settlement.refund <= 0:
             return SettlementResult("nothing", 0)
-        refund_id = await b._provider(
-            b.payments.refund(
-                intent_id=payment.intent_id or "",
-                amount=settlement.refund,
-                idempotency_key=_key(settlement.booking_id, "refund-cancellation"),
-            )
-        )
-        status = PaymentStatus.refunded if settlement.refund >= payment.amount else PaymentStatus.partially_refunded
-        await b._payment(payment, status=status)
-        await b._ledger(booking, payment, "refund", settlement.refund, str(refund_id))
+        await b.refund_across_payments(booking, settlement.refund, stripe_step="refund-cancellation", operation="")
         guest = await User.objects().get(User.id == booking.guest)
         assert guest is not None
         number = await issue_document(

@@ -19,36 +19,34 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
-from api.calendar import NightRead, QuoteRead, current_platform, priced_stay
+from api.booking_changes import BookingChangeHandlers
+from api.booking_reads import (
+    BookingRead,
+    IdempotencyKey,
+    booking_payment,
+    booking_read,
+    booking_reads,
+    load_booking_for,
+    paid_stay,
+)
+from api.calendar import current_platform, priced_stay
 from api.errors import Problem, caused_by
 from api.listings import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
-from models import Booking, Invoice, Listing, Payment
-from models.identity import Role
+from models import Booking, BookingChange, Invoice, Listing, Payment
 from stayflow.invoice_pdf import render_document
-from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, PaymentStatus
-from stayflow.rules.pricing import Night
-from stayflow.rules.refunds import Canceller, PaidStay, Refund, refund_for_cancellation
+from stayflow.rules.booking_status import CAPTURED, UNCONFIRMED, BookingStatus, PaymentStatus
+from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
 from workflows.cancellation import CancellationRequest
-
-IdempotencyKey = Annotated[
-    str,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        description="Unique per booking attempt; a retry with the same key and body gets the same answer",
-    ),
-]
 
 
 class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,31 +55,6 @@ class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
     check_out: dt.date
     guests: Annotated[int, msgspec.Meta(ge=1, le=50)]
     payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="a Stripe PaymentMethod id")]
-
-
-class PaymentRead(msgspec.Struct):
-    id: UUID
-    status: PaymentStatus
-    amount: int
-    currency: str
-    client_secret: str | None
-    """Set while the card needs the guest's own confirmation (3-D Secure) with Stripe.js."""
-    failure_message: str | None
-
-
-class BookingRead(msgspec.Struct):
-    id: UUID
-    listing_id: UUID
-    guest_id: UUID
-    host_id: UUID | None
-    check_in: dt.date
-    check_out: dt.date
-    guests: int
-    status: BookingStatus
-    status_reason: str | None
-    price: QuoteRead | None
-    payment: PaymentRead | None
-    created_at: dt.datetime
 
 
 class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -125,69 +98,7 @@ class InvoiceRead(msgspec.Struct):
     documents: list[DocumentRead]
 
 
-def _price(raw: Any) -> QuoteRead | None:
-    if raw is None:
-        return None
-    data = raw if isinstance(raw, dict) else json.loads(raw)
-    return QuoteRead(
-        nights=data["nights"],
-        nightly=[NightRead(dt.date.fromisoformat(n["date"]), n["price"]) for n in data["nightly"]],
-        subtotal=data["subtotal"],
-        cleaning_fee=data["cleaning_fee"],
-        service_fee=data["service_fee"],
-        taxes=data["taxes"],
-        total=data["total"],
-        currency=data["currency"],
-    )
-
-
-async def booking_read(booking: Booking) -> BookingRead:
-    return (await booking_reads([booking]))[0]
-
-
-async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
-    """A page of bookings with their payments: one query for the payments, whatever the page size."""
-    if not bookings:
-        return []
-    payments = {p.booking: p for p in await Payment.objects().where(Payment.booking.is_in([b.id for b in bookings]))}
-    return [_booking_read(b, payments.get(b.id)) for b in bookings]
-
-
-def _booking_read(booking: Booking, payment: Payment | None) -> BookingRead:
-    return BookingRead(
-        id=booking.id,
-        listing_id=booking.listing,
-        guest_id=booking.guest,
-        host_id=booking.host,
-        check_in=booking.check_in,
-        check_out=booking.check_out,
-        guests=booking.guests,
-        status=BookingStatus(booking.status),
-        status_reason=booking.status_reason,
-        price=_price(booking.price),
-        payment=PaymentRead(
-            id=payment.id,
-            status=PaymentStatus(payment.status),
-            amount=payment.amount,
-            currency=payment.currency,
-            client_secret=payment.client_secret,
-            failure_message=payment.failure_message,
-        )
-        if payment
-        else None,
-        created_at=booking.created_at,
-    )
-
-
-async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
-    """The booking if the caller is its guest, its host or an admin; 404 for everyone else."""
-    booking = await Booking.objects().get(Booking.id == booking_id)
-    if booking is None or (user.id not in (booking.guest, booking.host) and user.role != Role.admin):
-        raise Problem(404, "No such booking.")
-    return booking
-
-
-def _request_hash(data: BookingCreate) -> str:
+def _request_hash(data: msgspec.Struct) -> str:
     return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
@@ -206,7 +117,7 @@ async def _page_of_bookings(query: Any, limit: int, cursor: str | None) -> Page[
     return Page(items=await booking_reads(rows), next_cursor=next_cursor)
 
 
-class BookingsController(Controller):
+class BookingsController(BookingChangeHandlers, Controller):
     path = "/api/v1/bookings"
     tags = ["bookings"]
 
@@ -335,14 +246,18 @@ class BookingsController(Controller):
         booking = await Booking.objects().get(Booking.id == booking_id)
         if booking is None or (booking.host != request.user.id):
             raise Problem(404, "No such booking.")
-        if booking.status != BookingStatus.awaiting_host:
+        # The host answers whatever awaits them: a booking request, or a guest's change of a confirmed booking.
+        change_waiting = booking.status == BookingStatus.confirmed and await BookingChange.exists().where(
+            (BookingChange.booking == booking.id) & (BookingChange.status == "awaiting_host")
+        )
+        if booking.status != BookingStatus.awaiting_host and not change_waiting:
             raise Problem(
                 409, f"This booking is {booking.status}, not awaiting your answer.", slug="illegal-transition"
             )
         client = await temporal.client()
         try:
             await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
-                BookingWorkflow.decide,
+                BookingWorkflow.decide_change if change_waiting else BookingWorkflow.decide,
                 HostDecision(accept=accept, host_id=str(request.user.id)),
                 rpc_timeout=timedelta(seconds=20),
             )
@@ -369,7 +284,8 @@ class BookingsController(Controller):
         booking_id: FromPath[UUID],
         temporal: NamedDependency[TemporalGateway],
     ) -> BookingRead:
-        """Captures the payment, issues invoice and receipt; answers when the booking is confirmed."""
+        """Captures the payment, issues invoice and receipt; answers when the booking is confirmed.
+        On a confirmed booking with a change awaiting the host: applies the change."""
         return await self._decide(request, booking_id, True, temporal)
 
     @post(
@@ -381,7 +297,7 @@ class BookingsController(Controller):
         booking_id: FromPath[UUID],
         temporal: NamedDependency[TemporalGateway],
     ) -> BookingRead:
-        """Releases the hold on the guest's card."""
+        """Releases the hold on the guest's card (or refuses the guest's change: the booking stays as it is)."""
         return await self._decide(request, booking_id, False, temporal)
 
     @post(
@@ -401,8 +317,7 @@ class BookingsController(Controller):
         """Answers with what will be refunded; the money then moves in the CancellationRefundWorkflow."""
         user = request.user
         booking = await load_booking_for(booking_id, user)
-        payment = await Payment.objects().get(Payment.booking == booking.id)
-        assert payment is not None
+        payment = await booking_payment(booking.id)
         by: Canceller = "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
         claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{data.reason}'.encode()).hexdigest()[:24]}"
         if booking.cancellation_key is not None:
@@ -425,7 +340,7 @@ class BookingsController(Controller):
             cancelled_by=by,
             cancelled_at=dt.datetime.now(dt.UTC),
         )
-        captured = payment.status == PaymentStatus.completed
+        captured = payment.status in CAPTURED
         amount = decision.amount if captured else 0
         claimed = (
             await Booking.update(
@@ -518,17 +433,6 @@ class BookingsController(Controller):
         )
 
 
-def paid_stay(booking: Booking) -> PaidStay:
-    price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
-    return PaidStay(
-        nightly=[Night(dt.date.fromisoformat(n["date"]), n["price"]) for n in price["nightly"]],
-        cleaning_fee=price["cleaning_fee"],
-        service_fee=price["service_fee"],
-        taxes=price["taxes"],
-        booked_at=booking.created_at,
-    )
-
-
 def credit_lines(refund: Refund) -> list[dict[str, Any]]:
     lines = [
         ("Refund of nights", refund.nights),
@@ -549,7 +453,7 @@ async def _resend_cancellation(
         reason=reason,
         refund=amount,
         lines=[{"description": "Refund", "amount": amount}] if amount else [],
-        captured=payment.status == PaymentStatus.completed,
+        captured=payment.status in CAPTURED,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:

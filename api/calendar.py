@@ -112,22 +112,30 @@ async def price_overrides(listing_id: UUID, start: dt.date, end: dt.date) -> lis
     return [PriceOverrideRange(r["start_date"], r["end_date"], r["nightly_price"]) for r in rows]
 
 
-async def taken_nights(listing_id: UUID, start: dt.date, end: dt.date) -> set[dt.date]:
-    """Nights in [start, end) that are blocked by the host or held by a booking."""
+async def taken_nights(
+    listing_id: UUID, start: dt.date, end: dt.date, *, except_booking: UUID | None = None
+) -> set[dt.date]:
+    """Nights in [start, end) that are blocked by the host or held by a booking (other than
+    `except_booking`: a booking being changed does not block itself)."""
     blocks = await CalendarBlock.select(CalendarBlock.start_date, CalendarBlock.end_date).where(
         (CalendarBlock.listing == listing_id) & (CalendarBlock.start_date < end) & (CalendarBlock.end_date > start)
     )
-    bookings = await Booking.select(Booking.check_in, Booking.check_out).where(
+    holding = Booking.select(Booking.check_in, Booking.check_out).where(
         (Booking.listing == listing_id)
         & Booking.status.is_in(list(HOLDS_DATES))
         & (Booking.check_in < end)
         & (Booking.check_out > start)
     )
+    if except_booking is not None:
+        holding = holding.where(Booking.id != except_booking)
+    bookings = await holding
     ranges = [(b["start_date"], b["end_date"]) for b in blocks] + [(b["check_in"], b["check_out"]) for b in bookings]
     return {night for first, last in ranges for night in nights_between(max(first, start), min(last, end))}
 
 
-async def priced_stay(listing: Listing, check_in: dt.date, check_out: dt.date, guests: int) -> Quote:
+async def priced_stay(
+    listing: Listing, check_in: dt.date, check_out: dt.date, guests: int, *, except_booking: UUID | None = None
+) -> Quote:
     """The one way a stay is checked and priced: quotes now, bookings next. 422 for a stay the
     listing's rules refuse, 409 when a night is taken."""
     if listing.status != ListingStatus.published:
@@ -136,7 +144,7 @@ async def priced_stay(listing: Listing, check_in: dt.date, check_out: dt.date, g
     problems = stay_problems(check_in=check_in, check_out=check_out, guests=guests, rules=rules, today=today())
     if problems:
         raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
-    taken = await taken_nights(listing.id, check_in, check_out)
+    taken = await taken_nights(listing.id, check_in, check_out, except_booking=except_booking)
     if taken:
         nights = ", ".join(d.isoformat() for d in sorted(taken))
         raise Problem(

@@ -1,6 +1,6 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
-from models.bookings import Booking, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
+from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message
@@ -21,6 +21,7 @@ ALL_TABLES = (
     PriceOverride,
     ListingReport,
     Booking,
+    BookingChange,
     Payment,
     LedgerEntry,
     Invoice,
@@ -33,6 +34,7 @@ ALL_TABLES = (
 __all__ = [
     "ALL_TABLES",
     "Booking",
+    "BookingChange",
     "CalendarBlock",
     "Invoice",
     "InvoiceCounter",

@@ -13,8 +13,8 @@ from models.identity import User
 from models.listings import Listing
 from stayflow.rules.booking_status import HOLDS_DATES, BookingStatus, PaymentStatus
 
-__all__ = ["HOLDS_DATES", "Booking", "BookingStatus", "Invoice", "InvoiceCounter", "LedgerEntry", "Payment",
-           "PaymentStatus", "StripeEvent"]  # fmt: skip
+__all__ = ["HOLDS_DATES", "Booking", "BookingChange", "BookingStatus", "Invoice", "InvoiceCounter", "LedgerEntry",
+           "Payment", "PaymentStatus", "StripeEvent"]  # fmt: skip
 
 
 class Booking(Table, tablename="bookings"):
@@ -49,7 +49,10 @@ class Booking(Table, tablename="bookings"):
 
 class Payment(Table, tablename="payments"):
     id = UUID(primary_key=True)
-    booking = ForeignKey(Booking, on_delete=OnDelete.restrict, unique=True)
+    booking = ForeignKey(Booking, on_delete=OnDelete.restrict, index=True)
+    sequence = Integer(default=0)
+    """0: the booking's own payment; n: the extra charge of the booking's n-th change
+    (unique per booking, migration m0009)."""
     provider = Varchar(length=20, default="stripe")
     intent_id = Varchar(length=100, null=True, default=None, index=True)
     status = Varchar(length=20, choices=PaymentStatus, default=PaymentStatus.pending)
@@ -57,8 +60,41 @@ class Payment(Table, tablename="payments"):
     currency = Varchar(length=3)
     client_secret = Varchar(length=200, null=True, default=None)
     failure_message = Text(null=True, default=None)
+    refunded = Integer(default=0)
+    """Minor units given back so far (by changes and a cancellation); never more than captured."""
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class BookingChange(Table, tablename="booking_changes"):
+    """A guest's change of dates or guests (SPEC §6 step 7), numbered per booking: what was asked,
+    the stay before and after, the price difference and how it ended."""
+
+    id = UUID(primary_key=True)
+    booking = ForeignKey(Booking, on_delete=OnDelete.restrict, index=True)
+    number = Integer()
+    status = Varchar(length=20, default="requested")
+    """`requested` -> `awaiting_host` -> `applied` | `declined` | `expired` | `failed` | `withdrawn`."""
+    status_reason = Text(null=True, default=None)
+    failure_code = Varchar(length=30, null=True, default=None)
+    """Why a change failed, for machines: `card_declined` or `dates_taken`."""
+    old_check_in = Date()
+    old_check_out = Date()
+    old_guests = Integer()
+    check_in = Date()
+    check_out = Date()
+    guests = Integer()
+    price = JSONB()
+    """The new stay's full quote, priced like a new booking."""
+    old_total = Integer()
+    total = Integer()
+    difference = Integer()
+    """`total - old_total`: charged when positive, refunded when negative."""
+    currency = Varchar(length=3)
+    idempotency_key = Varchar(length=200)
+    request_hash = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
 
 
 class LedgerEntry(Table, tablename="ledger_entries"):

@@ -130,6 +130,32 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
         "Booking cancelled: {title}",
         "The booking of {title} {dates} is cancelled ({reason}). The nights are open again.",
     ),
+    "booking_modified": (
+        "Booking changed: {title}",
+        "Your booking of {title} is changed: now {dates}, {total} in all. {reason}",
+    ),
+    "booking_modified_host": (
+        "Booking changed: {title}",
+        "The booking of {title} is changed: now {dates} ({total}). {reason}",
+    ),
+    "change_requested_host": (
+        "Change request: {title}",
+        "Your guest asks to change their stay at {title} ({dates} today): {reason} "
+        "Accept or decline it in the app; an unanswered request lapses and the booking stays as it is.",
+    ),
+    "change_declined": (
+        "Change not accepted: {title}",
+        "The host did not accept your change to {title}; your booking stays {dates}. Nothing was charged for it.",
+    ),
+    "change_expired": (
+        "Change request lapsed: {title}",
+        "The host did not answer your change to {title} in time; your booking stays {dates}. "
+        "Nothing was charged for it.",
+    ),
+    "change_failed": (
+        "Change not made: {title}",
+        "We could not change your booking of {title}: {reason} Your booking stays {dates}.",
+    ),
     "payment_receipt": (
         "Receipt for your stay at {title}",
         "We received {total} for {title} {dates}. Your invoice and receipt are in the app.",

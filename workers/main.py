@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities, CancellationActivities
+from activities.changes import ChangeActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities
@@ -23,6 +24,7 @@ from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
+from workflows.booking_change import BookingChangeWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.messaging import DeliverMessageWorkflow
@@ -38,6 +40,7 @@ WORKFLOWS = [
     BookingWorkflow,
     PaymentCaptureWorkflow,
     CancellationRefundWorkflow,
+    BookingChangeWorkflow,
     ReviewReminderWorkflow,
     DeliverMessageWorkflow,
 ]
@@ -49,6 +52,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     payments = payments_for(settings)
     bookings = BookingActivities(settings, payments)
     cancellations = CancellationActivities(settings, payments)
+    changes = ChangeActivities(settings, payments)
     reviews = ReviewActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
@@ -65,6 +69,13 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         bookings.notify,
         bookings.notify_all,
         cancellations.settle_cancellation,
+        changes.authorize_change,
+        changes.move_dates,
+        changes.capture_change,
+        changes.void_change,
+        changes.refund_change,
+        changes.issue_change_documents,
+        changes.set_change_status,
         reviews.remind_reviewers,
         reviews.publish_reviews,
         notifications.send_email,

@@ -10,7 +10,10 @@
 4. A durable timer until check-out -> `completed`.
 At any live stage the `cancel` update ends the wait it interrupts and runs the
 CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told.
-Modification (next milestone) arrives as a further update.
+5. Before check-in, the guest's `modify` update changes dates or guests (a request-to-book
+   listing's host first accepts it with the `decide_change` update, within the host response
+   window): the BookingChangeWorkflow (child) charges or refunds the difference and moves
+   the nights; the wait for check-out then follows the new dates.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ with workflow.unsafe.imports_passed_through():
         BookingRef,
         StatusChange,
     )
+    from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
 
+from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_email, deliver_in_background
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_workflow_id
@@ -54,6 +59,7 @@ PROVIDER_RETRY = RetryPolicy(
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
 CHECK_OUT_HOUR_UTC = 11
+CHECK_IN_HOUR_UTC = 15
 
 
 def booking_workflow_id(booking_id: object) -> str:
@@ -78,6 +84,30 @@ class BookingRequest:
 class HostDecision:
     accept: bool
     host_id: str
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    """A change the API validated and priced (`booking_changes` row `number`)."""
+
+    booking_id: str
+    number: int
+    guest_id: str
+    check_in: str
+    check_out: str
+    needs_host: bool
+    """Request-to-book listings: the host accepts the change first."""
+    summary: str
+    """The change in words, for the messages ("now 2026-12-01 to 2026-12-05, 3 guests; USD 80.00 more")."""
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    number: int
+    status: str
+    """`applied`, `awaiting_host`, `declined`, `expired`, `failed` or `withdrawn`."""
+    reason: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +142,13 @@ class BookingWorkflow:
         """Where the run is: only some phases may be interrupted by a decision or a cancellation."""
         self._stay_cancellable = False
         self._deliveries: list[asyncio.Task[bool]] = []
+        self._changes_allowed = False
+        self._change: ChangeRequest | None = None
+        self._change_awaiting_host = False
+        self._change_decision: HostDecision | None = None
+        self._change_outcomes: dict[int, ChangeOutcome] = {}
+        self._check_in = ""
+        self._check_out = ""
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -129,14 +166,14 @@ class BookingWorkflow:
         self._step(status)
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set(status)])
 
-    async def _tell(self, *kinds: str, reason: str = "") -> None:
+    async def _tell(self, *kinds: str, reason: str = "", event: str = "") -> None:
         assert self._request is not None
         if workflow.patched("deliveries-in-booking"):
             # Since bench/booking.py: one activity records the messages, and they are delivered by
             # tasks of this (long-lived) workflow instead of one child workflow each.
             message_ids = await workflow.execute_activity_method(
                 BookingActivities.notify_all,
-                BookingNotices(self._request.booking_id, list(kinds), reason),
+                BookingNotices(self._request.booking_id, list(kinds), reason, event),
                 start_to_close_timeout=DB,
             )
             self._deliveries += [asyncio.create_task(deliver_email(m)) for m in message_ids]
@@ -175,6 +212,74 @@ class BookingWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
 
+    def _at(self, day: str, hour: int) -> dt.datetime:
+        return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=dt.UTC)
+
+    async def _change_status(self, change: ChangeRequest, status: str, reason: str | None = None) -> None:
+        await workflow.execute_activity_method(
+            ChangeActivities.set_change_status,
+            ChangeStatus(change.booking_id, change.number, status, reason),
+            start_to_close_timeout=DB,
+        )
+
+    def _finish_change(self, change: ChangeRequest, status: str, reason: str = "", code: str = "") -> None:
+        self._change_outcomes[change.number] = ChangeOutcome(change.number, status, reason, code)
+        self._change = None
+        self._change_awaiting_host = False
+        self._change_decision = None
+
+    async def _carry_out_change(self) -> None:
+        """One change, start to end: the host's answer if needed, then the money and the nights."""
+        assert self._request is not None and self._change is not None
+        change = self._change
+        event = f"change-{change.number}"
+        if change.needs_host:
+            await self._change_status(change, "awaiting_host")
+            self._change_awaiting_host = True
+            self._step("change_requested")
+            await self._tell("change_requested_host", reason=change.summary, event=event)
+            window = min(
+                timedelta(hours=self._request.host_response_hours),
+                self._at(self._check_in, CHECK_IN_HOUR_UTC) - workflow.now(),
+            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._change_decision is not None or self._cancellation is not None,
+                    timeout=max(window, timedelta(seconds=1)),
+                )
+            except TimeoutError:
+                pass
+            decision = self._change_decision
+            if self._cancellation is not None or decision is None or not decision.accept:
+                outcome = (
+                    "withdrawn" if self._cancellation is not None else "expired" if decision is None else "declined"
+                )
+                await self._change_status(
+                    change, outcome, "The booking was cancelled." if outcome == "withdrawn" else None
+                )
+                self._step(f"change_{outcome}")
+                self._finish_change(change, outcome)
+                if outcome != "withdrawn":
+                    await self._tell(f"change_{outcome}", event=event)
+                return
+        self._phase = "changing"
+        result: ChangeResult = await workflow.execute_child_workflow(
+            BookingChangeWorkflow.run,
+            ChangeRef(change.booking_id, change.number),
+            id=change_workflow_id(change.booking_id, change.number),
+            static_summary=f"Change {change.number}: {change.summary}",
+        )
+        self._phase = "staying"
+        if result.applied:
+            self._check_in, self._check_out = change.check_in, change.check_out
+            self._step("changed")
+            self._finish_change(change, "applied")
+            await self._tell("booking_modified", "booking_modified_host", reason=change.summary, event=event)
+        else:
+            self._step("change_failed")
+            self._finish_change(change, "failed", result.reason, result.code)
+            await self._tell("change_failed", reason=result.reason, event=event)
+
     # -- the process ----------------------------------------------------------------------
 
     @workflow.run
@@ -186,6 +291,7 @@ class BookingWorkflow:
 
     async def _run(self, request: BookingRequest) -> str:
         self._request = request
+        self._check_in, self._check_out = request.check_in, request.check_out
         ref = BookingRef(request.booking_id)
         workflow.upsert_search_attributes(
             [
@@ -276,18 +382,26 @@ class BookingWorkflow:
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
 
-        check_out = dt.datetime.combine(
-            dt.date.fromisoformat(request.check_out), dt.time(CHECK_OUT_HOUR_UTC), tzinfo=dt.UTC
-        )
-        until_check_out = check_out - workflow.now()
+        # Since booking changes, the guest may change the stay until check-in (patched: runs
+        # already waiting for check-out refuse changes).
+        self._changes_allowed = self._stay_cancellable and workflow.patched("booking-changes")
+        until_check_out = self._at(request.check_out, CHECK_OUT_HOUR_UTC) - workflow.now()
         if self._stay_cancellable:
-            if until_check_out > timedelta(0):
-                try:
-                    await workflow.wait_condition(lambda: self._cancellation is not None, timeout=until_check_out)
-                except TimeoutError:
-                    pass
-            if self._cancellation is not None:
-                return await self._cancel()
+            while True:
+                until_check_out = self._at(self._check_out, CHECK_OUT_HOUR_UTC) - workflow.now()
+                if until_check_out > timedelta(0):
+                    try:
+                        await workflow.wait_condition(
+                            lambda: self._cancellation is not None or self._change is not None,
+                            timeout=until_check_out,
+                        )
+                    except TimeoutError:
+                        pass
+                if self._cancellation is not None:
+                    return await self._cancel()
+                if self._change is None:
+                    break
+                await self._carry_out_change()
         elif until_check_out > timedelta(0):
             await workflow.sleep(until_check_out)
         self._phase = "closing"
@@ -339,6 +453,53 @@ class BookingWorkflow:
         if request.captured != (self._phase == "staying"):
             # The refund was decided on a payment status that has changed since: decide again.
             raise ValueError("the payment changed while cancelling; try again")
+
+    @workflow.update
+    async def modify(self, change: ChangeRequest) -> ChangeOutcome:
+        """The guest changes dates or guests. Answers when the change is applied or refused, or,
+        on a request-to-book listing, once the host has been asked (`awaiting_host`)."""
+        if change.number not in self._change_outcomes and self._change is None:
+            self._change = change
+        await workflow.wait_condition(
+            lambda: (
+                change.number in self._change_outcomes
+                or (self._change is not None and self._change.number == change.number and self._change_awaiting_host)
+            )
+        )
+        return self._change_outcomes.get(change.number) or ChangeOutcome(change.number, "awaiting_host")
+
+    @modify.validator
+    def _validate_modify(self, change: ChangeRequest) -> None:
+        assert self._request is not None
+        if change.guest_id != self._request.guest_id:
+            raise ValueError("only the guest can change a booking")
+        if change.number in self._change_outcomes or (
+            self._change is not None and self._change.number == change.number
+        ):
+            return  # the same request again (a retry): answered with how it went
+        if not self._changes_allowed or self._phase != "staying" or self._cancellation is not None:
+            raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
+        if self._change is not None:
+            raise ValueError("another change of this booking is still open")
+        if workflow.now() >= self._at(self._check_in, CHECK_IN_HOUR_UTC):
+            raise ValueError("the stay has started; it can no longer be changed")
+
+    @workflow.update
+    async def decide_change(self, decision: HostDecision) -> ChangeOutcome:
+        """The host accepts or declines the guest's change; answers with how the change ended."""
+        assert self._change is not None
+        number = self._change.number
+        self._change_decision = decision
+        await workflow.wait_condition(lambda: number in self._change_outcomes)
+        return self._change_outcomes[number]
+
+    @decide_change.validator
+    def _validate_change_decision(self, decision: HostDecision) -> None:
+        assert self._request is not None
+        if decision.host_id != self._request.host_id:
+            raise ValueError("only this listing's host can decide")
+        if not self._change_awaiting_host or self._change_decision is not None or self._cancellation is not None:
+            raise ValueError("no change of this booking is awaiting your answer")
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:

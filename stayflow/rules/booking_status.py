@@ -28,6 +28,9 @@ class PaymentStatus(StrEnum):
 
 B = BookingStatus
 
+CAPTURED = (PaymentStatus.completed, PaymentStatus.partially_refunded)
+"""Payments whose money was taken and not all given back yet."""
+
 HOLDS_DATES = (B.pending_payment, B.awaiting_host, B.confirmed, B.completed)
 """The statuses whose nights nobody else may book (the exclusion constraint's WHERE)."""
 

@@ -1,0 +1,255 @@
+"""Changing a booking's dates or guests (SPEC §6 step 7): `PATCH /api/v1/bookings/{id}`.
+
+The API checks and prices the new stay exactly like a new booking (the same `priced_stay`;
+the booking's own nights do not block it), records the request (`booking_changes`, numbered
+per booking, keyed by the Idempotency-Key) and hands it to the running BookingWorkflow as the
+`modify` update. The workflow charges or refunds the difference and moves the nights (see
+`workflows/booking_change.py`); on a request-to-book listing the host accepts the change first
+with the same `accept|decline` endpoints as a booking request.
+
+Rules a guest will meet:
+- only the guest changes, only a `confirmed` booking, only before check-in, one change at a time;
+- a change that costs more is charged at once to the booking's card (a declined card: 402,
+  nothing changes);
+- a change that costs less is refunded in full, so it is allowed only while the listing's
+  cancellation policy would still refund the whole stay (later: 409; cancel under the policy instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from datetime import timedelta
+from typing import Annotated, Any, cast
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from litestar import Request, Response, get, patch
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
+
+from api.booking_reads import BookingRead, IdempotencyKey, booking_read, load_booking_for, paid_stay
+from api.calendar import QuoteRead, priced_stay
+from api.errors import Problem, caused_by
+from api.security import CurrentUser
+from api.validation import invalid
+from models import Booking, BookingChange, Listing
+from stayflow.rules.booking_status import BookingStatus
+from stayflow.rules.refunds import Policy, night_starts, refund_for_cancellation
+from stayflow.templates import money
+from stayflow.temporal import TemporalGateway
+from workflows.booking import BookingWorkflow, ChangeRequest, booking_workflow_id
+
+OPEN = ("requested", "awaiting_host")
+
+
+class BookingChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    check_in: dt.date | msgspec.UnsetType = msgspec.UNSET
+    check_out: dt.date | msgspec.UnsetType = msgspec.UNSET
+    guests: Annotated[int, msgspec.Meta(ge=1, le=50)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class StayRead(msgspec.Struct):
+    check_in: dt.date
+    check_out: dt.date
+    guests: int
+    total: int
+
+
+class ChangeRead(msgspec.Struct):
+    number: int
+    status: str
+    """`requested`, `awaiting_host` (the host decides), `applied`, `declined`, `expired`, `failed`, `withdrawn`."""
+    status_reason: str | None
+    previous: StayRead
+    requested: StayRead
+    price: QuoteRead
+    """The new stay, priced like a new booking."""
+    difference: int
+    """Charged when positive, refunded when negative (minor units)."""
+    currency: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class ChangeAnswer(msgspec.Struct):
+    change: ChangeRead
+    booking: BookingRead
+
+
+def change_read(row: BookingChange) -> ChangeRead:
+    price = row.price if isinstance(row.price, dict) else json.loads(row.price)
+    return ChangeRead(
+        number=row.number,
+        status=row.status,
+        status_reason=row.status_reason,
+        previous=StayRead(row.old_check_in, row.old_check_out, row.old_guests, row.old_total),
+        requested=StayRead(row.check_in, row.check_out, row.guests, row.total),
+        price=msgspec.convert(price, QuoteRead),
+        difference=row.difference,
+        currency=row.currency,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+    )
+
+
+def _summary(check_in: dt.date, check_out: dt.date, guests: int, difference: int, currency: str) -> str:
+    if difference > 0:
+        cost = f"{money(difference, currency)} more, charged to the booking's card"
+    elif difference < 0:
+        cost = f"{money(-difference, currency)} less, refunded to the booking's card"
+    else:
+        cost = "the same price"
+    return f"Now {check_in} to {check_out} for {guests} guest{'s' if guests != 1 else ''}; {cost}."
+
+
+class BookingChangeHandlers:
+    """The change endpoints, mounted on `BookingsController` (one controller per path)."""
+
+    @patch("/{booking_id:uuid}", operation_id="changeBooking", summary="Guest: change the dates or guests")
+    async def change(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        data: JSONBody[BookingChangeBody],
+        idempotency_key: IdempotencyKey,
+        temporal: NamedDependency[TemporalGateway],
+    ) -> Response[ChangeAnswer]:
+        """200 with the changed booking; 202 while a request-to-book listing's host decides."""
+        user = request.user
+        booking = await load_booking_for(booking_id, user)
+        if user.id != booking.guest:
+            raise Problem(403, "Only the guest can change a booking; a host or admin can cancel it.")
+        digest = hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+        earlier = await BookingChange.objects().get(
+            (BookingChange.booking == booking.id) & (BookingChange.idempotency_key == idempotency_key)
+        )
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise Problem(
+                    422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused"
+                )
+            if earlier.status == "requested":  # the first attempt may not have reached the workflow
+                await _hand_over(temporal, booking, earlier)
+            return await _answer(earlier.id)
+
+        check_in = booking.check_in if isinstance(data.check_in, msgspec.UnsetType) else data.check_in
+        check_out = booking.check_out if isinstance(data.check_out, msgspec.UnsetType) else data.check_out
+        guests = booking.guests if isinstance(data.guests, msgspec.UnsetType) else data.guests
+        if (check_in, check_out, guests) == (booking.check_in, booking.check_out, booking.guests):
+            raise invalid("check_in", "send new dates or a new number of guests")
+        if booking.status != BookingStatus.confirmed:
+            raise Problem(
+                409,
+                f"Only confirmed bookings can be changed; this one is {booking.status}.",
+                slug="illegal-transition",
+            )
+        now = dt.datetime.now(dt.UTC)
+        if now >= night_starts(booking.check_in):
+            raise Problem(409, "The stay has started; it can no longer be changed.", slug="illegal-transition")
+        open_changes = BookingChange.exists().where(
+            (BookingChange.booking == booking.id) & BookingChange.status.is_in(list(OPEN))
+        )
+        if await open_changes:
+            raise Problem(409, "Another change of this booking is still open.", slug="change-in-progress")
+        listing = await Listing.objects().get(Listing.id == booking.listing)
+        assert listing is not None
+        quote = await priced_stay(listing, check_in, check_out, guests, except_booking=booking.id)
+        if quote.currency != booking.currency:
+            raise Problem(409, "The listing now prices in another currency; cancel and book again.")
+        difference = quote.total - booking.total
+        if difference < 0:
+            decision = refund_for_cancellation(
+                paid=paid_stay(booking),
+                policy=cast(Policy, listing.cancellation_policy),
+                cancelled_by="guest",
+                cancelled_at=now,
+            )
+            if decision.amount < booking.total:
+                raise Problem(
+                    409,
+                    "A change that costs less is refunded in full, so it is possible only while this listing's "
+                    f"cancellation policy would refund the whole stay; now: {decision.rule}.",
+                    slug="change-not-refundable",
+                )
+        number = await BookingChange.count().where(BookingChange.booking == booking.id) + 1
+        row = BookingChange(
+            booking=booking.id,
+            number=number,
+            status="requested",
+            old_check_in=booking.check_in,
+            old_check_out=booking.check_out,
+            old_guests=booking.guests,
+            check_in=check_in,
+            check_out=check_out,
+            guests=guests,
+            price=msgspec.to_builtins(quote),
+            old_total=booking.total,
+            total=quote.total,
+            difference=difference,
+            currency=quote.currency,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+        )
+        try:
+            await row.save()
+        except Exception as exc:
+            if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # a second change racing this one
+                raise Problem(409, "Another change of this booking is still open.", slug="change-in-progress") from exc
+            raise
+        await _hand_over(temporal, booking, row)
+        return await _answer(row.id)
+
+    @get("/{booking_id:uuid}/changes", operation_id="bookingChanges", summary="Every change asked of a booking")
+    async def changes(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> list[ChangeRead]:
+        booking = await load_booking_for(booking_id, request.user)
+        rows = await BookingChange.objects().where(BookingChange.booking == booking.id).order_by(BookingChange.number)
+        return [change_read(r) for r in rows]
+
+
+async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingChange) -> None:
+    """Send the change to the booking's workflow and wait for its answer."""
+    listing = await Listing.objects().get(Listing.id == booking.listing)
+    needs_host = listing is not None and not listing.instant_book
+    request = ChangeRequest(
+        booking_id=str(booking.id),
+        number=row.number,
+        guest_id=str(booking.guest),
+        check_in=row.check_in.isoformat(),
+        check_out=row.check_out.isoformat(),
+        needs_host=needs_host,
+        summary=_summary(row.check_in, row.check_out, row.guests, row.difference, row.currency),
+    )
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        await handle.execute_update(BookingWorkflow.modify, request, rpc_timeout=timedelta(seconds=25))
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise Problem(
+            503,
+            "The change is taking long; repeat the request with the same Idempotency-Key to see how it went.",
+            slug="unavailable",
+            headers={"Retry-After": "10"},
+        ) from exc
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        reason = str(exc.cause or exc) if isinstance(exc, WorkflowUpdateFailedError) else "the booking is not running"
+        await BookingChange.update(
+            {BookingChange.status: "failed", BookingChange.status_reason: f"Refused: {reason}"}
+        ).where((BookingChange.id == row.id) & (BookingChange.status == "requested"))
+        raise Problem(409, f"This booking cannot be changed: {reason}.", slug="illegal-transition") from exc
+
+
+async def _answer(change_id: Any) -> Response[ChangeAnswer]:
+    row = await BookingChange.objects().get(BookingChange.id == change_id)
+    assert row is not None
+    if row.status == "failed":
+        slugs = {"card_declined": (402, "payment-declined"), "dates_taken": (409, "dates-unavailable")}
+        status, slug = slugs.get(row.failure_code or "", (409, "illegal-transition"))
+        raise Problem(status, f"The booking was not changed: {row.status_reason}", slug=slug)
+    booking = await Booking.objects().get(Booking.id == row.booking)
+    assert booking is not None
+    body = ChangeAnswer(change=change_read(row), booking=await booking_read(booking))
+    return Response(body, status_code=202 if row.status in OPEN else 200)
