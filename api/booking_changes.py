@@ -235,7 +235,8 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
             headers={"Retry-After": "10"},
         ) from exc
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        reason = str(exc.cause or exc) if isinstance(exc, WorkflowUpdateFailedError) else "the booking is not running"
+        cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else None
+        reason = getattr(cause, "message", None) or str(cause or "the booking's process is not running")
         await BookingChange.update(
             {BookingChange.status: "failed", BookingChange.status_reason: f"Refused: {reason}"}
         ).where((BookingChange.id == row.id) & (BookingChange.status == "requested"))

@@ -142,3 +142,18 @@ async def make_booking(
     await booking.save()
     await Payment(booking=booking.id, amount=total, currency="EUR").save()
     return booking
+
+
+async def make_change(booking: Any, *, check_in: Any, check_out: Any, total: int, number: int = 1) -> Any:
+    """A change row as `PATCH /bookings/{id}` records it, before the workflow carries it out."""
+    from models import BookingChange
+
+    price = {"nights": (check_out - check_in).days, "nightly": [], "subtotal": total, "cleaning_fee": 0,
+             "service_fee": 0, "taxes": 0, "total": total, "currency": "EUR"}  # fmt: skip
+    change = BookingChange(booking=booking.id, number=number, status="requested", old_check_in=booking.check_in,
+                           old_check_out=booking.check_out, old_guests=booking.guests, check_in=check_in,
+                           check_out=check_out, guests=booking.guests, price=price, old_total=booking.total,
+                           total=total, difference=total - booking.total, currency="EUR",
+                           idempotency_key=f"change-{number}", request_hash="0" * 64)  # fmt: skip
+    await change.save()
+    return change

@@ -26,7 +26,7 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -375,6 +375,9 @@ class BookingWorkflow:
         # Since cancellation, the stay can be cancelled until check-out (runs started before
         # cannot: they sleep, so their validator refuses).
         self._stay_cancellable = workflow.patched("cancellable-stay")
+        # Since booking changes, the guest may change the stay until check-in (patched: runs
+        # already waiting for check-out refuse changes).
+        self._changes_allowed = self._stay_cancellable and workflow.patched("booking-changes")
         self._phase = "staying"
         self._step("payment_captured")
         self._state.status = "confirmed"
@@ -382,9 +385,6 @@ class BookingWorkflow:
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
 
-        # Since booking changes, the guest may change the stay until check-in (patched: runs
-        # already waiting for check-out refuse changes).
-        self._changes_allowed = self._stay_cancellable and workflow.patched("booking-changes")
         until_check_out = self._at(request.check_out, CHECK_OUT_HOUR_UTC) - workflow.now()
         if self._stay_cancellable:
             while True:
@@ -458,8 +458,14 @@ class BookingWorkflow:
     async def modify(self, change: ChangeRequest) -> ChangeOutcome:
         """The guest changes dates or guests. Answers when the change is applied or refused, or,
         on a request-to-book listing, once the host has been asked (`awaiting_host`)."""
+        # A booking whose capture is finishing (already `confirmed` for the API) is changed right after.
+        await workflow.wait_condition(lambda: self._phase != "capturing")
+        if self._phase != "staying" or not self._changes_allowed:
+            raise ApplicationError(f"this booking cannot be changed ({self._state.status})", type="ChangeRefused")
         if change.number not in self._change_outcomes and self._change is None:
             self._change = change
+        elif change.number not in self._change_outcomes and self._change and self._change.number != change.number:
+            raise ApplicationError("another change of this booking is still open", type="ChangeRefused")
         await workflow.wait_condition(
             lambda: (
                 change.number in self._change_outcomes
@@ -477,7 +483,10 @@ class BookingWorkflow:
             self._change is not None and self._change.number == change.number
         ):
             return  # the same request again (a retry): answered with how it went
-        if not self._changes_allowed or self._phase != "staying" or self._cancellation is not None:
+        capturing = self._phase == "capturing"  # (changes are allowed once the capture is done)
+        if not (self._changes_allowed or capturing) or self._phase not in ("staying", "capturing"):
+            raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
+        if self._cancellation is not None:
             raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
         if self._change is not None:
             raise ValueError("another change of this booking is still open")

@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.bookings import AuthorizationOutcome
     from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
 
 DB = timedelta(seconds=30)
@@ -40,7 +41,7 @@ class ChangeResult:
 class BookingChangeWorkflow:
     @workflow.run
     async def run(self, ref: ChangeRef) -> ChangeResult:
-        auth = await workflow.execute_activity_method(
+        auth: AuthorizationOutcome = await workflow.execute_activity_method(
             ChangeActivities.authorize_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
         if auth.outcome != "authorized":

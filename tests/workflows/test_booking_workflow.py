@@ -9,9 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import pytest
-
 from models import Booking, LedgerEntry, Message, Payment
 from models.identity import Role
 from stayflow.settings import Settings
@@ -20,11 +17,6 @@ from workers.main import build_worker
 from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
-
-
-@pytest.fixture
-def stripe_settings(settings: Settings, fake_stripe: Any) -> Settings:
-    return msgspec.structs.replace(settings, stripe_api_key=fake_stripe.api_key, stripe_api_base=fake_stripe.url)
 
 
 async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:

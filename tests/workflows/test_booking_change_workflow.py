@@ -1,0 +1,95 @@
+"""Changes of a running booking on the time-skipping server: a change nobody answers lapses after
+the host response window, and after a change the stay ends on its new check-out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from datetime import timedelta
+from typing import Any
+
+from models import Booking, BookingChange, Message
+from stayflow.settings import Settings
+from tests.factories import make_booking, make_change, make_listing, make_user
+from tests.workflows.test_booking_workflow import HISTORIES, deliveries_done, start, status
+from workers.main import build_worker
+from workflows.booking import BookingWorkflow, ChangeRequest, HostDecision
+
+
+def change_request(booking: Booking, check_in: dt.date, check_out: dt.date, *, needs_host: bool) -> ChangeRequest:
+    return ChangeRequest(
+        booking_id=str(booking.id),
+        number=1,
+        guest_id=str(booking.guest),
+        check_in=check_in.isoformat(),
+        check_out=check_out.isoformat(),
+        needs_host=needs_host,
+        summary=f"Now {check_in} to {check_out}.",
+    )
+
+
+async def test_a_change_the_host_does_not_answer_lapses_and_the_stay_keeps_its_dates(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=False)
+    guest = await make_user(email="guest@example.com")
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(12))
+    new_in, new_out = today + timedelta(10), today + timedelta(14)
+    await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total * 2)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=False, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "awaiting_host":
+            await env.sleep(timedelta(seconds=1))
+        await handle.execute_update(BookingWorkflow.decide, HostDecision(True, str(listing.host)))
+        asked = await handle.execute_update(
+            BookingWorkflow.modify, change_request(booking, new_in, new_out, needs_host=True)
+        )
+        assert asked.status == "awaiting_host"
+        await env.sleep(timedelta(hours=25))  # past the host response window
+        [change] = await BookingChange.objects()
+        assert change.status == "expired"
+        assert await handle.result() == "completed"
+        await deliveries_done(env)
+        steps = {s.step: s.at for s in await handle.query(BookingWorkflow.timeline)}
+    assert "change_expired" in steps
+    assert dt.datetime.fromisoformat(steps["completed"]).date() == today + timedelta(12)  # the old check-out
+    assert str((await Booking.objects().get(Booking.id == booking.id)).check_out) == str(today + timedelta(12))  # type: ignore[union-attr]
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1  # nothing was charged for the change
+    kinds = {m.kind for m in await Message.objects()}
+    assert {"change_requested_host", "change_expired"} <= kinds
+
+
+async def test_after_a_change_the_stay_completes_on_its_new_check_out(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(3), check_out=today + timedelta(5))
+    new_in, new_out = today + timedelta(4), today + timedelta(9)
+    await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 20_000)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        outcome = await handle.execute_update(
+            BookingWorkflow.modify, change_request(booking, new_in, new_out, needs_host=False)
+        )
+        assert outcome.status == "applied"
+        assert await handle.result() == "completed"
+        await deliveries_done(env)
+        steps = {s.step: s.at for s in await handle.query(BookingWorkflow.timeline)}
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            (HISTORIES / "booking_changed_then_completed.json").write_text((await handle.fetch_history()).to_json())
+    assert dt.datetime.fromisoformat(steps["completed"]) >= dt.datetime.combine(new_out, dt.time(11), tzinfo=dt.UTC)
+    assert await status(booking) == "completed"
+    await booking.refresh()
+    assert (booking.check_in, booking.check_out) == (new_in, new_out)
+    captures = fake_stripe.calls("POST", "/capture")
+    assert [c.idempotency_key for c in captures] == [
+        f"booking-{booking.id}-capture",
+        f"booking-{booking.id}-change-1-capture",
+    ]
