@@ -29,6 +29,11 @@ DEV_TEMPORAL_PORT = 7233
 DEV_DATABASE = "stayflow"
 
 
+def dev_postgres_port() -> int:
+    """The port of `make dev`'s embedded PostgreSQL."""
+    return int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+
+
 def _port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
@@ -58,7 +63,7 @@ def run_dev(settings: Settings) -> int:
         if settings.database_url:
             print(f"• PostgreSQL: using STAYFLOW_DATABASE_URL ({_redacted(settings.database_url)})")
         else:
-            port = int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+            port = dev_postgres_port()
             if port_open("127.0.0.1", port):
                 raise SystemExit(
                     f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)"
