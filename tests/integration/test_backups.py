@@ -101,6 +101,7 @@ async def seed_marketplace() -> None:
         listing, guest, check_in=today + dt.timedelta(days=10), check_out=today + dt.timedelta(days=13)
     )
     payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None
     await LedgerEntry(
         payment=payment.id,
         booking=booking.id,
