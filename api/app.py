@@ -27,6 +27,7 @@ from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
+from api.metrics import MetricsController, instrument_requests
 from api.payments import PaymentsController
 from api.photos import PhotosController
 from api.reviews import (
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
 
     route_handlers: list[Any] = [
         HealthController,
+        MetricsController,
         # Per-IP rate limit on the public auth routes (login, register, forgot, reset, refresh).
         Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit(settings).middleware]),
         SessionsController,
@@ -121,7 +123,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     return Litestar(
         route_handlers=route_handlers,
         lifespan=[database_pool],
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[jwt_auth.on_app_init, instrument_requests],
         plugins=[problem_details_plugin],
         exception_handlers={Exception: internal_error_handler},
         dependencies={

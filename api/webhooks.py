@@ -1,23 +1,32 @@
-"""Stripe webhooks: verified, handled once, turned into signals on the booking's workflow."""
+"""Stripe webhooks: verified, turned into signals on the booking's workflow, recorded once signalled.
+
+An event is recorded in `stripe_events` only after its signal was accepted, so no crash can record an
+event the workflow never got; Stripe redelivers unrecorded events, and the signal's request id (from
+the event id) makes Temporal drop a repeat, so the workflow sees each event once."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import stripe
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Problem
 from models import Payment, StripeEvent
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.booking import BookingWorkflow, PaymentEvent, booking_workflow_id
+from workflows.booking import PaymentEvent, booking_workflow_id
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+PAYMENT_EVENT_SIGNAL = "payment_event"
+"""The name of `BookingWorkflow.payment_event` (a `@workflow.signal` is named after its method)."""
 
 EVENT_KINDS = {
     "payment_intent.amount_capturable_updated": "succeeded",
@@ -60,25 +69,46 @@ class StripeWebhookController(Controller):
         except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError) as exc:
             raise Problem(400, "The Stripe signature does not match this payload (or is too old).",
                           slug="bad-signature") from exc  # fmt: skip
-        first_time = await StripeEvent.raw(
-            "INSERT INTO stripe_events (id, type, received_at) VALUES ({}, {}, now())"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            event_id, event_type,
-        )  # fmt: skip
-        if not first_time:
+        if await StripeEvent.exists().where(StripeEvent.id == event_id):
             return WebhookAnswer(received=True, duplicate=True)
         kind = EVENT_KINDS.get(event_type)
         intent_id = _intent_id(obj) if kind else None
         if kind and intent_id:
             payment = await Payment.objects().where(Payment.intent_id == intent_id).first()
             if payment is not None:
-                handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(payment.booking))
-                try:
-                    await handle.signal(BookingWorkflow.payment_event, PaymentEvent(kind=kind, intent_id=intent_id))
-                except RPCError as exc:
-                    if exc.status == RPCStatusCode.NOT_FOUND:
-                        return WebhookAnswer(received=True)  # the booking's process has ended: nothing to tell
-                    # Not recorded as handled: Stripe redelivers and we try again.
-                    await StripeEvent.delete().where(StripeEvent.id == event_id)
-                    raise
-        return WebhookAnswer(received=True)
+                await _signal_booking(temporal, payment.booking, event_id, PaymentEvent(kind=kind, intent_id=intent_id))
+        # Recorded only once the booking's workflow has it: a crash before this line leaves the event
+        # unrecorded, Stripe redelivers it, and the repeated signal is dropped by Temporal (same request id).
+        first_time = await StripeEvent.raw(
+            "INSERT INTO stripe_events (id, type, received_at) VALUES ({}, {}, now())"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            event_id, event_type,
+        )  # fmt: skip
+        return WebhookAnswer(received=True, duplicate=not first_time)
+
+
+async def _signal_booking(temporal: TemporalGateway, booking_id: UUID, event_id: str, event: PaymentEvent) -> None:
+    """`BookingWorkflow.payment_event`, once per Stripe event: the request id is derived from the event
+    id, so Temporal ignores the same event signalled again (a redelivery, two deliveries at once)."""
+    try:
+        client = await temporal.client()
+        request = SignalWorkflowExecutionRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=booking_workflow_id(booking_id)),
+            signal_name=PAYMENT_EVENT_SIGNAL,
+            identity=client.identity,
+            request_id=f"stripe-{event_id}",
+        )
+        request.input.payloads.extend(await client.data_converter.encode([event]))
+        await client.workflow_service.signal_workflow_execution(request, retry=True)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return  # the booking's process has ended: nothing to tell
+        raise _temporal_unavailable() from exc
+    except (RuntimeError, TimeoutError) as exc:  # no connection to Temporal
+        raise _temporal_unavailable() from exc
+
+
+def _temporal_unavailable() -> Problem:
+    # Not recorded as handled: Stripe redelivers a non-2xx answer, and we try again then.
+    return Problem(503, "The booking's workflow cannot be reached right now; Stripe will deliver the event again.")

@@ -8,6 +8,7 @@ import getpass
 import logging
 import os
 import sys
+from pathlib import Path
 
 from stayflow.settings import SettingsError, get_settings
 
@@ -56,6 +57,30 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from stayflow.backups import BackupError, backup_database
+
+    try:
+        written = asyncio.run(backup_database(get_settings(), args.output))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {written} ({written.stat().st_size} bytes)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from stayflow.backups import BackupError, restore_database
+
+    try:
+        restored = asyncio.run(restore_database(get_settings(), args.file, clean=args.clean))
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file} into {restored.database} ({restored.tables} tables); run `stayflow migrate` next")
+    return 0
+
+
 def _dev() -> int:
     from stayflow.dev import run_dev
 
@@ -75,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
     admin.add_argument("--password", help="default: $STAYFLOW_ADMIN_PASSWORD, else asked for")
+    backup = sub.add_parser("backup", help="write a consistent dump of the database (pg_dump custom format)")
+    backup.add_argument("--output", "-o", type=Path, help="default: ./stayflow-<UTC time>.dump")
+    restore = sub.add_parser("restore", help="load a backup into an empty database")
+    restore.add_argument("file", type=Path)
+    restore.add_argument(
+        "--clean", action="store_true", help="the database is not empty: drop and replace the objects the backup holds"
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "dev":
@@ -88,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             _migrate()
         elif args.command == "create-admin":
             return _create_admin(args)
+        elif args.command == "backup":
+            return _backup(args)
+        elif args.command == "restore":
+            return _restore(args)
     except SettingsError as exc:
         print(str(exc), file=sys.stderr)
         return 2

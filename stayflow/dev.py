@@ -29,6 +29,11 @@ DEV_TEMPORAL_PORT = 7233
 DEV_DATABASE = "stayflow"
 
 
+def dev_postgres_port() -> int:
+    """The port of `make dev`'s embedded PostgreSQL."""
+    return int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+
+
 def _port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
@@ -58,7 +63,7 @@ def run_dev(settings: Settings) -> int:
         if settings.database_url:
             print(f"• PostgreSQL: using STAYFLOW_DATABASE_URL ({_redacted(settings.database_url)})")
         else:
-            port = int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+            port = dev_postgres_port()
             if port_open("127.0.0.1", port):
                 raise SystemExit(
                     f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)"
@@ -107,6 +112,12 @@ def run_dev(settings: Settings) -> int:
         else:
             print("• Stripe: using STRIPE_API_KEY against the real Stripe API")
 
+        metrics_address = env["STAYFLOW_WORKER_METRICS_ADDRESS"]  # empty: the worker serves no metrics
+        if metrics_address and port_open("127.0.0.1", _port_of(metrics_address)):
+            port = _port_of(metrics_address)
+            raise SystemExit(f"port {port} is taken: is another worker running? (STAYFLOW_WORKER_METRICS_ADDRESS)")
+        worker_metrics = f"http://{metrics_address}/metrics (worker)" if metrics_address else "worker: off"
+
         stayflow = [sys.executable, "-m", "stayflow.cli"]
         print("• applying migrations")
         if subprocess.run([*stayflow, "migrate"], env=env).returncode != 0:
@@ -123,6 +134,7 @@ def run_dev(settings: Settings) -> int:
             f"  API           {base}/api/v1\n"
             f"  API docs      {base}/schema  (Swagger UI: {base}/schema/swagger)\n"
             f"  Readiness     {base}/ready\n"
+            f"  Metrics       {base}/metrics (API), {worker_metrics}\n"
             f"  Temporal UI   {settings.temporal_ui_url}\n"
             f"  Dev outbox    {base}/api/v1/dev/outbox\n"
             f"  Logs          {home / 'logs'}\n",

@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     worker_metrics_address: str | None = None
     """host:port where the worker serves Temporal SDK metrics for Prometheus (unset: off)."""
+    pg_bin_dir: str | None = None
+    """Where `stayflow backup`/`restore` find pg_dump and pg_restore (unset: PATH, then the embedded server's)."""
 
     jwt_secret: str = ""
     access_token_ttl_seconds: int = 15 * 60
@@ -125,6 +127,7 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_PUBLIC_URL": "public_url",
     "STAYFLOW_TEMPORAL_UI_URL": "temporal_ui_url",
     "STAYFLOW_WORKER_METRICS_ADDRESS": "worker_metrics_address",
+    "STAYFLOW_PG_BIN_DIR": "pg_bin_dir",
     "STAYFLOW_JWT_SECRET": "jwt_secret",
     "STAYFLOW_ACCESS_TOKEN_TTL_SECONDS": "access_token_ttl_seconds",
     "STAYFLOW_REFRESH_TOKEN_TTL_SECONDS": "refresh_token_ttl_seconds",

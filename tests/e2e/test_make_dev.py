@@ -68,6 +68,11 @@ class DevStack:
         assert self.process is not None
         return psutil.Process(self.process.pid).children(recursive=True)
 
+    def stayflow(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stayflow.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
+
     def interrupt(self) -> str:
         assert self.process is not None
         self.process.send_signal(signal.SIGINT)
@@ -91,6 +96,8 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     assert httpx.get(f"{stack.api}/schema").status_code == 200
     worker_metrics = httpx.get(f"http://127.0.0.1:{stack.metrics_port}/metrics")
     assert worker_metrics.status_code == 200 and "temporal_" in worker_metrics.text
+    api_metrics = httpx.get(f"{stack.api}/metrics")
+    assert api_metrics.status_code == 200 and 'stayflow_api_requests_total{app_name="stayflow-api"' in api_metrics.text
     registered = httpx.post(
         f"{stack.api}/api/v1/auth/register",
         json={"email": "first@example.com", "password": "a long enough secret", "full_name": "First User"},
@@ -101,8 +108,16 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names
     assert "stripe_server" in names  # no STRIPE_API_KEY: the local fake Stripe runs
 
+    # `stayflow backup` finds the running stack's embedded database by itself.
+    backup = stack.stayflow("backup", "--output", str(stack.home / "dev.dump"))
+    assert backup.returncode == 0, backup.stderr
+    assert (stack.home / "dev.dump").read_bytes()[:5] == b"PGDMP"
+    later = {"email": "later@example.com", "password": "a long enough secret", "full_name": "Later User"}
+    assert httpx.post(f"{stack.api}/api/v1/auth/register", json=later).status_code == 201
+
     output = stack.interrupt()
     assert stack.process is not None and stack.process.returncode == 0, output
+    assert f"http://127.0.0.1:{stack.metrics_port}/metrics (worker)" in output
     time.sleep(0.5)
     survivors = [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert survivors == [], [p.cmdline() for p in survivors]
@@ -112,4 +127,14 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
         f"{stack.api}/api/v1/auth/login", json={"email": "first@example.com", "password": "a long enough secret"}
     )
     assert login.status_code == 200
+    stack.interrupt()
+
+    # With the stack stopped, `stayflow restore` starts the embedded server for the duration.
+    restore = stack.stayflow("restore", "--clean", str(stack.home / "dev.dump"))
+    assert restore.returncode == 0, restore.stderr
+    stack.start()
+    login_later = {"email": later["email"], "password": later["password"]}
+    assert httpx.post(f"{stack.api}/api/v1/auth/login", json=login_later).status_code == 401  # after the backup
+    first = {"email": "first@example.com", "password": "a long enough secret"}
+    assert httpx.post(f"{stack.api}/api/v1/auth/login", json=first).status_code == 200
     stack.interrupt()
