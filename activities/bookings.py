@@ -17,8 +17,8 @@ from uuid import UUID
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notifications import record_email
-from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Payment, User
+from activities.notifications import record_notification
+from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Message, Notification, Payment, User
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
 from stayflow.rules.booking_status import BookingStatus, PaymentStatus, sources_of
@@ -54,7 +54,7 @@ class BookingNotices:
 class BookingNotice:
     booking_id: str
     kind: str
-    """A template of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
+    """A kind of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
     reason: str = ""
 
 
@@ -235,6 +235,8 @@ class BookingActivities:
 
     @activity.defn
     async def notify(self, notice: BookingNotice) -> list[str]:
+        """Tell guest or host (`_host` suffix, and requests) about the booking; returns the
+        message ids to deliver. A cancellation that refunded money also tells the guest so."""
         booking = await Booking.objects().get(Booking.id == UUID(notice.booking_id))
         assert booking is not None
         listing = await Listing.objects().get(Listing.id == booking.listing)
@@ -242,25 +244,45 @@ class BookingActivities:
         to_host = notice.kind.endswith("_host") or notice.kind == "booking_requested"
         recipient = await User.objects().get(User.id == (listing.host if to_host else booking.guest))
         assert recipient is not None
-        email = templates.booking_email(
-            kind=notice.kind,
-            full_name=recipient.full_name,
-            title=listing.title,
-            check_in=str(booking.check_in),
-            check_out=str(booking.check_out),
-            total=booking.total,
-            currency=booking.currency,
-            reason=notice.reason,
-            booking_url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}",
-        )
-        message_id = await record_email(
-            user_id=recipient.id,
-            recipient=recipient.email,
-            kind=notice.kind,
-            dedupe_key=f"{notice.kind}:{booking.id}",
-            email=email,
-        )
-        return [message_id]
+        url = f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}"
+        kind = notice.kind
+        if kind == "booking_confirmed" and await _was_requested(booking.id):
+            kind = "booking_accepted"  # the host said yes: that is what the guest waited for
+
+        async def tell(kind: str, dedupe_key: str, amount: int) -> list[str]:
+            rendered = templates.booking_email(
+                kind=kind,
+                full_name=recipient.full_name,
+                title=listing.title,
+                check_in=str(booking.check_in),
+                check_out=str(booking.check_out),
+                total=amount,
+                currency=booking.currency,
+                reason=notice.reason,
+                booking_url=url,
+            )
+            return await record_notification(
+                user_id=recipient.id, kind=kind, dedupe_key=dedupe_key, notice=rendered, link=url
+            )
+
+        ids = await tell(kind, f"{notice.kind}:{booking.id}", booking.total)
+        if notice.kind == "booking_cancelled":
+            refunded = await LedgerEntry.select(LedgerEntry.amount).where(
+                (LedgerEntry.booking == booking.id) & (LedgerEntry.kind == "refund")
+            )
+            amount = sum(int(row["amount"]) for row in refunded)
+            if amount > 0:
+                ids += await tell("refund_issued", f"refund_issued:{booking.id}", amount)
+        return ids
+
+
+async def _was_requested(booking_id: UUID) -> bool:
+    """Whether the host was asked (a request, not an instant booking)."""
+    key = f"booking_requested:{booking_id}"
+    return bool(
+        await Notification.exists().where(Notification.dedupe_key == key)
+        or await Message.exists().where(Message.dedupe_key == key)
+    )
 
 
 def invoice_lines(price: dict[str, Any], title: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
+from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
@@ -50,7 +51,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     bookings = BookingActivities(settings, payments)
     cancellations = CancellationActivities(settings, payments)
     reviews = ReviewActivities(settings)
-    notifications = NotificationActivities(email_sender_for(settings))
+    notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         accounts.issue_password_reset,
         listings.begin_review,
@@ -67,7 +68,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         cancellations.settle_cancellation,
         reviews.remind_reviewers,
         reviews.publish_reviews,
-        notifications.send_email,
+        notifications.send_message,
         notifications.mark_message_failed,
     ]
 

@@ -1,5 +1,6 @@
-"""Delivering a recorded message from inside any workflow: retried with backoff for as long
-as a provider outage lasts (up to a day), then marked failed; never raises to the caller."""
+"""Delivering a recorded message (email or SMS) from inside any workflow: retried with backoff
+for as long as a provider outage lasts (up to a day), then marked failed; never raises to the
+caller. Messages are recorded by `activities.notifications.record_notification`."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ DELIVERY_RETRY = RetryPolicy(
 DELIVERY_DEADLINE = timedelta(days=1)
 
 
-async def deliver_email(message_id: str) -> bool:
+async def deliver_message(message_id: str) -> bool:
     """True when the provider took the message."""
     try:
         await workflow.execute_activity_method(
-            NotificationActivities.send_email,
+            NotificationActivities.send_message,
             DeliverMessage(message_id),
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=DELIVERY_DEADLINE,
@@ -41,6 +42,10 @@ async def deliver_email(message_id: str) -> bool:
         return False
 
 
+deliver_email = deliver_message
+"""The name from before SMS; both channels go through `deliver_message`."""
+
+
 @workflow.defn
 class DeliverMessageWorkflow:
     """Delivers one recorded message on its own, so a provider outage never holds up the
@@ -48,7 +53,7 @@ class DeliverMessageWorkflow:
 
     @workflow.run
     async def run(self, request: DeliverMessage) -> bool:
-        return await deliver_email(request.message_id)
+        return await deliver_message(request.message_id)
 
 
 async def deliver_in_background(message_ids: list[str]) -> None:
