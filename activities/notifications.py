@@ -24,7 +24,7 @@ from stayflow.providers import DeliveryError
 from stayflow.providers.email import EmailSender, OutgoingEmail
 from stayflow.providers.sms import OutgoingSms, SmsSender
 from stayflow.rules.notifications import PreferenceChannel, wanted_channels
-from stayflow.templates import Notice, sms_text
+from stayflow.templates import Notice, RenderedEmail, sms_text
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,25 @@ class DeliverMessage:
 class MessageFailed:
     message_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """An event rendered outside a workflow (by the API), for `NotifyWorkflow` to record."""
+
+    user_id: str
+    kind: str
+    dedupe_key: str
+    subject: str
+    text: str
+    html: str
+    short: str
+    link: str = ""
+
+    @classmethod
+    def of(cls, *, user_id: UUID, kind: str, dedupe_key: str, notice: Notice, link: str = "") -> NotificationRequest:
+        email = notice.email
+        return cls(str(user_id), kind, dedupe_key, email.subject, email.text, email.html, notice.short, link)
 
 
 class NotificationActivities:
@@ -88,6 +107,17 @@ class NotificationActivities:
             }
         ).where(Message.id == message.id)
         return provider_id
+
+    @activity.defn(name="record_notification")
+    async def record(self, request: NotificationRequest) -> list[str]:
+        """`record_notification` for events that happen outside any process (see `NotifyWorkflow`)."""
+        return await record_notification(
+            user_id=UUID(request.user_id),
+            kind=request.kind,
+            dedupe_key=request.dedupe_key,
+            notice=Notice(RenderedEmail(request.subject, request.text, request.html), request.short),
+            link=request.link,
+        )
 
     @activity.defn
     async def mark_message_failed(self, request: MessageFailed) -> None:

@@ -26,7 +26,7 @@ from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
-from workflows.messaging import DeliverMessageWorkflow
+from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
@@ -41,6 +41,7 @@ WORKFLOWS = [
     CancellationRefundWorkflow,
     ReviewReminderWorkflow,
     DeliverMessageWorkflow,
+    NotifyWorkflow,
 ]
 
 
@@ -69,6 +70,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         reviews.remind_reviewers,
         reviews.publish_reviews,
         notifications.send_message,
+        notifications.record,
         notifications.mark_message_failed,
     ]
 

@@ -4,6 +4,7 @@ caller. Messages are recorded by `activities.notifications.record_notification`.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -12,7 +13,7 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities
+    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities, NotificationRequest
 
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -69,3 +70,21 @@ async def deliver_in_background(message_ids: list[str]) -> None:
             )
         except WorkflowAlreadyStartedError:
             pass  # this message is already on its way: one delivery per message
+
+
+def notify_workflow_id(dedupe_key: str) -> str:
+    return f"notify-{dedupe_key}"
+
+
+@workflow.defn
+class NotifyWorkflow:
+    """Records and delivers one notification for an event that happened outside any process
+    (an admin's action, a chat message): started by the API, one run per event."""
+
+    @workflow.run
+    async def run(self, request: NotificationRequest) -> int:
+        message_ids: list[str] = await workflow.execute_activity_method(
+            NotificationActivities.record, request, start_to_close_timeout=timedelta(seconds=30)
+        )
+        delivered = await asyncio.gather(*(deliver_message(m) for m in message_ids))
+        return sum(delivered)
