@@ -18,7 +18,7 @@ from uuid import UUID
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models import Message, NotificationPreference, User
+from models import Message, Notification, NotificationPreference, User
 from models.messages import Channel, DeliveryStatus
 from stayflow.providers import DeliveryError
 from stayflow.providers.email import EmailSender, OutgoingEmail
@@ -135,7 +135,7 @@ async def record_notification(
 ) -> list[str]:
     """Tell one user about one event: the in-app notification always, an email and an SMS as
     their preferences for `kind` ask (security kinds: email always). Returns the ids of the
-    messages to deliver (pass them to `workflows.messaging.deliver_email`/`deliver_in_background`).
+    messages to deliver (pass them to `workflows.messaging.deliver_message`/`deliver_in_background`).
 
     `kind` must be declared in `stayflow.rules.notifications`. `dedupe_key` names the event
     (e.g. `booking_confirmed:<booking id>`): recording it again, from a retried activity or a
@@ -149,7 +149,7 @@ async def record_notification(
         NotificationPreference.kind, NotificationPreference.channel, NotificationPreference.enabled
     ).where((NotificationPreference.user == user_id) & (NotificationPreference.kind == kind))
     channels = wanted_channels(kind, {(row["kind"], row["channel"]): row["enabled"] for row in stored})
-    await Message.raw(
+    await Notification.raw(
         """INSERT INTO notifications (id, "user", kind, title, body, link, dedupe_key, created_at)
            VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, now())
            ON CONFLICT (dedupe_key) DO NOTHING""",

@@ -171,12 +171,15 @@ class NotificationPreferencesController(Controller):
     async def update(
         self, request: Request[CurrentUser, Any, Any], data: JSONBody[dict[str, Any]]
     ) -> NotificationPreferences:
-        problems = preference_problems(data)
+        """`{kind: {"email"?: bool, "sms"?: bool}}`; checked by hand so that every error names
+        its kind and channel (`booking_requested.sms`)."""
+        changes: dict[str, Any] = data
+        problems = preference_problems(changes)
         if problems:
             raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
         now = dt.datetime.now(dt.UTC)
         async with NotificationPreference._meta.db.transaction():
-            for kind, channels in data.items():
+            for kind, channels in changes.items():
                 for channel, enabled in channels.items():
                     await NotificationPreference.raw(
                         """INSERT INTO notification_preferences (id, "user", kind, channel, enabled, updated_at)
