@@ -4,7 +4,9 @@ revoked credentials fail the message for good, and nothing is sent twice."""
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -12,7 +14,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import DeliverMessage, NotificationActivities, record_notification
+from activities.notifications import DeliverMessage, NotificationActivities, NotificationRequest, record_notification
 from models import Message, Notification, NotificationPreference, User
 from stayflow import templates
 from stayflow.providers import DeliveryError
@@ -22,7 +24,9 @@ from stayflow.settings import Settings
 from tests.factories import make_user
 from tests.fakes.twilio import FakeTwilio
 from workers.main import build_worker
-from workflows.messaging import DeliverMessageWorkflow
+from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow, notify_workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
 
 
 def request_notice(title: str = "Cliff cabin") -> templates.Notice:
@@ -174,3 +178,39 @@ async def test_delivery_workflow_waits_out_a_twilio_outage(
     assert len(fake_twilio.received) == 5 and len(fake_twilio.delivered) == 1
     await sms_row.refresh()
     assert sms_row.status == "sent" and sms_row.attempts == 5
+
+
+async def test_notify_workflow_records_and_delivers_an_api_event_once(
+    time_skipping_env: Any, settings: Settings, task_queue: str, fake_twilio: FakeTwilio
+) -> None:
+    user = await user_with_phone()
+    notice = templates.booking_email(
+        kind="booking_cancelled_host",
+        full_name="Grace Hopper",
+        title="Dune shack",
+        check_in="2027-05-01",
+        check_out="2027-05-03",
+        total=20_000,
+        currency="USD",
+        reason="guest's plans changed",
+        booking_url="https://stay.test/b",
+    )
+    request = NotificationRequest.of(
+        user_id=user.id, kind="booking_cancelled_host", dedupe_key="event-1", notice=notice
+    )
+    fake_twilio.fail_next = 2
+    async with build_worker(time_skipping_env.client, twilio_settings(settings, fake_twilio), task_queue=task_queue):
+        handle = await time_skipping_env.client.start_workflow(
+            NotifyWorkflow.run, request, id=notify_workflow_id("event-1"), task_queue=task_queue
+        )
+        assert await handle.result() == 2  # the email (outbox) and the SMS (Twilio, after the outage)
+        again = await time_skipping_env.client.execute_workflow(
+            NotifyWorkflow.run, request, id=f"{notify_workflow_id('event-1')}-again", task_queue=task_queue
+        )
+        assert again == 2  # a second start for the same event finds both messages sent
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            (HISTORIES / "notify_with_sms_outage.json").write_text((await handle.fetch_history()).to_json())
+    assert len(fake_twilio.delivered) == 1 and len(fake_twilio.received) == 3
+    assert await Notification.count() == 1 and await Message.count() == 2
+    [item] = await Notification.objects()
+    assert item.kind == "booking_cancelled_host" and "guest's plans changed" in item.body
