@@ -56,6 +56,9 @@ class BookingNotice:
     kind: str
     """A kind of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
     reason: str = ""
+    event: str = ""
+    """For kinds that can happen more than once to a booking (`booking_modified`): what tells
+    one occurrence from the next (e.g. the modification's id). Empty: once per booking."""
 
 
 def _key(booking_id: str, step: str) -> str:
@@ -265,7 +268,8 @@ class BookingActivities:
                 user_id=recipient.id, kind=kind, dedupe_key=dedupe_key, notice=rendered, link=url
             )
 
-        ids = await tell(kind, f"{notice.kind}:{booking.id}", booking.total)
+        occurrence = f":{notice.event}" if notice.event else ""
+        ids = await tell(kind, f"{notice.kind}:{booking.id}{occurrence}", booking.total)
         if notice.kind == "booking_cancelled":
             refunded = await LedgerEntry.select(LedgerEntry.amount).where(
                 (LedgerEntry.booking == booking.id) & (LedgerEntry.kind == "refund")

@@ -164,6 +164,10 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
         "Booking changed: {title}",
         "Your booking of {title} changed: it is now {dates} ({total}). {reason}",
     ),
+    "booking_modified_host": (
+        "Booking changed: {title}",
+        "A booking of {title} changed: it is now {dates} ({total}). {reason}",
+    ),
     "payment_receipt": (
         "Receipt for your stay at {title}",
         "We received {total} for {title} {dates}. Your invoice and receipt are in the app.",

@@ -4,6 +4,7 @@ revoked credentials fail the message for good, and nothing is sent twice."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from pathlib import Path
@@ -214,3 +215,30 @@ async def test_notify_workflow_records_and_delivers_an_api_event_once(
     assert await Notification.count() == 1 and await Message.count() == 2
     [item] = await Notification.objects()
     assert item.kind == "booking_cancelled_host" and "guest's plans changed" in item.body
+
+
+async def test_repeatable_booking_events_are_told_once_per_occurrence(settings: Settings) -> None:
+    from activities.bookings import BookingActivities, BookingNotice
+    from stayflow.providers.payments import payments_for
+    from tests.factories import make_booking, make_listing
+
+    listing = await make_listing(title="Dune shack")
+    guest = await make_user()
+    booking = await make_booking(
+        listing, guest, check_in=dt.date(2027, 6, 1), check_out=dt.date(2027, 6, 4), total=30_000
+    )
+    activities = BookingActivities(settings, payments_for(settings))
+    env = ActivityEnvironment()
+    first = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified", "Dates moved.", "m1"))
+    retried = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified", "Dates moved.", "m1"))
+    second = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified", "One more.", "m2"))
+    to_host = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified_host", "", "m2"))
+    assert first == retried and first != second
+    items = await Notification.objects().order_by(Notification.created_at)
+    assert [(i.user, i.kind) for i in items] == [
+        (guest.id, "booking_modified"),
+        (guest.id, "booking_modified"),
+        (listing.host, "booking_modified_host"),
+    ]
+    assert "from 2027-06-01 to 2027-06-04 (EUR 300.00). Dates moved." in items[0].body
+    assert len(to_host) == 1 and await Message.count() == 3
