@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 from activities.notifications import NotificationRequest
 from models import Listing, User
 from stayflow import templates
+from stayflow.rules.notifications import kind_named
 from stayflow.settings import Settings
 from stayflow.templates import Notice
 from stayflow.temporal import TemporalGateway
@@ -33,6 +34,7 @@ async def notify_in_background(
 ) -> None:
     """Start telling `user_id` about the event `dedupe_key` (once per key). Never raises: the
     action the API already took stands even if Temporal cannot be reached (logged)."""
+    kind_named(kind)  # an undeclared kind is a bug: fail here, not in a retrying activity
     request = NotificationRequest.of(user_id=user_id, kind=kind, dedupe_key=dedupe_key, notice=notice, link=link)
     try:
         client = await temporal.client()
