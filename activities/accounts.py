@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from temporalio import activity
 
+from activities.notifications import record_notification
 from models import Message, PasswordResetToken, User
-from models.messages import Channel
 from stayflow import templates
 from stayflow.credentials import new_opaque_token, token_digest
 from stayflow.settings import Settings
@@ -33,8 +33,13 @@ class AccountActivities:
         Returns the message id, or None when no active account has that email. The raw token
         exists only here and in the message body; it never enters workflow history.
         """
-        dedupe_key = f"password_reset:{request.request_id}:email"
-        existing = await Message.select(Message.id).where(Message.dedupe_key == dedupe_key).first()
+        dedupe_key = f"password_reset:{request.request_id}"
+        # (`…:email` is the key of messages recorded before notifications had one entry point.)
+        existing = (
+            await Message.select(Message.id)
+            .where(Message.dedupe_key.is_in([dedupe_key, f"{dedupe_key}:email"]))
+            .first()
+        )
         if existing:
             return str(existing["id"])
         user = await User.objects().where(User.email == request.email.strip().lower()).first()
@@ -43,7 +48,7 @@ class AccountActivities:
         token = new_opaque_token()
         ttl = self.settings.password_reset_ttl_seconds
         reset_url = f"{self.settings.public_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
-        email = templates.password_reset_email(
+        notice = templates.password_reset_email(
             full_name=user.full_name, reset_url=reset_url, token=token, valid_minutes=ttl // 60
         )
         async with PasswordResetToken._meta.db.transaction():
@@ -55,15 +60,7 @@ class AccountActivities:
                     expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl),
                 )
             )
-            message = Message(
-                user=user.id,
-                kind="password_reset",
-                channel=Channel.email,
-                dedupe_key=dedupe_key,
-                recipient=user.email,
-                subject=email.subject,
-                text_body=email.text,
-                html_body=email.html,
+            message_ids = await record_notification(
+                user_id=user.id, kind="password_reset", dedupe_key=dedupe_key, notice=notice
             )
-            await message.save()
-        return str(message.id)
+        return message_ids[0]

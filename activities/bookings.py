@@ -17,8 +17,8 @@ from uuid import UUID
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notifications import record_email
-from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Payment, User
+from activities.notifications import record_notification
+from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Message, Notification, Payment, User
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
 from stayflow.rules.booking_status import CAPTURED, BookingStatus, PaymentStatus, sources_of
@@ -55,10 +55,11 @@ class BookingNotices:
 class BookingNotice:
     booking_id: str
     kind: str
-    """A template of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
+    """A kind of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
     reason: str = ""
     event: str = ""
-    """Which occurrence, for kinds that can happen more than once (`change-2`): one message each."""
+    """For kinds that can happen more than once to a booking (`booking_modified`): what tells
+    one occurrence from the next (e.g. the modification's id). Empty: once per booking."""
 
 
 def _key(booking_id: str, step: str) -> str:
@@ -293,6 +294,8 @@ class BookingActivities:
 
     @activity.defn
     async def notify(self, notice: BookingNotice) -> list[str]:
+        """Tell guest or host (`_host` suffix, and requests) about the booking; returns the
+        message ids to deliver. A cancellation that refunded money also tells the guest so."""
         booking = await Booking.objects().get(Booking.id == UUID(notice.booking_id))
         assert booking is not None
         listing = await Listing.objects().get(Listing.id == booking.listing)
@@ -300,25 +303,43 @@ class BookingActivities:
         to_host = notice.kind.endswith("_host") or notice.kind == "booking_requested"
         recipient = await User.objects().get(User.id == (listing.host if to_host else booking.guest))
         assert recipient is not None
-        email = templates.booking_email(
-            kind=notice.kind,
-            full_name=recipient.full_name,
-            title=listing.title,
-            check_in=str(booking.check_in),
-            check_out=str(booking.check_out),
-            total=booking.total,
-            currency=booking.currency,
-            reason=notice.reason,
-            booking_url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}",
-        )
-        message_id = await record_email(
-            user_id=recipient.id,
-            recipient=recipient.email,
-            kind=notice.kind,
-            dedupe_key=f"{notice.kind}:{booking.id}" + (f":{notice.event}" if notice.event else ""),
-            email=email,
-        )
-        return [message_id]
+        url = f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}"
+        kind = notice.kind
+        if kind == "booking_confirmed" and await _was_requested(booking.id):
+            kind = "booking_accepted"  # the host said yes: that is what the guest waited for
+
+        async def tell(kind: str, dedupe_key: str, amount: int) -> list[str]:
+            rendered = templates.booking_email(
+                kind=kind,
+                full_name=recipient.full_name,
+                title=listing.title,
+                check_in=str(booking.check_in),
+                check_out=str(booking.check_out),
+                total=amount,
+                currency=booking.currency,
+                reason=notice.reason,
+                booking_url=url,
+            )
+            return await record_notification(
+                user_id=recipient.id, kind=kind, dedupe_key=dedupe_key, notice=rendered, link=url
+            )
+
+        occurrence = f":{notice.event}" if notice.event else ""
+        ids = await tell(kind, f"{notice.kind}:{booking.id}{occurrence}", booking.total)
+        if notice.kind == "booking_cancelled":
+            amount = booking.refund_amount or 0  # what the cancellation gives back (not earlier changes')
+            if amount > 0:
+                ids += await tell("refund_issued", f"refund_issued:{booking.id}", amount)
+        return ids
+
+
+async def _was_requested(booking_id: UUID) -> bool:
+    """Whether the host was asked (a request, not an instant booking)."""
+    key = f"booking_requested:{booking_id}"
+    return bool(
+        await Notification.exists().where(Notification.dedupe_key == key)
+        or await Message.exists().where(Message.dedupe_key == key)
+    )
 
 
 def invoice_lines(price: dict[str, Any], title: str) -> list[dict[str, Any]]:

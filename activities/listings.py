@@ -10,7 +10,7 @@ from uuid import UUID
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notifications import record_email
+from activities.notifications import record_notification
 from models import Listing, ListingPhoto, PlatformSettings, User
 from models.identity import Role
 from stayflow import templates
@@ -92,20 +92,17 @@ class ListingActivities:
         await Listing.update(
             {Listing.review_notes: "; ".join(problems), Listing.status: ListingStatus.draft, Listing.updated_at: now}
         ).where((Listing.id == listing.id) & Listing.status.is_in([ListingStatus.pending_review, ListingStatus.draft]))
-        email = templates.listing_returned_email(
-            full_name=host.full_name,
-            title=listing.title,
-            problems=problems,
-            listing_url=self._listing_url(request.listing_id),
-        )
-        message_id = await record_email(
+        url = self._listing_url(request.listing_id)
+        message_ids = await record_notification(
             user_id=host.id,
-            recipient=host.email,
             kind="listing_returned",
             dedupe_key=f"listing_returned:{request.review_id}",
-            email=email,
+            notice=templates.listing_returned_email(
+                full_name=host.full_name, title=listing.title, problems=problems, listing_url=url
+            ),
+            link=url,
         )
-        return ReviewStart(problems=problems, reminder_hours=reminder_hours, message_ids=[message_id])
+        return ReviewStart(problems=problems, reminder_hours=reminder_hours, message_ids=message_ids)
 
     @activity.defn
     async def remind_admins(self, request: AdminReminder) -> list[str]:
@@ -113,18 +110,18 @@ class ListingActivities:
         admins = await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null())
         waited = int((dt.datetime.now(dt.UTC) - listing.updated_at).total_seconds() // 3600)
         queue_url = f"{self.settings.public_url.rstrip('/')}/api/v1/admin/listings?status=pending_review"
-        return [
-            await record_email(
+        ids: list[str] = []
+        for admin in admins:
+            ids += await record_notification(
                 user_id=admin.id,
-                recipient=admin.email,
                 kind="listing_review_reminder",
                 dedupe_key=f"listing_review_reminder:{request.review_id}:{request.reminder_number}:{admin.id}",
-                email=templates.listing_review_reminder_email(
+                notice=templates.listing_review_reminder_email(
                     full_name=admin.full_name, title=listing.title, waiting_hours=waited, queue_url=queue_url
                 ),
+                link=queue_url,
             )
-            for admin in admins
-        ]
+        return ids
 
     @activity.defn
     async def apply_decision(self, request: ListingDecision) -> list[str]:
@@ -144,18 +141,17 @@ class ListingActivities:
             (Listing.id == listing.id) & (Listing.status == ListingStatus.pending_review)
         )
         url = self._listing_url(request.listing_id)
-        email = (
+        notice = (
             templates.listing_approved_email(full_name=host.full_name, title=listing.title, listing_url=url)
             if request.approve
             else templates.listing_rejected_email(
                 full_name=host.full_name, title=listing.title, reason=request.reason, listing_url=url
             )
         )
-        message_id = await record_email(
+        return await record_notification(
             user_id=host.id,
-            recipient=host.email,
-            kind=f"listing_{target}",
+            kind="listing_approved" if request.approve else "listing_rejected",
             dedupe_key=f"listing_decision:{request.review_id}",
-            email=email,
+            notice=notice,
+            link=url,
         )
-        return [message_id]

@@ -1,5 +1,13 @@
-"""Delivering messages through the providers. Each call is idempotent: a message already
-sent is never handed to the provider again."""
+"""Telling users what happened: the one entry point every event goes through
+(`record_notification`), and delivering the messages it records through the providers.
+
+Recording and sending are separate on purpose. An activity that causes an event records its
+notification in the database (in-app row, plus one email and one SMS row as the user's
+preferences ask), idempotently by the event's dedupe key, and returns the message ids; the
+workflow then delivers each message with `NotificationActivities.send_email` (retried with
+backoff, see `workflows.messaging`). A provider outage delays a message, it never fails the
+process that caused it, and a message already sent is never handed to a provider again.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +18,13 @@ from uuid import UUID
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models import Message
+from models import Message, Notification, NotificationPreference, User
 from models.messages import Channel, DeliveryStatus
-from stayflow.providers.email import DeliveryError, EmailSender, OutgoingEmail
-from stayflow.templates import RenderedEmail
+from stayflow.providers import DeliveryError
+from stayflow.providers.email import EmailSender, OutgoingEmail
+from stayflow.providers.sms import OutgoingSms, SmsSender
+from stayflow.rules.notifications import PreferenceChannel, wanted_channels
+from stayflow.templates import Notice, RenderedEmail, sms_text
 
 
 @dataclass(frozen=True)
@@ -27,30 +38,59 @@ class MessageFailed:
     reason: str
 
 
-class NotificationActivities:
-    def __init__(self, email_sender: EmailSender) -> None:
-        self.email_sender = email_sender
+@dataclass(frozen=True)
+class NotificationRequest:
+    """An event rendered outside a workflow (by the API), for `NotifyWorkflow` to record."""
 
-    @activity.defn
-    async def send_email(self, request: DeliverMessage) -> str:
-        """Hand one recorded email to the provider; returns the provider's message id."""
+    user_id: str
+    kind: str
+    dedupe_key: str
+    subject: str
+    text: str
+    html: str
+    short: str
+    link: str = ""
+
+    @classmethod
+    def of(cls, *, user_id: UUID, kind: str, dedupe_key: str, notice: Notice, link: str = "") -> NotificationRequest:
+        email = notice.email
+        return cls(str(user_id), kind, dedupe_key, email.subject, email.text, email.html, notice.short, link)
+
+
+class NotificationActivities:
+    def __init__(self, email_sender: EmailSender, sms_sender: SmsSender) -> None:
+        self.email_sender = email_sender
+        self.sms_sender = sms_sender
+
+    # Registered as `send_email` since before SMS existed: recorded workflow histories name it.
+    @activity.defn(name="send_email")
+    async def send_message(self, request: DeliverMessage) -> str:
+        """Hand one recorded message (email or SMS, by its channel) to its provider; returns the
+        provider's message id."""
         message = await Message.objects().get(Message.id == UUID(request.message_id))
         if message is None:
             raise ApplicationError(f"no message {request.message_id}", non_retryable=True)
         if message.status == DeliveryStatus.sent:
             return str(message.provider_message_id or "")
         await Message.update({Message.attempts: Message.attempts + 1}).where(Message.id == message.id)
-        email = OutgoingEmail(
-            message_id=str(message.id),
-            to=message.recipient,
-            subject=message.subject,
-            text=message.text_body,
-            html=message.html_body,
-        )
+        provider = self.sms_sender.name if message.channel == Channel.sms else self.email_sender.name
         try:
-            provider_id = await self.email_sender.send(email)
+            if message.channel == Channel.sms:
+                provider_id = await self.sms_sender.send(
+                    OutgoingSms(message_id=str(message.id), to=message.recipient, body=message.text_body)
+                )
+            else:
+                provider_id = await self.email_sender.send(
+                    OutgoingEmail(
+                        message_id=str(message.id),
+                        to=message.recipient,
+                        subject=message.subject,
+                        text=message.text_body,
+                        html=message.html_body,
+                    )
+                )
         except DeliveryError as exc:
-            await Message.update({Message.last_error: str(exc), Message.provider: self.email_sender.name}).where(
+            await Message.update({Message.last_error: str(exc), Message.provider: provider}).where(
                 Message.id == message.id
             )
             if exc.permanent:
@@ -60,13 +100,24 @@ class NotificationActivities:
         await Message.update(
             {
                 Message.status: DeliveryStatus.sent,
-                Message.provider: self.email_sender.name,
+                Message.provider: provider,
                 Message.provider_message_id: provider_id,
                 Message.sent_at: dt.datetime.now(dt.UTC),
                 Message.last_error: None,
             }
         ).where(Message.id == message.id)
         return provider_id
+
+    @activity.defn(name="record_notification")
+    async def record(self, request: NotificationRequest) -> list[str]:
+        """`record_notification` for events that happen outside any process (see `NotifyWorkflow`)."""
+        return await record_notification(
+            user_id=UUID(request.user_id),
+            kind=request.kind,
+            dedupe_key=request.dedupe_key,
+            notice=Notice(RenderedEmail(request.subject, request.text, request.html), request.short),
+            link=request.link,
+        )
 
     @activity.defn
     async def mark_message_failed(self, request: MessageFailed) -> None:
@@ -79,14 +130,80 @@ async def _mark_failed(message_id: UUID, reason: str) -> None:
     )
 
 
-async def record_email(*, user_id: UUID, recipient: str, kind: str, dedupe_key: str, email: RenderedEmail) -> str:
-    """Record an email to send (once per `dedupe_key`, however often this runs); returns its id."""
-    rows = await Message.raw(
+async def record_notification(
+    *, user_id: UUID, kind: str, dedupe_key: str, notice: Notice, link: str = ""
+) -> list[str]:
+    """Tell one user about one event: the in-app notification always, an email and an SMS as
+    their preferences for `kind` ask (security kinds: email always). Returns the ids of the
+    messages to deliver (pass them to `workflows.messaging.deliver_message`/`deliver_in_background`).
+
+    `kind` must be declared in `stayflow.rules.notifications`. `dedupe_key` names the event
+    (e.g. `booking_confirmed:<booking id>`): recording it again, from a retried activity or a
+    replayed workflow, records nothing new and returns the same ids. The email is keyed by
+    `dedupe_key` itself, the SMS by `<dedupe_key>:sms`.
+    """
+    user = await User.objects().get(User.id == user_id)
+    if user is None:
+        raise ApplicationError(f"no user {user_id}", non_retryable=True)
+    stored = await NotificationPreference.select(
+        NotificationPreference.kind, NotificationPreference.channel, NotificationPreference.enabled
+    ).where((NotificationPreference.user == user_id) & (NotificationPreference.kind == kind))
+    channels = wanted_channels(kind, {(row["kind"], row["channel"]): row["enabled"] for row in stored})
+    await Notification.raw(
+        """INSERT INTO notifications (id, "user", kind, title, body, link, dedupe_key, created_at)
+           VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, now())
+           ON CONFLICT (dedupe_key) DO NOTHING""",
+        user_id,
+        kind,
+        notice.email.subject[:300],
+        notice.short,
+        link,
+        dedupe_key,
+    )
+    keys = {Channel.email: dedupe_key, Channel.sms: f"{dedupe_key}:sms"}
+    if PreferenceChannel.email in channels:
+        await _record_message(
+            user_id=user_id,
+            kind=kind,
+            channel=Channel.email,
+            dedupe_key=keys[Channel.email],
+            recipient=user.email,
+            subject=notice.email.subject,
+            text=notice.email.text,
+            html=notice.email.html,
+        )
+    if PreferenceChannel.sms in channels and user.phone:
+        await _record_message(
+            user_id=user_id,
+            kind=kind,
+            channel=Channel.sms,
+            dedupe_key=keys[Channel.sms],
+            recipient=user.phone,
+            subject="",
+            text=sms_text(notice.short),
+            html="",
+        )
+    # Every message of the event, also those an earlier attempt recorded (preferences may have
+    # changed since): whatever attempt's answer the workflow keeps, none is left undelivered.
+    recorded = await Message.select(Message.id).where(Message.dedupe_key.is_in(list(keys.values())))
+    return sorted(str(row["id"]) for row in recorded)
+
+
+async def _record_message(
+    *, user_id: UUID, kind: str, channel: Channel, dedupe_key: str, recipient: str, subject: str, text: str, html: str
+) -> None:
+    """One message per `dedupe_key`, however often this runs."""
+    await Message.raw(
         """INSERT INTO messages (id, "user", kind, channel, dedupe_key, recipient, subject, text_body, html_body,
                                  status, provider, attempts, created_at)
            VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, {}, {}, 'queued', '', 0, now())
-           ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key
-           RETURNING id""",
-        user_id, kind, Channel.email, dedupe_key, recipient, email.subject, email.text, email.html,
-    )  # fmt: skip
-    return str(rows[0]["id"])
+           ON CONFLICT (dedupe_key) DO NOTHING""",
+        user_id,
+        kind,
+        channel,
+        dedupe_key,
+        recipient,
+        subject,
+        text,
+        html,
+    )

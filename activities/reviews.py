@@ -8,7 +8,7 @@ from uuid import UUID
 
 from temporalio import activity
 
-from activities.notifications import record_email
+from activities.notifications import record_notification
 from models import Booking, Listing, Review, User
 from stayflow import templates
 from stayflow.settings import Settings
@@ -43,21 +43,19 @@ class ReviewActivities:
                 continue
             user = await User.objects().get(User.id == user_id)
             assert user is not None
-            email = templates.review_reminder_email(
-                full_name=user.full_name,
-                title=listing.title,
-                day=reminder.day,
-                guest=kind.endswith("guest"),
-                url=f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}/reviews",
-            )
-            ids.append(
-                await record_email(
-                    user_id=user.id,
-                    recipient=user.email,
-                    kind="review_reminder",
-                    dedupe_key=f"review_reminder:{booking.id}:{reminder.day}:{user.id}",
-                    email=email,
-                )
+            url = f"{self.settings.public_url.rstrip('/')}/api/v1/bookings/{booking.id}/reviews"
+            ids += await record_notification(
+                user_id=user.id,
+                kind="review_reminder",
+                dedupe_key=f"review_reminder:{booking.id}:{reminder.day}:{user.id}",
+                notice=templates.review_reminder_email(
+                    full_name=user.full_name,
+                    title=listing.title,
+                    day=reminder.day,
+                    guest=kind.endswith("guest"),
+                    url=url,
+                ),
+                link=url,
             )
         return ids
 

@@ -16,12 +16,14 @@ from temporalio.service import RPCError
 
 from api.errors import Problem
 from api.listings import ListingRead, listing_read, listing_reads, load_visible_listing
+from api.notify import tell_host_of_suspension
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from models import Listing, ListingReport
 from models.listings import ReportStatus
 from stayflow.rules import listing_status
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.settings import Settings
 from stayflow.storage import MediaStorage
 from stayflow.temporal import TemporalGateway
 from workflows.listing_approval import Decision, ListingApprovalWorkflow, approval_workflow_id
@@ -184,9 +186,15 @@ class AdminListingsController(Controller):
         status_code=200,
     )
     async def suspend(
-        self, listing_id: FromPath[UUID], data: JSONBody[SuspensionNote], storage: NamedDependency[MediaStorage]
+        self,
+        listing_id: FromPath[UUID],
+        data: JSONBody[SuspensionNote],
+        storage: NamedDependency[MediaStorage],
+        temporal: NamedDependency[TemporalGateway],
+        settings: NamedDependency[Settings],
     ) -> ListingRead:
         await _move(listing_id, "suspend", data.reason)
+        await tell_host_of_suspension(temporal, settings, listing_id, data.reason)
         return await self._read(listing_id, storage)
 
     @post(

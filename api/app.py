@@ -28,6 +28,7 @@ from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
 from api.metrics import MetricsController, instrument_requests
+from api.notifications import NotificationPreferencesController, NotificationsController
 from api.payments import PaymentsController
 from api.photos import PhotosController
 from api.reviews import (
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         ListingReviewsController,
         UserReviewsController,
         ReviewRepliesController,
+        NotificationsController,
+        NotificationPreferencesController,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,

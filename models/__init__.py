@@ -3,7 +3,7 @@
 from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
-from models.messages import Message
+from models.messages import Message, Notification, NotificationPreference
 from models.platform import PlatformSettings
 from models.reviews import Review
 
@@ -15,6 +15,8 @@ ALL_TABLES = (
     PasswordResetToken,
     RateLimitBucket,
     Message,
+    Notification,
+    NotificationPreference,
     Listing,
     ListingPhoto,
     CalendarBlock,
@@ -43,6 +45,8 @@ __all__ = [
     "ListingPhoto",
     "ListingReport",
     "Message",
+    "Notification",
+    "NotificationPreference",
     "PasswordResetToken",
     "Payment",
     "PlatformSettings",

@@ -20,6 +20,7 @@ Environment = Literal["dev", "test", "production"]
 _MIN_SECRET_LENGTH = 32
 STRIPE_API = "https://api.stripe.com"
 LOCAL_FAKE_STRIPE = "http://127.0.0.1:12111"
+TWILIO_API = "https://api.twilio.com"
 
 
 class SettingsError(RuntimeError):
@@ -78,6 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sendgrid_api_base: str = "https://api.sendgrid.com"
     email_from: str = "Stayflow <no-reply@stayflow.local>"
 
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    """The Twilio number (E.164) SMS come from. All three set: SMS go through Twilio."""
+    twilio_api_base: str = TWILIO_API
+
     @property
     def home_dir(self) -> Path:
         return Path(self.home).resolve()
@@ -93,6 +100,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def email_provider(self) -> Literal["sendgrid", "outbox"]:
         return "sendgrid" if self.sendgrid_api_key else "outbox"
+
+    @property
+    def sms_provider(self) -> Literal["twilio", "outbox"]:
+        configured = self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        return "twilio" if configured else "outbox"
 
     def check_can_start(self) -> None:
         """Refuse to run production on defaults: every missing piece is named at once."""
@@ -144,6 +156,10 @@ _ENV_NAMES: dict[str, str] = {
     "SENDGRID_API_KEY": "sendgrid_api_key",
     "STAYFLOW_SENDGRID_API_BASE": "sendgrid_api_base",
     "STAYFLOW_EMAIL_FROM": "email_from",
+    "TWILIO_ACCOUNT_SID": "twilio_account_sid",
+    "TWILIO_AUTH_TOKEN": "twilio_auth_token",
+    "TWILIO_FROM_NUMBER": "twilio_from_number",
+    "STAYFLOW_TWILIO_API_BASE": "twilio_api_base",
 }
 
 

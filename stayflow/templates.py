@@ -1,5 +1,6 @@
-"""Every message the product sends, in one place: subject, text and HTML for email, short text
-for SMS. Rendering is pure; user-supplied values are HTML-escaped in the HTML part."""
+"""Every message the product sends, in one place: subject, text and HTML for email, and a short
+text for the in-app feed and SMS. Rendering is pure; user-supplied values are HTML-escaped in the
+HTML part."""
 
 from __future__ import annotations
 
@@ -14,7 +15,24 @@ class RenderedEmail(msgspec.Struct, frozen=True):
     html: str
 
 
-def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_minutes: int) -> RenderedEmail:
+class Notice(msgspec.Struct, frozen=True):
+    """One event told every way: the email, and `short` (a sentence or two, no secrets) for the
+    in-app feed and SMS. The in-app title is the email's subject."""
+
+    email: RenderedEmail
+    short: str
+
+
+SMS_LIMIT = 320
+"""Two concatenated SMS segments; longer texts are cut."""
+
+
+def sms_text(short: str) -> str:
+    text = f"Stayflow: {short}"
+    return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1].rstrip() + "…"
+
+
+def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_minutes: int) -> Notice:
     first_name = _first_name(full_name)
     text = (
         f"Hi {first_name},\n\n"
@@ -32,14 +50,26 @@ def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_mi
         f"<p>Or use this reset code in the app: <code>{escape(token)}</code></p>"
         "<p>If you did not ask for this, ignore this email: your password stays as it is.</p>"
     )
-    return RenderedEmail(subject="Reset your Stayflow password", text=text, html=html)
+    # The feed never carries the link or the code: they are for the mailbox only.
+    short = "A password reset was requested for your account; the link is in your email. Not you? Ignore it."
+    return Notice(RenderedEmail(subject="Reset your Stayflow password", text=text, html=html), short)
 
 
 def _first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.strip() else "there"
 
 
-def listing_returned_email(*, full_name: str, title: str, problems: list[str], listing_url: str) -> RenderedEmail:
+def _email(full_name: str, subject: str, body: str, url: str, action: str) -> RenderedEmail:
+    """The common shape: greeting, one paragraph, one link."""
+    text = f"Hi {_first_name(full_name)},\n\n{body}\n\n{url}\n"
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>{escape(body)}</p>"
+        f'<p><a href="{escape(url, quote=True)}">{escape(action)}</a></p>'
+    )
+    return RenderedEmail(subject=subject, text=text, html=html)
+
+
+def listing_returned_email(*, full_name: str, title: str, problems: list[str], listing_url: str) -> Notice:
     items = "\n".join(f"  - {p}" for p in problems)
     text = (
         f"Hi {_first_name(full_name)},\n\n"
@@ -51,22 +81,17 @@ def listing_returned_email(*, full_name: str, title: str, problems: list[str], l
         + "".join(f"<li>{escape(p)}</li>" for p in problems)
         + f'</ul><p>Fix these and <a href="{escape(listing_url, quote=True)}">submit it again</a>.</p>'
     )
-    return RenderedEmail(subject=f"Your listing needs a few changes: {title}", text=text, html=html)
+    subject = f"Your listing needs a few changes: {title}"
+    short = f"“{title}” is not ready for review yet: {'; '.join(problems)}."
+    return Notice(RenderedEmail(subject=subject, text=text, html=html), short)
 
 
-def listing_approved_email(*, full_name: str, title: str, listing_url: str) -> RenderedEmail:
-    text = (
-        f"Hi {_first_name(full_name)},\n\n“{title}” is approved and live: guests can find and book it now.\n\n"
-        f"{listing_url}\n"
-    )
-    html = (
-        f"<p>Hi {escape(_first_name(full_name))},</p><p>“{escape(title)}” is approved and live: guests can find "
-        f'and book it now.</p><p><a href="{escape(listing_url, quote=True)}">See your listing</a></p>'
-    )
-    return RenderedEmail(subject=f"Your listing is live: {title}", text=text, html=html)
+def listing_approved_email(*, full_name: str, title: str, listing_url: str) -> Notice:
+    body = f"“{title}” is approved and live: guests can find and book it now."
+    return Notice(_email(full_name, f"Your listing is live: {title}", body, listing_url, "See your listing"), body)
 
 
-def listing_rejected_email(*, full_name: str, title: str, reason: str, listing_url: str) -> RenderedEmail:
+def listing_rejected_email(*, full_name: str, title: str, reason: str, listing_url: str) -> Notice:
     text = (
         f"Hi {_first_name(full_name)},\n\nWe could not publish “{title}”.\n\nReason: {reason}\n\n"
         f"You can edit the listing and submit it again: {listing_url}\n"
@@ -76,19 +101,20 @@ def listing_rejected_email(*, full_name: str, title: str, reason: str, listing_u
         f"<p><strong>Reason:</strong> {escape(reason)}</p>"
         f'<p>You can <a href="{escape(listing_url, quote=True)}">edit the listing</a> and submit it again.</p>'
     )
-    return RenderedEmail(subject=f"Your listing was not approved: {title}", text=text, html=html)
+    subject = f"Your listing was not approved: {title}"
+    return Notice(RenderedEmail(subject=subject, text=text, html=html), f"We could not publish “{title}”: {reason}")
 
 
-def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: int, queue_url: str) -> RenderedEmail:
-    text = (
-        f"Hi {_first_name(full_name)},\n\n“{title}” has been waiting for review for {waiting_hours} hours.\n\n"
-        f"Review queue: {queue_url}\n"
-    )
-    html = (
-        f"<p>Hi {escape(_first_name(full_name))},</p><p>“{escape(title)}” has been waiting for review for "
-        f'{waiting_hours} hours.</p><p><a href="{escape(queue_url, quote=True)}">Open the review queue</a></p>'
-    )
-    return RenderedEmail(subject=f"Listing waiting for review: {title}", text=text, html=html)
+def listing_suspended_email(*, full_name: str, title: str, reason: str, listing_url: str) -> Notice:
+    body = f"“{title}” is suspended and hidden from search. Reason: {reason or 'not given'}."
+    email = _email(full_name, f"Your listing is suspended: {title}", body, listing_url, "See your listing")
+    return Notice(email, body)
+
+
+def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: int, queue_url: str) -> Notice:
+    body = f"“{title}” has been waiting for review for {waiting_hours} hours."
+    email = _email(full_name, f"Listing waiting for review: {title}", body, queue_url, "Open the review queue")
+    return Notice(email, body)
 
 
 def money(amount: int, currency: str) -> str:
@@ -101,6 +127,10 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
         "New booking request: {title}",
         "A guest asks to stay at {title} {dates} ({total}). "
         "Accept or decline it in the app; unanswered requests expire.",
+    ),
+    "booking_accepted": (
+        "Request accepted: {title}",
+        "The host accepted your request: your booking of {title} {dates} is confirmed. {total} was charged.",
     ),
     "booking_confirmed": (
         "Booking confirmed: {title}",
@@ -160,7 +190,12 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
         "Receipt for your stay at {title}",
         "We received {total} for {title} {dates}. Your invoice and receipt are in the app.",
     ),
+    "refund_issued": (
+        "Refund on its way: {title}",
+        "We refunded {total} for {title} {dates} to your card. Banks take 5 to 10 days to show it.",
+    ),
 }
+BOOKING_KINDS = tuple(_BOOKING_LINES)
 
 
 def booking_email(
@@ -174,7 +209,8 @@ def booking_email(
     currency: str,
     reason: str = "",
     booking_url: str = "",
-) -> RenderedEmail:
+) -> Notice:
+    """`total`: the amount the event is about (the booking's total, or the refund)."""
     subject, line = _BOOKING_LINES[kind]
     values = {
         "title": title,
@@ -182,27 +218,24 @@ def booking_email(
         "total": money(total, currency),
         "reason": reason or "",
     }
-    body = line.format(**values)
-    text = f"Hi {_first_name(full_name)},\n\n{body}\n\n{booking_url}\n"
-    html = (
-        f"<p>Hi {escape(_first_name(full_name))},</p><p>{escape(body)}</p>"
-        f'<p><a href="{escape(booking_url, quote=True)}">See the booking</a></p>'
-    )
-    return RenderedEmail(subject=subject.format(**values), text=text, html=html)
+    body = line.format(**values).strip()
+    return Notice(_email(full_name, subject.format(**values), body, booking_url, "See the booking"), body)
 
 
-def review_reminder_email(*, full_name: str, title: str, day: int, guest: bool, url: str) -> RenderedEmail:
+def review_reminder_email(*, full_name: str, title: str, day: int, guest: bool, url: str) -> Notice:
     what = f"your stay at {title}" if guest else f"your guest at {title}"
-    text = (
-        f"Hi {_first_name(full_name)},\n\nHow was it? You can still review {what}. Reviews stay hidden until you "
-        f"both have written or the review window closes.\n\n{url}\n"
-    )
-    html = (
-        f"<p>Hi {escape(_first_name(full_name))},</p><p>How was it? You can still review {escape(what)}. Reviews stay "
-        f'hidden until you both have written or the review window closes.</p><p><a href="{escape(url, quote=True)}">'
-        "Write your review</a></p>"
+    body = (
+        f"How was it? You can still review {what}. Reviews stay hidden until you both have written or the "
+        "review window closes."
     )
     subject = "Review your stay" if guest else "Review your guest"
-    return RenderedEmail(
-        subject=f"{subject}: {title}" if day == 1 else f"Last days to review: {title}", text=text, html=html
-    )
+    subject = f"{subject}: {title}" if day == 1 else f"Last days to review: {title}"
+    return Notice(_email(full_name, subject, body, url, "Write your review"), f"You can still review {what}.")
+
+
+def new_message_email(*, full_name: str, sender_first_name: str, about: str, excerpt: str, url: str) -> Notice:
+    """A host-guest message; `about`: the listing's title. The excerpt is cut to one line."""
+    cut = excerpt if len(excerpt) <= 140 else excerpt[:139].rstrip() + "…"
+    body = f"{sender_first_name} wrote about {about}: “{cut}”"
+    email = _email(full_name, f"New message from {sender_first_name}: {about}", body, url, "Answer in the app")
+    return Notice(email, body)

@@ -33,7 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _STACK["home"] = home
     os.environ["STAYFLOW_ENV"] = "test"
     os.environ["STAYFLOW_HOME"] = str(home)
-    os.environ.pop("SENDGRID_API_KEY", None)
+    for provider_key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
+        os.environ.pop(provider_key, None)
     database = f"stayflow_test_{uuid.uuid4().hex[:10]}"
     external = os.environ.get("STAYFLOW_TEST_DATABASE_URL")
     if external:
@@ -184,6 +185,14 @@ def fake_sendgrid() -> Iterator[object]:
     from tests.fakes.sendgrid import FakeSendGrid
 
     with FakeSendGrid() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[Any]:
+    from tests.fakes.twilio import FakeTwilio
+
+    with FakeTwilio() as server:
         yield server
 
 

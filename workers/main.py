@@ -21,13 +21,14 @@ from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
+from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
-from workflows.messaging import DeliverMessageWorkflow
+from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
@@ -43,6 +44,7 @@ WORKFLOWS = [
     BookingChangeWorkflow,
     ReviewReminderWorkflow,
     DeliverMessageWorkflow,
+    NotifyWorkflow,
 ]
 
 
@@ -54,7 +56,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     cancellations = CancellationActivities(settings, payments)
     changes = ChangeActivities(settings, payments)
     reviews = ReviewActivities(settings)
-    notifications = NotificationActivities(email_sender_for(settings))
+    notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         accounts.issue_password_reset,
         listings.begin_review,
@@ -78,7 +80,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         changes.set_change_status,
         reviews.remind_reviewers,
         reviews.publish_reviews,
-        notifications.send_email,
+        notifications.send_message,
+        notifications.record,
         notifications.mark_message_failed,
     ]
 

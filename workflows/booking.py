@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
-from workflows.messaging import deliver_email, deliver_in_background
+from workflows.messaging import deliver_in_background, deliver_message
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_workflow_id
 from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 
@@ -176,7 +176,7 @@ class BookingWorkflow:
                 BookingNotices(self._request.booking_id, list(kinds), reason, event),
                 start_to_close_timeout=DB,
             )
-            self._deliveries += [asyncio.create_task(deliver_email(m)) for m in message_ids]
+            self._deliveries += [asyncio.create_task(deliver_message(m)) for m in message_ids]
             return
         for kind in kinds:
             message_ids = await workflow.execute_activity_method(

@@ -1,8 +1,10 @@
-"""Delivering a recorded message from inside any workflow: retried with backoff for as long
-as a provider outage lasts (up to a day), then marked failed; never raises to the caller."""
+"""Delivering a recorded message (email or SMS) from inside any workflow: retried with backoff
+for as long as a provider outage lasts (up to a day), then marked failed; never raises to the
+caller. Messages are recorded by `activities.notifications.record_notification`."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -11,7 +13,7 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities
+    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities, NotificationRequest
 
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -21,11 +23,11 @@ DELIVERY_RETRY = RetryPolicy(
 DELIVERY_DEADLINE = timedelta(days=1)
 
 
-async def deliver_email(message_id: str) -> bool:
+async def deliver_message(message_id: str) -> bool:
     """True when the provider took the message."""
     try:
         await workflow.execute_activity_method(
-            NotificationActivities.send_email,
+            NotificationActivities.send_message,
             DeliverMessage(message_id),
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=DELIVERY_DEADLINE,
@@ -41,6 +43,10 @@ async def deliver_email(message_id: str) -> bool:
         return False
 
 
+deliver_email = deliver_message
+"""The name from before SMS; both channels go through `deliver_message`."""
+
+
 @workflow.defn
 class DeliverMessageWorkflow:
     """Delivers one recorded message on its own, so a provider outage never holds up the
@@ -48,7 +54,7 @@ class DeliverMessageWorkflow:
 
     @workflow.run
     async def run(self, request: DeliverMessage) -> bool:
-        return await deliver_email(request.message_id)
+        return await deliver_message(request.message_id)
 
 
 async def deliver_in_background(message_ids: list[str]) -> None:
@@ -64,3 +70,21 @@ async def deliver_in_background(message_ids: list[str]) -> None:
             )
         except WorkflowAlreadyStartedError:
             pass  # this message is already on its way: one delivery per message
+
+
+def notify_workflow_id(dedupe_key: str) -> str:
+    return f"notify-{dedupe_key}"
+
+
+@workflow.defn
+class NotifyWorkflow:
+    """Records and delivers one notification for an event that happened outside any process
+    (an admin's action, a chat message): started by the API, one run per event."""
+
+    @workflow.run
+    async def run(self, request: NotificationRequest) -> int:
+        message_ids: list[str] = await workflow.execute_activity_method(
+            NotificationActivities.record, request, start_to_close_timeout=timedelta(seconds=30)
+        )
+        delivered = await asyncio.gather(*(deliver_message(m) for m in message_ids))
+        return sum(delivered)

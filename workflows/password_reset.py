@@ -14,7 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities, PasswordResetRequest
 
-from workflows.messaging import deliver_email
+from workflows.messaging import deliver_message
 
 
 @dataclass(frozen=True)
@@ -34,5 +34,5 @@ class PasswordResetWorkflow:
         )
         if message_id is None:
             return PasswordResetOutcome(account_found=False, delivered=False)
-        delivered = await deliver_email(message_id)
+        delivered = await deliver_message(message_id)
         return PasswordResetOutcome(account_found=True, delivered=delivered)

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.reviews import Publication, ReviewActivities, ReviewReminder
     from stayflow.rules.reviews import REMINDER_DAYS
 
-from workflows.messaging import deliver_email
+from workflows.messaging import deliver_message
 
 DB = timedelta(seconds=30)
 
@@ -84,7 +84,7 @@ class ReviewReminderWorkflow:
             message_ids = await workflow.execute_activity_method(
                 ReviewActivities.remind_reviewers, ReviewReminder(period.booking_id, day), start_to_close_timeout=DB
             )
-            deliveries += [asyncio.create_task(deliver_email(m)) for m in message_ids]
+            deliveries += [asyncio.create_task(deliver_message(m)) for m in message_ids]
             reminded.append(day)
         if not early:
             early = await self._wait_until(start + timedelta(days=period.window_days))

@@ -8,7 +8,10 @@ from typing import Protocol
 
 import msgspec
 
+from stayflow.providers import DeliveryError, permanent_http_failure
 from stayflow.settings import Settings
+
+__all__ = ["DeliveryError", "EmailSender", "OutgoingEmail", "email_sender_for"]
 
 
 class OutgoingEmail(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,14 +20,6 @@ class OutgoingEmail(msgspec.Struct, frozen=True, kw_only=True):
     subject: str
     text: str
     html: str = ""
-
-
-class DeliveryError(Exception):
-    """The provider did not take the message. `permanent`: retrying cannot help."""
-
-    def __init__(self, detail: str, *, permanent: bool) -> None:
-        super().__init__(detail)
-        self.permanent = permanent
 
 
 class EmailSender(Protocol):
@@ -72,7 +67,7 @@ class SendGridEmailSender:
             status = getattr(exc, "status_code", 0)
             body = getattr(exc, "body", b"")
             detail = f"SendGrid answered {status}: {body[:300]!r}"
-            raise DeliveryError(detail, permanent=400 <= status < 500 and status not in (408, 429)) from exc
+            raise DeliveryError(detail, permanent=permanent_http_failure(status)) from exc
         except OSError as exc:  # connection refused, DNS, TLS: the provider is unreachable
             raise DeliveryError(f"SendGrid unreachable: {exc}", permanent=False) from exc
         headers = {key.lower(): value for key, value in dict(response.headers).items()}

@@ -66,3 +66,12 @@ def test_bad_values_are_reported() -> None:
 def test_email_provider_follows_the_key() -> None:
     assert load_settings({"STAYFLOW_HOME": "/tmp/x"}).email_provider == "outbox"
     assert load_settings({"STAYFLOW_HOME": "/tmp/x", "SENDGRID_API_KEY": "SG.x"}).email_provider == "sendgrid"
+
+
+def test_sms_provider_needs_all_three_twilio_settings() -> None:
+    twilio = {"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "token", "TWILIO_FROM_NUMBER": "+15005550006"}
+    assert load_settings({"STAYFLOW_HOME": "/tmp/x"}).sms_provider == "outbox"
+    assert load_settings({"STAYFLOW_HOME": "/tmp/x", **twilio}).sms_provider == "twilio"
+    for missing in twilio:
+        partial = {name: value for name, value in twilio.items() if name != missing}
+        assert load_settings({"STAYFLOW_HOME": "/tmp/x", **partial}).sms_provider == "outbox"

@@ -11,10 +11,12 @@ from stayflow.templates import password_reset_email
 
 
 def test_password_reset_email_carries_link_code_and_escapes_names() -> None:
-    email = password_reset_email(
+    notice = password_reset_email(
         full_name="<script>alert(1)</script> Smith", reset_url="https://x.test/reset?token=abc", token="abc",
         valid_minutes=30,
     )  # fmt: skip
+    email = notice.email
+    assert "abc" not in notice.short  # the feed never carries the reset code
     assert email.subject == "Reset your Stayflow password"
     assert "https://x.test/reset?token=abc" in email.text and "30 minutes" in email.text
     assert "<script>" not in email.html and "&lt;script&gt;" in email.html

@@ -76,7 +76,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
             (HISTORIES / "listing_approval_with_reminders.json").write_text((await handle.fetch_history()).to_json())
     stored = await Listing.objects().get(Listing.id == listing.id)
     assert stored is not None and stored.status == "published" and stored.published_at is not None
-    [approved] = await Message.objects().where(Message.kind == "listing_published")
+    [approved] = await Message.objects().where(Message.kind == "listing_approved")
     assert approved.recipient == "host@example.com"
 
 

@@ -18,6 +18,7 @@ from activities.notifications import DeliverMessage, NotificationActivities
 from models import Message, PasswordResetToken
 from models.messages import DeliveryStatus
 from stayflow.providers.email import email_sender_for
+from stayflow.providers.sms import OutboxSmsSender
 from stayflow.settings import Settings
 from tests.factories import make_user
 from tests.fakes.sendgrid import FakeSendGrid
@@ -113,9 +114,9 @@ async def test_sending_a_sent_message_again_does_not_call_the_provider(
         PasswordResetRequest(request_id="password-reset-once", email="ada@example.com"),
     )
     assert message_id is not None
-    notifications = NotificationActivities(email_sender_for(with_sendgrid(settings, fake_sendgrid)))
-    first = await ActivityEnvironment().run(notifications.send_email, DeliverMessage(message_id))
-    second = await ActivityEnvironment().run(notifications.send_email, DeliverMessage(message_id))
+    notifications = NotificationActivities(email_sender_for(with_sendgrid(settings, fake_sendgrid)), OutboxSmsSender())
+    first = await ActivityEnvironment().run(notifications.send_message, DeliverMessage(message_id))
+    second = await ActivityEnvironment().run(notifications.send_message, DeliverMessage(message_id))
     assert first == second
     assert len(fake_sendgrid.delivered) == 1
 
