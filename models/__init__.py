@@ -1,6 +1,7 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
 from models.bookings import Booking, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
+from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message
@@ -28,12 +29,16 @@ ALL_TABLES = (
     StripeEvent,
     PlatformSettings,
     Review,
+    Conversation,
+    ConversationMessage,
 )
 
 __all__ = [
     "ALL_TABLES",
     "Booking",
     "CalendarBlock",
+    "Conversation",
+    "ConversationMessage",
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",

@@ -76,6 +76,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sendgrid_api_base: str = "https://api.sendgrid.com"
     email_from: str = "Stayflow <no-reply@stayflow.local>"
 
+    message_digest_quiet_seconds: int = 5 * 60
+    """A new-message email waits until the conversation has been quiet this long …"""
+    message_digest_max_wait_seconds: int = 15 * 60
+    """… but no longer than this after the first unnotified message; also the least time between
+    two such emails to one person about one conversation."""
+    websocket_recheck_seconds: int = 60
+    """How often a live connection re-checks that its session is still valid (logout, suspension)."""
+
     @property
     def home_dir(self) -> Path:
         return Path(self.home).resolve()
@@ -141,6 +149,9 @@ _ENV_NAMES: dict[str, str] = {
     "SENDGRID_API_KEY": "sendgrid_api_key",
     "STAYFLOW_SENDGRID_API_BASE": "sendgrid_api_base",
     "STAYFLOW_EMAIL_FROM": "email_from",
+    "STAYFLOW_MESSAGE_DIGEST_QUIET_SECONDS": "message_digest_quiet_seconds",
+    "STAYFLOW_MESSAGE_DIGEST_MAX_WAIT_SECONDS": "message_digest_max_wait_seconds",
+    "STAYFLOW_WEBSOCKET_RECHECK_SECONDS": "websocket_recheck_seconds",
 }
 
 

@@ -180,3 +180,25 @@ def review_reminder_email(*, full_name: str, title: str, day: int, guest: bool, 
     return RenderedEmail(
         subject=f"{subject}: {title}" if day == 1 else f"Last days to review: {title}", text=text, html=html
     )
+
+
+def new_messages_email(
+    *, full_name: str, sender_name: str, title: str, previews: list[str], more: int, url: str
+) -> RenderedEmail:
+    """One digest for several new messages of one conversation: the newest few, quoted."""
+    count = len(previews) + more
+    noun = "message" if count == 1 else "messages"
+    quoted = "\n\n".join("> " + p.replace("\n", "\n> ") for p in previews)
+    extra = f"\n\n… and {more} more." if more else ""
+    text = (
+        f"Hi {_first_name(full_name)},\n\n{sender_name} sent you {count} new {noun} about {title}:\n\n"
+        f"{quoted}{extra}\n\nReply in the app: {url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>{escape(sender_name)} sent you {count} new {noun} about "
+        f"“{escape(title)}”:</p>"
+        + "".join(f"<blockquote>{escape(p)}</blockquote>" for p in previews)
+        + (f"<p>… and {more} more.</p>" if more else "")
+        + f'<p><a href="{escape(url, quote=True)}">Reply</a></p>'
+    )
+    return RenderedEmail(subject=f"{count} new {noun} from {sender_name}: {title}", text=text, html=html)

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities, CancellationActivities
+from activities.conversations import ConversationActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities
@@ -25,6 +26,7 @@ from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
+from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
@@ -40,6 +42,7 @@ WORKFLOWS = [
     CancellationRefundWorkflow,
     ReviewReminderWorkflow,
     DeliverMessageWorkflow,
+    MessageDigestWorkflow,
 ]
 
 
@@ -50,6 +53,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     bookings = BookingActivities(settings, payments)
     cancellations = CancellationActivities(settings, payments)
     reviews = ReviewActivities(settings)
+    conversations = ConversationActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -67,6 +71,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         cancellations.settle_cancellation,
         reviews.remind_reviewers,
         reviews.publish_reviews,
+        conversations.record_message_digest,
         notifications.send_email,
         notifications.mark_message_failed,
     ]
