@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
         after_request=_secure_headers(settings),
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "live": live}),
         openapi_config=OpenAPIConfig(
             title="Stayflow API",
             version="0.1.0",
