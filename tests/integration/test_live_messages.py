@@ -67,7 +67,7 @@ async def servers(api_settings: Settings, dev_server_env: Any) -> AsyncIterator[
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=TIMEOUT))  # type: ignore[no-any-return]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=TIMEOUT))
 
 
 async def receive_until(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -102,7 +102,7 @@ async def conversation_of(client: AsyncClient) -> tuple[SignedIn, SignedIn, Sign
 async def post(client: AsyncClient, who: SignedIn, cid: str, body: str) -> dict[str, Any]:
     response = await client.post(f"/api/v1/conversations/{cid}/messages", headers=who.headers, json={"body": body})
     assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return response.json()
 
 
 async def test_every_connected_client_of_both_participants_gets_a_message_posted_over_rest(
