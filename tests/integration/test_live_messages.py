@@ -10,7 +10,9 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import UUID
 
+import jwt
 import msgspec
 import pytest
 import uvicorn
@@ -20,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api.app import create_app
+from api.security import TokenIssuer, build_jwt_auth
 from models import Conversation
 from models.identity import Role
 from stayflow.devstack import free_port
@@ -212,3 +215,27 @@ async def test_a_dropped_listen_connection_is_reopened_and_clients_told_to_resyn
         assert hub.listener_pid != old_pid
         sent = await post(client, guest, cid, "Still there?")
         assert (await receive(ws))["message"] == sent
+
+
+async def test_an_expiring_token_closes_the_connection_unless_renewed(
+    client: AsyncClient, servers: tuple[Server, Server], api_settings: Settings
+) -> None:
+    first, _second = servers
+    _host, guest, _stranger, _cid = await conversation_of(client)
+    claims = jwt.decode(guest.access_token, options={"verify_signature": False})
+    session_id = UUID(claims.get("extras", claims)["sid"])
+    short = msgspec.structs.replace(api_settings, access_token_ttl_seconds=2)
+    brief = TokenIssuer(build_jwt_auth(short), short).access_token(user_id=guest.user.id, session_id=session_id)
+
+    async with connect(first.ws_url(brief)) as renewed, connect(first.ws_url(brief)) as lapsing:
+        assert (await receive(renewed))["type"] == "ready" and (await receive(lapsing))["type"] == "ready"
+        await renewed.send(json.dumps({"type": "auth", "token": guest.access_token}))
+        assert (await receive(renewed))["type"] == "authenticated"
+        ended = await receive(lapsing)
+        assert ended["type"] == "error" and ended["code"] == "token_expired"
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(lapsing)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        await asyncio.sleep(1)  # past the brief token's expiry
+        await renewed.send(json.dumps({"type": "ping"}))
+        assert await receive(renewed) == {"type": "pong"}
