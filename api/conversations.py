@@ -290,7 +290,8 @@ class ConversationsController(Controller):
             host = booking.host or listing_row.host
             conflict = "(booking) WHERE booking IS NOT NULL"
         else:
-            listing = await load_visible_listing(data.listing_id, user)  # type: ignore[arg-type]
+            assert data.listing_id is not None
+            listing = await load_visible_listing(data.listing_id, user)
             if listing.host == user.id:
                 raise invalid("listing_id", "this is your own listing: guests start conversations about it")
             if listing.status != ListingStatus.published:

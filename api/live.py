@@ -229,11 +229,11 @@ class LiveHub:
                 log.exception("could not deliver a live event")
 
     async def _listen_forever(self, dsn: str) -> None:
-        delay, first = 0.5, True
+        delay = 0.5
         while True:
             try:
                 connection = await asyncpg.connect(dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # down, starting, refusing: keep trying, never give up live delivery
                 log.warning("live delivery: cannot LISTEN (%s); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
@@ -244,14 +244,14 @@ class LiveHub:
                 await connection.add_listener(CHANNEL, self._on_notify)
                 self.listener_pid = connection.get_server_pid()
                 self._listening.set()
-                if not first:  # events may have been missed while not listening
-                    for client in list(self._connections):
-                        client.push(_frame(type="resync"))
-                first, delay = False, 0.5
+                for client in list(self._connections):  # events may have been missed while not listening
+                    client.push(_frame(type="resync"))
+                delay = 0.5
                 await lost.wait()
                 log.warning("live delivery: the LISTEN connection dropped; reconnecting")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:
                 log.warning("live delivery: LISTEN failed (%s)", exc)
+                await asyncio.sleep(delay)
             finally:
                 self._listening.clear()
                 if not connection.is_closed():
