@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
@@ -101,14 +101,17 @@ class AuthFrame(msgspec.Struct, tag="auth", tag_field="type", forbid_unknown_fie
     token: str
 
 
+ConversationIds = Annotated[list[UUID], msgspec.Meta(max_length=100)]
+
+
 class SubscribeFrame(msgspec.Struct, tag="subscribe", tag_field="type", forbid_unknown_fields=True):
-    conversation_ids: list[UUID] = []
+    conversation_ids: ConversationIds = []
     all: bool = False
     """Every conversation of mine, also those started later."""
 
 
 class UnsubscribeFrame(msgspec.Struct, tag="unsubscribe", tag_field="type", forbid_unknown_fields=True):
-    conversation_ids: list[UUID] = []
+    conversation_ids: ConversationIds = []
     all: bool = False
 
 
@@ -194,7 +197,7 @@ class LiveHub:
     async def dispatch(self, payload: str) -> None:
         try:
             event = msgspec.json.decode(payload, type=LiveEvent)
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, msgspec.DecodeError):
             log.warning("ignoring a malformed live event: %.200s", payload)
             return
         targets = self._targets(event.conversation_id, (event.host_id, event.guest_id))
@@ -298,12 +301,12 @@ class _Session:
     def __init__(self, socket: WebSocket[Any, Any, Any], hub: LiveHub, tokens: TokenIssuer, settings: Settings):
         self.socket, self.hub, self.tokens, self.settings = socket, hub, tokens, settings
 
-    async def read_frames(self, connection: LiveConnection) -> tuple[int, str]:
+    async def read_frames(self, connection: LiveConnection) -> tuple[int, str, str | None]:
         while True:
             try:
                 text = await self.socket.receive_text()
             except WebSocketDisconnect:
-                return 1000, ""
+                return 1000, "", None
             try:
                 frame = _client_frames.decode(text)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
@@ -338,15 +341,15 @@ class _Session:
                 _frame(type="unsubscribed", conversation_ids=[str(c) for c in frame.conversation_ids], all=frame.all)
             )
 
-    async def write_frames(self, connection: LiveConnection) -> tuple[int, str]:
+    async def write_frames(self, connection: LiveConnection) -> tuple[int, str, str | None]:
         while True:
             frame = await connection.outbox.get()
             try:
                 await self.socket.send_text(frame)
             except (WebSocketDisconnect, OSError, RuntimeError):
-                return 1000, ""
+                return 1000, "", None
 
-    async def watch_session(self, connection: LiveConnection) -> tuple[int, str]:
+    async def watch_session(self, connection: LiveConnection) -> tuple[int, str, str | None]:
         """Close when the token expires (unless renewed), or once the session ends or the user is suspended."""
         while True:
             left = (connection.user.token_expires_at - dt.datetime.now(dt.UTC)).total_seconds()
@@ -358,12 +361,11 @@ class _Session:
                     if expired
                     else ("unauthenticated", "The session ended.")
                 )
-                await self._send_quietly(_error(code, detail))
-                return UNAUTHENTICATED, code
+                return UNAUTHENTICATED, code, _error(code, detail)
 
-    async def overflow(self, connection: LiveConnection) -> tuple[int, str]:
+    async def overflow(self, connection: LiveConnection) -> tuple[int, str, str | None]:
         await connection.overflowed.wait()
-        return 1013, "too slow: reconnect and resync"
+        return 1013, "too slow: reconnect and resync", None
 
     async def _send_quietly(self, frame: str) -> None:
         with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
@@ -412,11 +414,13 @@ async def live_updates(
     ]
     try:
         done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        code, reason = next(iter(done)).result()
+        code, reason, last_word = next(iter(done)).result()
     finally:
         live.disconnect(connection)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if last_word is not None:  # sent only now: one writer per socket at a time
+        await session._send_quietly(last_word)
     with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
         await socket.close(code=code, reason=reason)
