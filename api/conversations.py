@@ -88,6 +88,13 @@ class ConversationRead(msgspec.Struct):
     last_message_at: dt.datetime
 
 
+class UnreadSummary(msgspec.Struct):
+    unread_count: int
+    """Unread messages in all my conversations."""
+    conversations: int
+    """Conversations with at least one unread message."""
+
+
 class ReadState(msgspec.Struct):
     conversation_id: UUID
     last_read_seq: int
@@ -265,6 +272,20 @@ class ConversationsController(Controller):
             newest_first=True,
         )
         return Page(items=await conversation_reads(rows, me), next_cursor=next_cursor)
+
+    @get("/unread", operation_id="countUnreadMessages", summary="My unread messages, for a badge")
+    async def unread(self, request: Request[CurrentUser, Any, Any]) -> UnreadSummary:
+        me = request.user.id
+        [row] = await ConversationMessage.raw(
+            """SELECT count(*) AS n, count(DISTINCT m.conversation) AS c FROM conversation_messages m
+               JOIN conversations c ON c.id = m.conversation
+               WHERE (c.host = {} AND m.seq > c.host_last_read_seq OR c.guest = {} AND m.seq > c.guest_last_read_seq)
+                 AND m.sender <> {}""",
+            me,
+            me,
+            me,
+        )
+        return UnreadSummary(unread_count=row["n"], conversations=row["c"])
 
     @post(operation_id="startConversation", summary="Message a host about a listing, or about a booking")
     async def start(

@@ -195,6 +195,16 @@ async def test_unread_counts_follow_read_markers_exactly(client: AsyncClient) ->
     await say(client, host, cid, "Welcome!")
     assert await unread(guest) == 1 and await unread(host) == 0
 
+    # The badge: every conversation of mine.
+    listing_two = await make_listing(host.user, title="Cabin")
+    other = (await start(client, guest, "four", listing_id=listing_two.id)).json()["id"]
+    await say(client, guest, other, "five")
+    badge = await client.get("/api/v1/conversations/unread", headers=host.headers)
+    assert badge.json() == {"unread_count": 2, "conversations": 1}
+    await say(client, host, other, "Hello!")  # answering marks it read
+    badge = await client.get("/api/v1/conversations/unread", headers=guest.headers)
+    assert badge.json() == {"unread_count": 2, "conversations": 2}
+
 
 async def test_pagination_of_messages_and_of_the_inbox(client: AsyncClient) -> None:
     host, guest, _stranger, listing = await people(client)
