@@ -3,6 +3,7 @@ and read markers, pagination, and bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -236,3 +237,17 @@ async def test_pagination_of_messages_and_of_the_inbox(client: AsyncClient) -> N
     assert rest["next_cursor"] is None
     assert first["items"][0]["last_message"]["preview"] == "bumped"
     assert first["items"][0]["unread_count"] == 1
+
+
+async def test_concurrent_writers_get_one_conversation_and_gapless_numbers(client: AsyncClient) -> None:
+    host, guest, _stranger, listing = await people(client)
+    answers = await asyncio.gather(*(start(client, guest, f"question {n}", listing_id=listing.id) for n in range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    cid = answers[0].json()["id"]
+    await asyncio.gather(*(say(client, host, cid, f"answer {n}") for n in range(6)))
+    page = (
+        await client.get(f"/api/v1/conversations/{cid}/messages", headers=guest.headers, params={"limit": 50})
+    ).json()
+    assert [m["seq"] for m in page["items"]] == list(range(12, 0, -1))
+    assert (await client.get(f"/api/v1/conversations/{cid}", headers=guest.headers)).json()["unread_count"] == 6
