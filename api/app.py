@@ -23,10 +23,12 @@ from api.analytics import HostAnalyticsController
 from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.bookings import BookingsController, HostBookingsController
 from api.calendar import CalendarController
+from api.conversations import ConversationsController
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
+from api.live import LiveHub, live_updates
 from api.metrics import MetricsController, instrument_requests
 from api.notifications import NotificationPreferencesController, NotificationsController
 from api.payments import PaymentsController
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     temporal = TemporalGateway(settings, temporal_client)
     storage = media_storage_for(settings)
     media_root(settings).mkdir(parents=True, exist_ok=True)
+    live = LiveHub()
 
     @contextlib.asynccontextmanager
     async def database_pool(_: Litestar) -> AsyncGenerator[None, None]:
@@ -83,6 +86,13 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         finally:
             if owns_pool:
                 await DB.close_connection_pool()
+
+    @contextlib.asynccontextmanager
+    async def live_delivery(_: Litestar) -> AsyncGenerator[None, None]:
+        from piccolo_conf import DB
+
+        async with live.running(DB.config["dsn"]):
+            yield
 
     route_handlers: list[Any] = [
         HealthController,
@@ -112,6 +122,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         ReviewRepliesController,
         NotificationsController,
         NotificationPreferencesController,
+        ConversationsController,
+        live_updates,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,
@@ -125,7 +137,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
 
     return Litestar(
         route_handlers=route_handlers,
-        lifespan=[database_pool],
+        lifespan=[database_pool, live_delivery],
         on_app_init=[jwt_auth.on_app_init, instrument_requests],
         plugins=[problem_details_plugin],
         exception_handlers={Exception: internal_error_handler},
@@ -134,11 +146,12 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
             "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
             "storage": Provide(lambda: storage, use_cache=True, sync_to_thread=False),
+            "live": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
         after_request=_secure_headers(settings),
         request_max_body_size=settings.max_request_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "live": live}),
         openapi_config=OpenAPIConfig(
             title="Stayflow API",
             version="0.1.0",

@@ -91,3 +91,17 @@ async def keyset(
 
     page = page_of(rows, limit, lambda r: r, key)
     return page.items, page.next_cursor
+
+
+def decode_number_cursor(cursor: str | None) -> int | None:
+    """For lists ordered by one integer (a conversation's message numbers)."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        (number,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return int(str(number))
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Problem(
+            400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))
+        ) from exc

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import msgspec
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
@@ -60,6 +61,10 @@ async def retrieve_caller(token: Token, connection: ASGIConnection[Any, Any, Any
     user_id, session_id, jti = _uuid(token.sub), _uuid(token.extras.get("sid")), _uuid(token.jti)
     if user_id is None or session_id is None or jti is None or token.extras.get("typ") != "access":
         return None
+    return await _live_caller(user_id, session_id, jti, token.exp)
+
+
+async def _live_caller(user_id: UUID, session_id: UUID, jti: UUID, expires_at: dt.datetime) -> CurrentUser | None:
     rows = await User.raw(_LIVE_CALLER_SQL, user_id, session_id, jti)
     if not rows:
         return None
@@ -71,8 +76,16 @@ async def retrieve_caller(token: Token, connection: ASGIConnection[Any, Any, Any
         role=Role(row["role"]),
         session_id=session_id,
         jti=jti,
-        token_expires_at=token.exp,
+        token_expires_at=expires_at,
     )
+
+
+async def recheck_caller(user: CurrentUser) -> CurrentUser | None:
+    """The same checks again for a caller that stays connected (a WebSocket): None once the token
+    has expired, its session was revoked or its user suspended."""
+    if user.token_expires_at <= dt.datetime.now(dt.UTC):
+        return None
+    return await _live_caller(user.id, user.session_id, user.jti, user.token_expires_at)
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[CurrentUser, Token]:
@@ -103,22 +116,28 @@ class TokenIssuer:
         if not header:
             return None
         scheme, _, encoded = header.partition(" ")
+        user = await self.caller_from_token(encoded, connection) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Problem(401, "The access token is not valid.")
+        return user
+
+    async def caller_from_token(
+        self, encoded: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> CurrentUser | None:
+        """Exactly the checks of `Authorization: Bearer` for a token that came another way
+        (a WebSocket's query string or first frame); None when it is not valid."""
         auth = self._jwt_auth
-        token = (
-            auth.token_cls.decode(
+        try:
+            token = auth.token_cls.decode(
                 encoded_token=encoded,
                 secret=auth.token_secret,
                 algorithm=auth.algorithm,
                 issuer=list(auth.accepted_issuers or []) or None,
                 require_claims=auth.require_claims,
             )
-            if scheme.lower() == "bearer"
-            else None
-        )
-        user = await retrieve_caller(token, connection) if token else None
-        if user is None:
-            raise Problem(401, "The access token is not valid.")
-        return user
+        except NotAuthorizedException:
+            return None
+        return await retrieve_caller(token, connection)
 
     def access_token(self, *, user_id: UUID, session_id: UUID) -> str:
         return self._jwt_auth.create_token(

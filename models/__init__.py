@@ -1,6 +1,7 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
 from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
+from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message, Notification, NotificationPreference
@@ -31,6 +32,8 @@ ALL_TABLES = (
     StripeEvent,
     PlatformSettings,
     Review,
+    Conversation,
+    ConversationMessage,
 )
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "Booking",
     "BookingChange",
     "CalendarBlock",
+    "Conversation",
+    "ConversationMessage",
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",

@@ -84,6 +84,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     twilio_from_number: str | None = None
     """The Twilio number (E.164) SMS come from. All three set: SMS go through Twilio."""
     twilio_api_base: str = TWILIO_API
+    message_digest_quiet_seconds: int = 5 * 60
+    """A new-message email waits until the conversation has been quiet this long …"""
+    message_digest_max_wait_seconds: int = 15 * 60
+    """… but no longer than this after the first unnotified message; also the least time between
+    two such emails to one person about one conversation."""
+    websocket_recheck_seconds: int = 60
+    """How often a live connection re-checks that its session is still valid (logout, suspension)."""
 
     @property
     def home_dir(self) -> Path:
@@ -160,6 +167,9 @@ _ENV_NAMES: dict[str, str] = {
     "TWILIO_AUTH_TOKEN": "twilio_auth_token",
     "TWILIO_FROM_NUMBER": "twilio_from_number",
     "STAYFLOW_TWILIO_API_BASE": "twilio_api_base",
+    "STAYFLOW_MESSAGE_DIGEST_QUIET_SECONDS": "message_digest_quiet_seconds",
+    "STAYFLOW_MESSAGE_DIGEST_MAX_WAIT_SECONDS": "message_digest_max_wait_seconds",
+    "STAYFLOW_WEBSOCKET_RECHECK_SECONDS": "websocket_recheck_seconds",
 }
 
 

@@ -162,11 +162,11 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
     ),
     "booking_modified": (
         "Booking changed: {title}",
-        "Your booking of {title} is changed: now {dates}, {total} in all. {reason}",
+        "Your booking of {title} changed: it is now {dates} ({total}). {reason}",
     ),
     "booking_modified_host": (
         "Booking changed: {title}",
-        "The booking of {title} is changed: now {dates} ({total}). {reason}",
+        "A booking of {title} changed: it is now {dates} ({total}). {reason}",
     ),
     "change_requested_host": (
         "Change request: {title}",
@@ -239,3 +239,26 @@ def new_message_email(*, full_name: str, sender_first_name: str, about: str, exc
     body = f"{sender_first_name} wrote about {about}: “{cut}”"
     email = _email(full_name, f"New message from {sender_first_name}: {about}", body, url, "Answer in the app")
     return Notice(email, body)
+
+
+def new_messages_email(
+    *, full_name: str, sender_name: str, title: str, previews: list[str], more: int, url: str
+) -> Notice:
+    """One digest for several new messages of one conversation: the newest few, quoted."""
+    count = len(previews) + more
+    noun = "message" if count == 1 else "messages"
+    quoted = "\n\n".join("> " + p.replace("\n", "\n> ") for p in previews)
+    extra = f"\n\n… and {more} more." if more else ""
+    text = (
+        f"Hi {_first_name(full_name)},\n\n{sender_name} sent you {count} new {noun} about {title}:\n\n"
+        f"{quoted}{extra}\n\nReply in the app: {url}\n"
+    )
+    html = (
+        f"<p>Hi {escape(_first_name(full_name))},</p><p>{escape(sender_name)} sent you {count} new {noun} about "
+        f"“{escape(title)}”:</p>"
+        + "".join(f"<blockquote>{escape(p)}</blockquote>" for p in previews)
+        + (f"<p>… and {more} more.</p>" if more else "")
+        + f'<p><a href="{escape(url, quote=True)}">Reply</a></p>'
+    )
+    email = RenderedEmail(subject=f"{count} new {noun} from {sender_name}: {title}", text=text, html=html)
+    return Notice(email, f"{sender_name} sent you {count} new {noun} about {title}.")

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities, CancellationActivities
 from activities.changes import ChangeActivities
+from activities.conversations import ConversationActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.reviews import ReviewActivities
@@ -28,6 +29,7 @@ from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
+from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
@@ -45,6 +47,7 @@ WORKFLOWS = [
     ReviewReminderWorkflow,
     DeliverMessageWorkflow,
     NotifyWorkflow,
+    MessageDigestWorkflow,
 ]
 
 
@@ -56,6 +59,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     cancellations = CancellationActivities(settings, payments)
     changes = ChangeActivities(settings, payments)
     reviews = ReviewActivities(settings)
+    conversations = ConversationActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -82,6 +86,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         reviews.publish_reviews,
         notifications.send_message,
         notifications.record,
+        conversations.record_message_digest,
         notifications.mark_message_failed,
     ]
 
