@@ -1,5 +1,6 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
+from models.audit import AuditEntry
 from models.bookings import Booking, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
@@ -28,10 +29,12 @@ ALL_TABLES = (
     StripeEvent,
     PlatformSettings,
     Review,
+    AuditEntry,
 )
 
 __all__ = [
     "ALL_TABLES",
+    "AuditEntry",
     "Booking",
     "CalendarBlock",
     "Invoice",
