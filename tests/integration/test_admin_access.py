@@ -20,7 +20,7 @@ _PARAM = re.compile(r"\{[^}]+\}")
 
 def admin_routes(settings: Settings) -> list[tuple[str, str]]:
     """(method, path template) of every admin route the app serves."""
-    found = []
+    found: list[tuple[str, str]] = []
     for route in create_app(settings).routes:
         if isinstance(route, HTTPRoute) and route.path.startswith(ADMIN_PREFIX):
             found.extend((method, route.path) for method in sorted(route.methods - {"OPTIONS", "HEAD"}))

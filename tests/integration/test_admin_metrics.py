@@ -39,7 +39,7 @@ async def marketplace() -> User:
     await make_listing(host, status="draft", title="A draft listing here")
     await make_listing(host, status="suspended", title="A suspended listing")
 
-    def stay(start: int, nights: int = 2) -> dict[str, dt.date]:
+    def stay(start: int, nights: int = 2) -> dict[str, Any]:
         return {"check_in": TODAY + dt.timedelta(days=start), "check_out": TODAY + dt.timedelta(days=start + nights)}
 
     confirmed = await make_booking(loft, guest, total=36_100, **stay(10))

@@ -63,7 +63,7 @@ async def started_with(dev_server_env: Any, booking_id: str) -> dict[str, Any]:
 
 
 async def quote(client: AsyncClient, listing_id: Any) -> dict[str, Any]:
-    params = {"check_in": day(20), "check_out": day(23), "guests": 2}
+    params: dict[str, Any] = {"check_in": day(20), "check_out": day(23), "guests": 2}
     response = await client.get(f"/api/v1/listings/{listing_id}/quote", params=params)
     assert response.status_code == 200, response.text
     return dict(response.json())
