@@ -120,3 +120,28 @@ async def test_admin_searches_bookings(client: AsyncClient) -> None:
     assert backwards.status_code == 422
     missing = await client.get(f"/api/v1/admin/bookings/{uuid.uuid4()}", headers=admin.headers)
     assert missing.status_code == 404
+
+
+async def test_a_cancellation_the_booking_process_refuses_is_withdrawn_and_audited(client: AsyncClient) -> None:
+    admin = await signed_in_user(client, role=Role.admin)
+    listing = await make_listing()
+    # A booking whose process is gone (never started): Temporal refuses the cancellation.
+    orphan = await make_booking(
+        listing, await make_user(), check_in=TODAY + dt.timedelta(days=5), check_out=TODAY + dt.timedelta(days=7)
+    )
+    nights = [{"date": (orphan.check_in + dt.timedelta(days=n)).isoformat(), "price": 18_050} for n in range(2)]
+    price = {"nights": 2, "nightly": nights, "subtotal": 36_100, "cleaning_fee": 0, "service_fee": 0, "taxes": 0,
+             "total": 36_100, "currency": "EUR"}  # fmt: skip
+    await Booking.update({Booking.status: "confirmed", Booking.price: price}).where(Booking.id == orphan.id)
+    refused = await client.post(
+        f"/api/v1/admin/bookings/{orphan.id}/cancel",
+        headers=admin.headers | {"Idempotency-Key": str(uuid.uuid4())},
+        json={"reason": "Fraudulent card"},
+    )
+    assert refused.status_code == 409, refused.text
+    stored = await Booking.objects().get(Booking.id == orphan.id)
+    assert stored is not None and stored.status == "confirmed"
+    assert (stored.cancellation_key, stored.cancelled_by, stored.refund_amount) == (None, None, None)
+    entries = await audit_log(client, admin, target_type="booking", target_id=str(orphan.id))
+    assert [e["action"] for e in entries] == ["booking.cancel_refused", "booking.cancel"]
+    assert entries[0]["after"] == {"cancelled_by": None, "refund_amount": None}
