@@ -8,6 +8,7 @@ workflow's activities.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -20,7 +21,12 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.service import RPCError
 
 from api.audit import actor_of
@@ -518,8 +524,8 @@ async def cancel_booking(
         raise Problem(409, "This booking is already being cancelled.", slug="illegal-transition")
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
-        await handle.start_update(
-            BookingWorkflow.cancel,
+        await _hand_over_cancellation(
+            handle,
             CancellationRequest(
                 booking_id=str(booking.id),
                 cancelled_by=by,
@@ -528,7 +534,7 @@ async def cancel_booking(
                 lines=credit_lines(decision) if captured else [],
                 captured=captured,
             ),
-            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            attempts=CANCEL_ATTEMPTS,
         )
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         # Unknown whether the workflow took it: keep the claim; the same request again is safe.
@@ -580,6 +586,29 @@ def credit_lines(refund: Refund) -> list[dict[str, Any]]:
     return [{"description": d, "amount": a} for d, a in lines if a]
 
 
+CANCEL_ATTEMPTS = 12
+"""Right after a capture the database already shows, the run may refuse a cancellation for a
+moment (it has not yet moved to the stay): ask again every quarter second for ~3 s."""
+
+
+async def _hand_over_cancellation(
+    handle: WorkflowHandle[Any, Any], request: CancellationRequest, *, attempts: int = 1
+) -> None:
+    """Send the `cancel` update; raise WorkflowUpdateFailedError when the run's validator refuses.
+
+    Waiting for ACCEPTED, a refusal comes back as the update's outcome rather than as an error,
+    so it is checked here: an unchecked refusal would answer 202 for a cancellation that never runs.
+    """
+    for attempt in range(1, attempts + 1):
+        update = await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        outcome = update._known_outcome  # set when the server answered with the outcome (a refusal)
+        if outcome is None or not outcome.HasField("failure"):
+            return
+        if attempt == attempts:
+            await update.result()  # raises the refusal as WorkflowUpdateFailedError
+        await asyncio.sleep(0.25)
+
+
 async def _resend_cancellation(
     temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
 ) -> None:
@@ -594,7 +623,7 @@ async def _resend_cancellation(
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
-        await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        await _hand_over_cancellation(handle, request)
     except WorkflowUpdateFailedError as exc:
         if "already being cancelled" not in str(exc.cause or exc):
             raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc

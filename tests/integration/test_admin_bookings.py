@@ -12,7 +12,7 @@ from models import AuditEntry, Booking, LedgerEntry, Payment
 from models.identity import Role
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
 from tests.integration.test_audit_log import audit_log
-from tests.integration.test_bookings import wait_status
+from tests.integration.test_bookings import book, stay, wait_status
 from tests.integration.test_cancellations import confirmed_booking
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -145,3 +145,32 @@ async def test_a_cancellation_the_booking_process_refuses_is_withdrawn_and_audit
     entries = await audit_log(client, admin, target_type="booking", target_id=str(orphan.id))
     assert [e["action"] for e in entries] == ["booking.cancel_refused", "booking.cancel"]
     assert entries[0]["after"] == {"cancelled_by": None, "refund_amount": None}
+
+
+async def test_a_cancellation_the_booking_run_refuses_is_a_409_not_a_silent_202(
+    client: AsyncClient, worker: None
+) -> None:
+    """The run's validator refuses a refund decided on a payment it has not captured: the caller
+    must hear it (before, the refusal came back as the update's outcome and was answered 202)."""
+    admin = await signed_in_user(client, role=Role.admin)
+    home = await make_listing(instant_book=False)
+    created = (await book(client, await signed_in_user(client), stay(home))).json()
+    await wait_status(created["id"], "awaiting_host")
+    # The database says captured while the run is still waiting for the host (a capture it has not seen).
+    await Payment.update({Payment.status: "completed"}).where(Payment.booking == uuid.UUID(created["id"]))
+    refused = await client.post(
+        f"/api/v1/admin/bookings/{created['id']}/cancel",
+        headers=admin.headers | {"Idempotency-Key": str(uuid.uuid4())},
+        json={"reason": "Suspicious request"},
+    )
+    assert refused.status_code == 409 and "payment changed" in refused.json()["detail"], refused.text
+    stored = await Booking.objects().get(Booking.id == uuid.UUID(created["id"]))
+    assert stored is not None and stored.status == "awaiting_host" and stored.cancellation_key is None
+    await Payment.update({Payment.status: "authorized"}).where(Payment.booking == uuid.UUID(created["id"]))
+    answer = await client.post(
+        f"/api/v1/admin/bookings/{created['id']}/cancel",
+        headers=admin.headers | {"Idempotency-Key": str(uuid.uuid4())},
+        json={"reason": "Suspicious request"},
+    )
+    assert answer.status_code == 202 and answer.json()["refund"]["method"] == "void"
+    await wait_status(created["id"], "cancelled")
