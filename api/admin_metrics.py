@@ -10,15 +10,15 @@ import asyncio
 import datetime as dt
 import logging
 from datetime import timedelta
-from typing import Any
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
+from piccolo.query.functions.aggregate import Count
 from temporalio.client import Client
 
 from api.security import requires_admin
-from models import User
+from models import Booking, Listing, User
 from models.identity import Role
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.listing_status import ListingStatus
@@ -104,9 +104,9 @@ class Metrics(msgspec.Struct):
     workflows_unavailable: str | None = None
 
 
-def _counted(rows: list[dict[str, Any]], names: list[str]) -> dict[str, int]:
-    found = {r["key"]: r["n"] for r in rows}
-    return {name: found.get(name, 0) for name in names} | found
+async def _by_status(table: type[Listing] | type[Booking], names: list[str]) -> dict[str, int]:
+    rows = await table.select(table.status, Count(alias="n")).group_by(table.status)
+    return {name: 0 for name in names} | {r["status"]: r["n"] for r in rows}
 
 
 async def _users() -> UserCounts:
@@ -116,11 +116,6 @@ async def _users() -> UserCounts:
     )
     by_role = {role.value: 0 for role in Role} | {r["role"]: r["n"] for r in rows}
     return UserCounts(total=sum(by_role.values()), by_role=by_role, suspended=sum(r["suspended"] for r in rows))
-
-
-async def _by_status(table: str, names: list[str]) -> dict[str, int]:
-    # `table` is one of two constants below, never input.
-    return _counted(await User.raw(f"SELECT status AS key, count(*)::int AS n FROM {table} GROUP BY status"), names)
 
 
 async def _money(sql: str) -> list[MoneyTotal]:
@@ -164,8 +159,8 @@ class AdminMetricsController(Controller):
         return Metrics(
             generated_at=dt.datetime.now(dt.UTC),
             users=await _users(),
-            listings_by_status=await _by_status("listings", [s.value for s in ListingStatus]),
-            bookings_by_status=await _by_status("bookings", [s.value for s in BookingStatus]),
+            listings_by_status=await _by_status(Listing, [s.value for s in ListingStatus]),
+            bookings_by_status=await _by_status(Booking, [s.value for s in BookingStatus]),
             gross_booking_value=await _money(
                 "SELECT currency, sum(total)::bigint AS amount, count(*)::int AS n FROM bookings "
                 "WHERE status IN ('confirmed', 'completed') GROUP BY currency ORDER BY currency"
