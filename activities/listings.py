@@ -14,6 +14,7 @@ from activities.notifications import record_notification
 from models import Listing, ListingPhoto, PlatformSettings, User
 from models.identity import Role
 from stayflow import templates
+from stayflow.audit import Actor, record_admin_action
 from stayflow.rules import listing_status
 from stayflow.rules.listing_checks import ListingFacts, review_problems
 from stayflow.rules.listing_status import ListingStatus
@@ -125,7 +126,7 @@ class ListingActivities:
 
     @activity.defn
     async def apply_decision(self, request: ListingDecision) -> list[str]:
-        """Publish or reject (idempotent: a retry finds the listing already moved)."""
+        """Publish or reject, audited as the admin's action (idempotent: a retry finds the listing already moved)."""
         listing, host = await self._load(request.listing_id)
         action = "approve" if request.approve else "reject"
         target = listing_status.TARGET[action]
@@ -137,9 +138,22 @@ class ListingActivities:
         }
         if request.approve:
             changes[Listing.published_at] = now
-        await Listing.update(changes).where(
-            (Listing.id == listing.id) & (Listing.status == ListingStatus.pending_review)
-        )
+        async with Listing._meta.db.transaction():
+            moved = (
+                await Listing.update(changes)
+                .where((Listing.id == listing.id) & (Listing.status == ListingStatus.pending_review))
+                .returning(Listing.id)
+            )
+            if moved:  # a retry finds the listing already moved, and its audit row already written
+                await record_admin_action(
+                    Actor(user_id=UUID(request.admin_id)),
+                    f"listing.{action}",
+                    "listing",
+                    listing.id,
+                    before={"status": ListingStatus.pending_review},
+                    after={"status": target},
+                    reason=request.reason or None,
+                )
         url = self._listing_url(request.listing_id)
         notice = (
             templates.listing_approved_email(full_name=host.full_name, title=listing.title, listing_url=url)

@@ -1,4 +1,4 @@
-"""Admin: find users, change roles, suspend and restore (SPEC §9)."""
+"""Admin: find users, change roles, suspend and restore (SPEC §9). Every change is audited."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api import identity
+from api.audit import actor_of
 from api.errors import Problem
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from api.users import UserRead, load_user, user_read
 from models import User
 from models.identity import Role
+from stayflow.audit import record_admin_action
 
 
 class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
@@ -25,6 +27,14 @@ class RoleChange(msgspec.Struct, forbid_unknown_fields=True):
 
 class Suspension(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+async def _locked_user(user_id: UUID) -> User:
+    """The user's row, locked until the transaction ends: the audit's `before` is what was changed."""
+    user = await User.objects().where(User.id == user_id).lock_rows().first()
+    if user is None:
+        raise Problem(404, "No such user.")
+    return user
 
 
 def _not_on_self(request: Request[CurrentUser, Any, Any], user_id: UUID, what: str) -> None:
@@ -74,8 +84,20 @@ class AdminUsersController(Controller):
         self, request: Request[CurrentUser, Any, Any], user_id: FromPath[UUID], data: JSONBody[RoleChange]
     ) -> UserRead:
         _not_on_self(request, user_id, "change the role of")
-        await load_user(user_id)
-        await User.update({User.role: data.role, User.updated_at: dt.datetime.now(dt.UTC)}).where(User.id == user_id)
+        async with User._meta.db.transaction():
+            user = await _locked_user(user_id)
+            if user.role != data.role:
+                await User.update({User.role: data.role, User.updated_at: dt.datetime.now(dt.UTC)}).where(
+                    User.id == user_id
+                )
+                await record_admin_action(
+                    actor_of(request),
+                    "user.role_change",
+                    "user",
+                    user_id,
+                    before={"role": user.role},
+                    after={"role": data.role},
+                )
         return user_read(await load_user(user_id))
 
     @post("/{user_id:uuid}/suspend", operation_id="adminSuspendUser", summary="Suspend a user", status_code=200)
@@ -84,14 +106,24 @@ class AdminUsersController(Controller):
     ) -> UserRead:
         """The user cannot sign in, and every token they hold stops working at once."""
         _not_on_self(request, user_id, "suspend")
-        user = await load_user(user_id)
-        if user.suspended_at is not None:
-            raise Problem(409, "This user is already suspended.", slug="illegal-transition")
-        now = dt.datetime.now(dt.UTC)
-        await User.update({User.suspended_at: now, User.suspension_reason: data.reason, User.updated_at: now}).where(
-            User.id == user_id
-        )
-        await identity.revoke_sessions_of(user_id, reason="suspended")
+        async with User._meta.db.transaction():
+            user = await _locked_user(user_id)
+            if user.suspended_at is not None:
+                raise Problem(409, "This user is already suspended.", slug="illegal-transition")
+            now = dt.datetime.now(dt.UTC)
+            await User.update(
+                {User.suspended_at: now, User.suspension_reason: data.reason, User.updated_at: now}
+            ).where(User.id == user_id)
+            revoked = await identity.revoke_sessions_of(user_id, reason="suspended")
+            await record_admin_action(
+                actor_of(request),
+                "user.suspend",
+                "user",
+                user_id,
+                before={"suspended": False},
+                after={"suspended": True, "sessions_revoked": revoked},
+                reason=data.reason,
+            )
         return user_read(await load_user(user_id))
 
     @post(
@@ -100,11 +132,20 @@ class AdminUsersController(Controller):
         summary="Lift a suspension",
         status_code=200,
     )
-    async def restore(self, user_id: FromPath[UUID]) -> UserRead:
-        user = await load_user(user_id)
-        if user.suspended_at is None:
-            raise Problem(409, "This user is not suspended.", slug="illegal-transition")
-        await User.update(
-            {User.suspended_at: None, User.suspension_reason: None, User.updated_at: dt.datetime.now(dt.UTC)}
-        ).where(User.id == user_id)
+    async def restore(self, request: Request[CurrentUser, Any, Any], user_id: FromPath[UUID]) -> UserRead:
+        async with User._meta.db.transaction():
+            user = await _locked_user(user_id)
+            if user.suspended_at is None:
+                raise Problem(409, "This user is not suspended.", slug="illegal-transition")
+            await User.update(
+                {User.suspended_at: None, User.suspension_reason: None, User.updated_at: dt.datetime.now(dt.UTC)}
+            ).where(User.id == user_id)
+            await record_admin_action(
+                actor_of(request),
+                "user.restore",
+                "user",
+                user_id,
+                before={"suspended": True, "suspension_reason": user.suspension_reason},
+                after={"suspended": False},
+            )
         return user_read(await load_user(user_id))

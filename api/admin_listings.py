@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from api.audit import actor_of
 from api.errors import Problem
 from api.listings import ListingRead, listing_read, listing_reads, load_visible_listing
 from api.notify import tell_host_of_suspension
@@ -21,6 +22,7 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from models import Listing, ListingReport
 from models.listings import ReportStatus
+from stayflow.audit import Actor, record_admin_action
 from stayflow.rules import listing_status
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.settings import Settings
@@ -108,23 +110,26 @@ async def _decide(temporal: TemporalGateway, listing_id: UUID, decision: Decisio
         )
 
 
-async def _move(listing_id: UUID, action: str, reason: str | None) -> None:
-    moved = (
-        await Listing.update(
-            {
-                Listing.status: listing_status.TARGET[action],
-                Listing.review_notes: reason,
-                Listing.updated_at: dt.datetime.now(dt.UTC),
-            }
-        )
-        .where((Listing.id == listing_id) & Listing.status.is_in(list(listing_status.TRANSITIONS[action])))
-        .returning(Listing.id)
-    )
-    if not moved:
-        listing = await Listing.objects().get(Listing.id == listing_id)
+async def _move(actor: Actor, listing_id: UUID, action: str, reason: str | None) -> None:
+    async with Listing._meta.db.transaction():
+        listing = await Listing.objects().where(Listing.id == listing_id).lock_rows().first()
         if listing is None:
             raise Problem(404, "No such listing.")
-        raise Problem(409, f"Cannot {action} a listing that is {listing.status}.", slug="illegal-transition")
+        if not listing_status.allowed(action, listing.status):
+            raise Problem(409, f"Cannot {action} a listing that is {listing.status}.", slug="illegal-transition")
+        target = listing_status.TARGET[action]
+        await Listing.update(
+            {Listing.status: target, Listing.review_notes: reason, Listing.updated_at: dt.datetime.now(dt.UTC)}
+        ).where(Listing.id == listing_id)
+        await record_admin_action(
+            actor,
+            f"listing.{action}",
+            "listing",
+            listing_id,
+            before={"status": listing.status},
+            after={"status": target},
+            reason=reason,
+        )
 
 
 class AdminListingsController(Controller):
@@ -187,13 +192,14 @@ class AdminListingsController(Controller):
     )
     async def suspend(
         self,
+        request: Request[CurrentUser, Any, Any],
         listing_id: FromPath[UUID],
         data: JSONBody[SuspensionNote],
         storage: NamedDependency[MediaStorage],
         temporal: NamedDependency[TemporalGateway],
         settings: NamedDependency[Settings],
     ) -> ListingRead:
-        await _move(listing_id, "suspend", data.reason)
+        await _move(actor_of(request), listing_id, "suspend", data.reason)
         await tell_host_of_suspension(temporal, settings, listing_id, data.reason)
         return await self._read(listing_id, storage)
 
@@ -203,8 +209,13 @@ class AdminListingsController(Controller):
         summary="Publish a suspended listing again",
         status_code=200,
     )
-    async def restore(self, listing_id: FromPath[UUID], storage: NamedDependency[MediaStorage]) -> ListingRead:
-        await _move(listing_id, "restore", None)
+    async def restore(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        listing_id: FromPath[UUID],
+        storage: NamedDependency[MediaStorage],
+    ) -> ListingRead:
+        await _move(actor_of(request), listing_id, "restore", None)
         return await self._read(listing_id, storage)
 
     @staticmethod
@@ -269,19 +280,31 @@ class AdminReportsController(Controller):
     async def resolve(
         self, request: Request[CurrentUser, Any, Any], report_id: FromPath[UUID], data: JSONBody[ReportResolution]
     ) -> ReportRead:
-        rows = (
-            await ListingReport.update(
-                {
-                    ListingReport.status: ReportStatus.resolved,
-                    ListingReport.resolution: data.resolution,
-                    ListingReport.resolved_by: request.user.id,
-                    ListingReport.resolved_at: dt.datetime.now(dt.UTC),
-                }
+        async with ListingReport._meta.db.transaction():
+            rows = (
+                await ListingReport.update(
+                    {
+                        ListingReport.status: ReportStatus.resolved,
+                        ListingReport.resolution: data.resolution,
+                        ListingReport.resolved_by: request.user.id,
+                        ListingReport.resolved_at: dt.datetime.now(dt.UTC),
+                    }
+                )
+                .where((ListingReport.id == report_id) & (ListingReport.status == ReportStatus.open))
+                .returning(*ListingReport.all_columns())
             )
-            .where((ListingReport.id == report_id) & (ListingReport.status == ReportStatus.open))
-            .returning(*ListingReport.all_columns())
-        )
-        if not rows:
-            exists = await ListingReport.exists().where(ListingReport.id == report_id)
-            raise Problem(409 if exists else 404, "This report is already resolved." if exists else "No such report.")
+            if not rows:
+                exists = await ListingReport.exists().where(ListingReport.id == report_id)
+                raise Problem(
+                    409 if exists else 404, "This report is already resolved." if exists else "No such report."
+                )
+            await record_admin_action(
+                actor_of(request),
+                "report.resolve",
+                "report",
+                report_id,
+                before={"status": ReportStatus.open},
+                after={"status": ReportStatus.resolved, "listing_id": str(rows[0]["listing"])},
+                reason=data.resolution,
+            )
         return report_read(rows[0])

@@ -18,8 +18,12 @@ from litestar.stores.registry import StoreRegistry
 from temporalio.client import Client
 
 from api.admin import AdminUsersController
+from api.admin_bookings import AdminBookingsController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
+from api.admin_metrics import AdminMetricsController
+from api.admin_settings import AdminSettingsController
 from api.analytics import HostAnalyticsController
+from api.audit import AuditLogController
 from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.bookings import BookingsController, HostBookingsController
 from api.calendar import CalendarController
@@ -124,6 +128,10 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         NotificationPreferencesController,
         ConversationsController,
         live_updates,
+        AdminBookingsController,
+        AdminSettingsController,
+        AdminMetricsController,
+        AuditLogController,
         # Uploaded photos at stable URLs (a CDN or the S3 store's own URLs take over in production).
         create_static_files_router(
             path=MEDIA_URL_PREFIX,

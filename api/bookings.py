@@ -8,6 +8,7 @@ workflow's activities.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -20,9 +21,15 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateStage
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.service import RPCError
 
+from api.audit import actor_of
 from api.booking_changes import BookingChangeHandlers
 from api.booking_reads import (
     BookingRead,
@@ -40,6 +47,7 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, BookingChange, Invoice, Listing, Payment
+from stayflow.audit import Actor, record_admin_action
 from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import CAPTURED, UNCONFIRMED, BookingStatus, PaymentStatus
 from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
@@ -140,6 +148,7 @@ class BookingsController(BookingChangeHandlers, Controller):
             raise invalid("listing_id", "you cannot book your own listing")
         quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
         price = msgspec.to_builtins(quote)
+        platform = await current_platform()
         booking = Booking(
             listing=listing.id,
             guest=guest.id,
@@ -154,6 +163,7 @@ class BookingsController(BookingChangeHandlers, Controller):
             payment_method=data.payment_method,
             idempotency_key=idempotency_key,
             request_hash=digest,
+            review_window_days=platform.review_window_days,
         )
         try:
             async with Booking._meta.db.transaction():
@@ -178,7 +188,6 @@ class BookingsController(BookingChangeHandlers, Controller):
                 if replay is not None:
                     return Response(await booking_read(replay), status_code=201)
             raise
-        platform = await current_platform()
         try:
             client = await temporal.client()
             await client.start_workflow(
@@ -315,72 +324,9 @@ class BookingsController(BookingChangeHandlers, Controller):
         temporal: NamedDependency[TemporalGateway],
     ) -> CancelAnswer:
         """Answers with what will be refunded; the money then moves in the CancellationRefundWorkflow."""
-        user = request.user
-        booking = await load_booking_for(booking_id, user)
-        payment = await booking_payment(booking.id)
-        by: Canceller = "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
-        claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{data.reason}'.encode()).hexdigest()[:24]}"
-        if booking.cancellation_key is not None:
-            if booking.cancellation_key == claim:
-                if booking.status in LIVE:  # the first attempt may not have reached the workflow
-                    await _resend_cancellation(temporal, booking, payment, by, data.reason)
-                return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
-            if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
-                raise Problem(
-                    422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused"
-                )
-            raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
-        if booking.status not in LIVE:
-            raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
-        listing = await Listing.objects().get(Listing.id == booking.listing)
-        assert listing is not None
-        decision = refund_for_cancellation(
-            paid=paid_stay(booking),
-            policy=listing.cancellation_policy,
-            cancelled_by=by,
-            cancelled_at=dt.datetime.now(dt.UTC),
+        return await cancel_booking(
+            request.user, booking_id, data.reason, idempotency_key, temporal, actor=actor_of(request)
         )
-        captured = payment.status in CAPTURED
-        amount = decision.amount if captured else 0
-        claimed = (
-            await Booking.update(
-                {Booking.cancellation_key: claim, Booking.cancelled_by: by, Booking.refund_amount: amount}
-            )
-            .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
-            .returning(Booking.id)
-        )
-        if not claimed:
-            raise Problem(409, "This booking is already being cancelled.", slug="illegal-transition")
-        handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
-        try:
-            await handle.start_update(
-                BookingWorkflow.cancel,
-                CancellationRequest(
-                    booking_id=str(booking.id),
-                    cancelled_by=by,
-                    reason=data.reason,
-                    refund=amount,
-                    lines=credit_lines(decision) if captured else [],
-                    captured=captured,
-                ),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
-        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-            # Unknown whether the workflow took it: keep the claim; the same request again is safe.
-            raise Problem(
-                503,
-                "The cancellation is taking long; repeat the request with the same Idempotency-Key.",
-                slug="unavailable",
-            ) from exc
-        except (WorkflowUpdateFailedError, RPCError) as exc:
-            await Booking.update(
-                {Booking.cancellation_key: None, Booking.cancelled_by: None, Booking.refund_amount: None}
-            ).where(Booking.id == booking.id)
-            cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
-            raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
-        fresh = await Booking.objects().get(Booking.id == booking.id)
-        assert fresh is not None
-        return await _cancel_answer(fresh, payment, rule=decision.rule)
 
     @get("/{booking_id:uuid}/timeline", operation_id="bookingTimeline", summary="Each step of the booking's process")
     async def timeline(
@@ -433,6 +379,107 @@ class BookingsController(BookingChangeHandlers, Controller):
         )
 
 
+async def cancel_booking(
+    user: CurrentUser,
+    booking_id: UUID,
+    reason: str,
+    idempotency_key: str,
+    temporal: TemporalGateway,
+    *,
+    actor: Actor,
+    as_admin: bool = False,
+) -> CancelAnswer:
+    """The one way a booking is cancelled, whoever asks: the refund is decided and claimed here (an
+    admin's claim with its audit row, in one transaction); the money moves in the workflow."""
+    booking = await load_booking_for(booking_id, user)
+    payment = await booking_payment(booking.id)
+    by: Canceller = (
+        "admin" if as_admin else "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
+    )
+    claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
+    if booking.cancellation_key is not None:
+        if booking.cancellation_key == claim:
+            if booking.status in LIVE:  # the first attempt may not have reached the workflow
+                await _resend_cancellation(temporal, booking, payment, by, reason)
+            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+        if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
+            raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+        raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
+    if booking.status not in LIVE:
+        raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
+    listing = await Listing.objects().get(Listing.id == booking.listing)
+    assert listing is not None
+    decision = refund_for_cancellation(
+        paid=paid_stay(booking),
+        policy=listing.cancellation_policy,
+        cancelled_by=by,
+        cancelled_at=dt.datetime.now(dt.UTC),
+    )
+    captured = payment.status in CAPTURED
+    amount = decision.amount if captured else 0
+    async with Booking._meta.db.transaction():
+        claimed = (
+            await Booking.update(
+                {Booking.cancellation_key: claim, Booking.cancelled_by: by, Booking.refund_amount: amount}
+            )
+            .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
+            .returning(Booking.id)
+        )
+        if claimed and by == "admin":
+            await record_admin_action(
+                actor,
+                "booking.cancel",
+                "booking",
+                booking.id,
+                before={"status": booking.status, "payment_status": payment.status},
+                after={"cancelled_by": by, "refund_amount": amount, "currency": payment.currency},
+                reason=reason,
+            )
+    if not claimed:
+        raise Problem(409, "This booking is already being cancelled.", slug="illegal-transition")
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        await _hand_over_cancellation(
+            handle,
+            CancellationRequest(
+                booking_id=str(booking.id),
+                cancelled_by=by,
+                reason=reason,
+                refund=amount,
+                lines=credit_lines(decision) if captured else [],
+                captured=captured,
+            ),
+            attempts=CANCEL_ATTEMPTS,
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # Unknown whether the workflow took it: keep the claim; the same request again is safe.
+        raise Problem(
+            503,
+            "The cancellation is taking long; repeat the request with the same Idempotency-Key.",
+            slug="unavailable",
+        ) from exc
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
+        async with Booking._meta.db.transaction():
+            await Booking.update(
+                {Booking.cancellation_key: None, Booking.cancelled_by: None, Booking.refund_amount: None}
+            ).where(Booking.id == booking.id)
+            if by == "admin":  # the claim was audited: so is its withdrawal
+                await record_admin_action(
+                    actor,
+                    "booking.cancel_refused",
+                    "booking",
+                    booking.id,
+                    before={"cancelled_by": by, "refund_amount": amount},
+                    after={"cancelled_by": None, "refund_amount": None},
+                    reason=str(cause or exc),
+                )
+        raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
+    fresh = await Booking.objects().get(Booking.id == booking.id)
+    assert fresh is not None
+    return await _cancel_answer(fresh, payment, rule=decision.rule)
+
+
 def credit_lines(refund: Refund) -> list[dict[str, Any]]:
     lines = [
         ("Refund of nights", refund.nights),
@@ -441,6 +488,29 @@ def credit_lines(refund: Refund) -> list[dict[str, Any]]:
         ("Refund of taxes", refund.taxes),
     ]
     return [{"description": d, "amount": a} for d, a in lines if a]
+
+
+CANCEL_ATTEMPTS = 12
+"""Right after a capture the database already shows, the run may refuse a cancellation for a
+moment (it has not yet moved to the stay): ask again every quarter second for ~3 s."""
+
+
+async def _hand_over_cancellation(
+    handle: WorkflowHandle[Any, Any], request: CancellationRequest, *, attempts: int = 1
+) -> None:
+    """Send the `cancel` update; raise WorkflowUpdateFailedError when the run's validator refuses.
+
+    Waiting for ACCEPTED, a refusal comes back as the update's outcome rather than as an error,
+    so it is checked here: an unchecked refusal would answer 202 for a cancellation that never runs.
+    """
+    for attempt in range(1, attempts + 1):
+        update = await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        outcome = update._known_outcome  # set when the server answered with the outcome (a refusal)
+        if outcome is None or not outcome.HasField("failure"):
+            return
+        if attempt == attempts:
+            await update.result()  # raises the refusal as WorkflowUpdateFailedError
+        await asyncio.sleep(0.25)
 
 
 async def _resend_cancellation(
@@ -457,7 +527,7 @@ async def _resend_cancellation(
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
-        await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        await _hand_over_cancellation(handle, request)
     except WorkflowUpdateFailedError as exc:
         if "already being cancelled" not in str(exc.cause or exc):
             raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc

@@ -102,7 +102,8 @@ class BookingReviewsController(Controller):
         if request.user.id not in (booking.guest, booking.host):
             raise Problem(404, "No such booking.")
         role: Role = "guest" if request.user.id == booking.guest else "host"
-        window = (await current_platform()).review_window_days
+        # The window the stay was booked with (bookings from before the snapshot: the current one).
+        window = booking.review_window_days or (await current_platform()).review_window_days
         now = dt.datetime.now(dt.UTC)
         if problem := review_problem(
             status=booking.status, completed_at=booking.completed_at, now=now, window_days=window

@@ -1,5 +1,6 @@
 """Piccolo tables and migrations: the system of record. Nothing else lives here."""
 
+from models.audit import AuditEntry
 from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
 from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
@@ -34,10 +35,12 @@ ALL_TABLES = (
     Review,
     Conversation,
     ConversationMessage,
+    AuditEntry,
 )
 
 __all__ = [
     "ALL_TABLES",
+    "AuditEntry",
     "Booking",
     "BookingChange",
     "CalendarBlock",

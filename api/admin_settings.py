@@ -1,0 +1,108 @@
+"""Platform settings admins change at run time (SPEC §9): typed, bounded, audited.
+
+A change applies to what starts after it: quotes and new bookings price with the new fees,
+and a booking keeps the fees, host response window and review window it was made with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch
+from litestar.params import JSONBody
+
+from api.audit import actor_of
+from api.calendar import current_platform
+from api.security import CurrentUser, requires_admin
+from models import PlatformSettings
+from stayflow.audit import record_admin_action
+
+ServiceFeeBps = Annotated[int, msgspec.Meta(ge=0, le=2500, description="guest service fee, basis points (1200 = 12%)")]
+TaxBps = Annotated[int, msgspec.Meta(ge=0, le=3000, description="taxes on nights + cleaning fee, basis points")]
+HostResponseHours = Annotated[
+    int, msgspec.Meta(ge=1, le=72, description="hours a host has to answer a request (the card hold lasts 7 days)")
+]
+ReviewWindowDays = Annotated[int, msgspec.Meta(ge=1, le=60, description="days after check-out to write a review")]
+ReminderHours = Annotated[
+    int, msgspec.Meta(ge=1, le=168, description="hours between reminders to admins of a listing waiting for review")
+]
+
+SETTING_FIELDS = (
+    "service_fee_bps",
+    "tax_bps",
+    "host_response_window_hours",
+    "review_window_days",
+    "listing_review_reminder_hours",
+)
+
+
+class PlatformSettingsRead(msgspec.Struct):
+    service_fee_bps: int
+    tax_bps: int
+    host_response_window_hours: int
+    review_window_days: int
+    listing_review_reminder_hours: int
+    updated_at: dt.datetime
+
+
+class PlatformSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; `note` says why (kept in the audit log)."""
+
+    service_fee_bps: ServiceFeeBps | msgspec.UnsetType = msgspec.UNSET
+    tax_bps: TaxBps | msgspec.UnsetType = msgspec.UNSET
+    host_response_window_hours: HostResponseHours | msgspec.UnsetType = msgspec.UNSET
+    review_window_days: ReviewWindowDays | msgspec.UnsetType = msgspec.UNSET
+    listing_review_reminder_hours: ReminderHours | msgspec.UnsetType = msgspec.UNSET
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | msgspec.UnsetType = msgspec.UNSET
+
+
+def settings_read(row: PlatformSettings) -> PlatformSettingsRead:
+    return PlatformSettingsRead(**{name: getattr(row, name) for name in SETTING_FIELDS}, updated_at=row.updated_at)
+
+
+async def _locked_settings() -> PlatformSettings:
+    # The migration creates the row; a database restored without it gets the defaults back.
+    await PlatformSettings.raw("INSERT INTO platform_settings (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
+    row = await PlatformSettings.objects().where(PlatformSettings.id == 1).lock_rows().first()
+    assert row is not None
+    return row
+
+
+class AdminSettingsController(Controller):
+    path = "/api/v1/admin/settings"
+    tags = ["admin"]
+    guards = [requires_admin]
+
+    @get(operation_id="adminGetSettings", summary="The platform settings in force")
+    async def read(self) -> PlatformSettingsRead:
+        return settings_read(await current_platform())
+
+    @patch(operation_id="adminChangeSettings", summary="Change platform settings (for what starts afterwards)")
+    async def change(
+        self, request: Request[CurrentUser, Any, Any], data: JSONBody[PlatformSettingsPatch]
+    ) -> PlatformSettingsRead:
+        """A value out of bounds is a 422 and nothing changes; a change is audited with before and after."""
+        sent = {name: getattr(data, name) for name in SETTING_FIELDS if getattr(data, name) is not msgspec.UNSET}
+        async with PlatformSettings._meta.db.transaction():
+            row = await _locked_settings()
+            before = {name: getattr(row, name) for name in sent if getattr(row, name) != sent[name]}
+            if before:
+                after = {name: sent[name] for name in before}
+                changes: dict[Any, Any] = {PlatformSettings._meta.get_column_by_name(n): v for n, v in after.items()}
+                changes[PlatformSettings.updated_at] = dt.datetime.now(dt.UTC)
+                await PlatformSettings.update(changes).where(PlatformSettings.id == 1)
+                await record_admin_action(
+                    actor_of(request),
+                    "settings.update",
+                    "settings",
+                    1,
+                    before=before,
+                    after=after,
+                    reason=data.note if isinstance(data.note, str) else None,
+                )
+                fresh = await PlatformSettings.objects().get(PlatformSettings.id == 1)
+                assert fresh is not None
+                row = fresh
+        return settings_read(row)
