@@ -3,11 +3,15 @@ Stripe outages, check-out, with the real Stripe SDK against the local fake Strip
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from temporalio.service import RPCError
 
 from models import Booking, LedgerEntry, Message, Payment
 from models.identity import Role
@@ -38,11 +42,21 @@ async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -
     )
 
 
-async def deliveries_done(env: Any) -> None:
-    """Booking messages are delivered by the booking's own run; cancellation ones by children."""
+async def deliveries_done(env: Any, timeout: float = 20) -> None:
+    """Booking messages are delivered by the booking's own run (wait for them to be sent);
+    cancellation ones by children (wait for those)."""
+    deadline = time.monotonic() + timeout
     for message in await Message.objects():
-        if message.status != "sent":
-            assert await env.client.get_workflow_handle(f"deliver-message-{message.id}").result() is True
+        if message.status == "sent":
+            continue
+        try:
+            delivered = await env.client.get_workflow_handle(f"deliver-message-{message.id}").result()
+            assert delivered is True
+        except RPCError:  # no such child: the booking's run delivers it itself
+            while message.status != "sent":
+                assert time.monotonic() < deadline, f"{message.kind} stayed {message.status}"
+                await asyncio.sleep(0.1)
+                await message.refresh()
 
 
 async def status(booking: Booking) -> str:
