@@ -60,6 +60,34 @@ class ReviewActivities:
         return ids
 
     @activity.defn
+    async def tell_reviewees(self, publication: Publication) -> list[str]:
+        """Tell whoever was reviewed that the review is public (once per review)."""
+        reviews = await Review.objects().where(
+            (Review.booking == UUID(publication.booking_id)) & Review.published_at.is_not_null()
+        )
+        ids: list[str] = []
+        for review in reviews:
+            reviewee = await User.objects().get(User.id == review.subject)
+            listing = await Listing.objects().get(Listing.id == review.listing)
+            if reviewee is None or listing is None:
+                continue
+            url = f"{self.settings.public_url.rstrip('/')}/api/v1/users/{reviewee.id}/reviews"
+            ids += await record_notification(
+                user_id=reviewee.id,
+                kind="review_received",
+                dedupe_key=f"review_received:{review.id}",
+                notice=templates.review_received_email(
+                    full_name=reviewee.full_name,
+                    title=listing.title,
+                    rating=review.rating,
+                    by_guest=review.author_role == "guest",
+                    url=url,
+                ),
+                link=url,
+            )
+        return ids
+
+    @activity.defn
     async def publish_reviews(self, publication: Publication) -> int:
         """Make the booking's reviews public and refresh the listing's rating summary."""
         booking = await Booking.objects().get(Booking.id == UUID(publication.booking_id))

@@ -233,6 +233,13 @@ def review_reminder_email(*, full_name: str, title: str, day: int, guest: bool, 
     return Notice(_email(full_name, subject, body, url, "Write your review"), f"You can still review {what}.")
 
 
+def review_received_email(*, full_name: str, title: str, rating: int, by_guest: bool, url: str) -> Notice:
+    """A review of the reader is public: the guest's of the host's listing, or the host's of the guest."""
+    what = f"Your guest reviewed their stay at {title}" if by_guest else f"Your host at {title} reviewed you"
+    body = f"{what}: {rating} of 5. The review is public now."
+    return Notice(_email(full_name, f"New review: {title}", body, url, "Read it"), body)
+
+
 def new_message_email(*, full_name: str, sender_first_name: str, about: str, excerpt: str, url: str) -> Notice:
     """A host-guest message; `about`: the listing's title. The excerpt is cut to one line."""
     cut = excerpt if len(excerpt) <= 140 else excerpt[:139].rstrip() + "…"

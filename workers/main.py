@@ -84,6 +84,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         changes.set_change_status,
         reviews.remind_reviewers,
         reviews.publish_reviews,
+        reviews.tell_reviewees,
         notifications.send_message,
         notifications.record,
         conversations.record_message_digest,

@@ -91,5 +91,11 @@ class ReviewReminderWorkflow:
         published = await workflow.execute_activity_method(
             ReviewActivities.publish_reviews, Publication(period.booking_id), start_to_close_timeout=DB
         )
+        if published and workflow.patched("review-received"):
+            # Since notifications: each reviewee is told their review is out (SPEC §8 "review received").
+            message_ids = await workflow.execute_activity_method(
+                ReviewActivities.tell_reviewees, Publication(period.booking_id), start_to_close_timeout=DB
+            )
+            deliveries += [asyncio.create_task(deliver_message(m)) for m in message_ids]
         await asyncio.gather(*deliveries)
         return ReviewOutcome(published=published, reminders_sent=reminded, early=early)

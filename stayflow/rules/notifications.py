@@ -48,6 +48,7 @@ _KINDS = [
     NotificationKind("payment_receipt", "Receipt for a payment"),
     NotificationKind("refund_issued", "A refund is on its way to your card"),
     NotificationKind("review_reminder", "Reminder to review a stay or a guest"),
+    NotificationKind("review_received", "A review of you or your listing is public"),
     NotificationKind("listing_returned", "Your listing needs changes before review"),
     NotificationKind("listing_approved", "Your listing is approved and live"),
     NotificationKind("listing_rejected", "Your listing was not approved"),

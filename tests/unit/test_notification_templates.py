@@ -41,6 +41,9 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
     "review_reminder": lambda: templates.review_reminder_email(
         full_name="Ada Lovelace", title=TITLE, day=1, guest=True, url=URL
     ),
+    "review_received": lambda: templates.review_received_email(
+        full_name="Ada Lovelace", title=TITLE, rating=4, by_guest=True, url=URL
+    ),
     "listing_returned": lambda: templates.listing_returned_email(
         full_name="Ada Lovelace", title=TITLE, problems=["add 3 photos", "describe <the> home"], listing_url=URL
     ),

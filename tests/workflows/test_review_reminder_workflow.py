@@ -7,7 +7,7 @@ import datetime as dt
 from datetime import timedelta
 from typing import Any
 
-from models import Booking, Listing, Message, Review
+from models import Booking, Listing, Message, Notification, Review
 from models.identity import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user
@@ -94,3 +94,9 @@ async def test_both_written_publishes_at_once_and_stops_reminding(
     assert outcome == ReviewOutcome(published=2, reminders_sent=[], early=True)
     assert await reminders_to() == []
     assert all(r.published_at is not None for r in await Review.objects())
+    # Each of them is told the other's review is out (SPEC §8 "review received"), once.
+    told = await Message.objects().where(Message.kind == "review_received")
+    assert sorted(m.recipient for m in told) == ["guest@example.com", "host@example.com"]
+    assert sorted(n.user for n in await Notification.objects().where(Notification.kind == "review_received")) == sorted(
+        [guest.id, host.id]
+    )
