@@ -142,6 +142,9 @@ class BookingActivities:
             )
         }
         remaining = amount - sum(done.values())
+        capacity = sum(p.amount - p.refunded for p in payments if p.id not in done and p.status in CAPTURED)
+        if remaining > capacity:  # refuse before any money moves, never half way
+            raise ApplicationError(f"{remaining} to refund, only {capacity} captured", non_retryable=True)
         for payment in payments:
             if remaining <= 0:
                 break

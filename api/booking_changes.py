@@ -30,7 +30,7 @@ from litestar import Request, Response, get, patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.booking_reads import BookingRead, IdempotencyKey, booking_read, load_booking_for, paid_stay
 from api.calendar import QuoteRead, priced_stay
@@ -223,6 +223,7 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
         check_out=row.check_out.isoformat(),
         needs_host=needs_host,
         summary=_summary(row.check_in, row.check_out, row.guests, row.difference, row.currency),
+        total=row.total,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
@@ -234,9 +235,19 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
             slug="unavailable",
             headers={"Retry-After": "10"},
         ) from exc
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else None
-        reason = getattr(cause, "message", None) or str(cause or "the booking's process is not running")
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:  # unknown whether it arrived: the same request again is safe
+            raise Problem(
+                503, "Changes are unavailable right now; repeat the request with the same Idempotency-Key."
+            ) from exc
+        reason = "the booking's process has ended"
+        await BookingChange.update(
+            {BookingChange.status: "failed", BookingChange.status_reason: f"Refused: {reason}"}
+        ).where((BookingChange.id == row.id) & (BookingChange.status == "requested"))
+        raise Problem(409, f"This booking cannot be changed: {reason}.", slug="illegal-transition") from exc
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        reason = getattr(cause, "message", None) or str(cause or exc)
         await BookingChange.update(
             {BookingChange.status: "failed", BookingChange.status_reason: f"Refused: {reason}"}
         ).where((BookingChange.id == row.id) & (BookingChange.status == "requested"))
@@ -246,6 +257,8 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
 async def _answer(change_id: Any) -> Response[ChangeAnswer]:
     row = await BookingChange.objects().get(BookingChange.id == change_id)
     assert row is not None
+    if row.status == "withdrawn":
+        raise Problem(409, "The booking was cancelled before the change was made.", slug="illegal-transition")
     if row.status == "failed":
         slugs = {"card_declined": (402, "payment-declined"), "dates_taken": (409, "dates-unavailable")}
         status, slug = slugs.get(row.failure_code or "", (409, "illegal-transition"))

@@ -20,6 +20,9 @@ from stayflow.rules.booking_status import BookingStatus, PaymentStatus
 from stayflow.rules.pricing import Night
 from stayflow.rules.refunds import PaidStay
 
+TAKEN = (PaymentStatus.completed, PaymentStatus.partially_refunded, PaymentStatus.refunded)
+"""Payments whose money was captured (some or all of it may have been given back)."""
+
 IdempotencyKey = Annotated[
     str,
     HeaderParameter(
@@ -53,6 +56,9 @@ class BookingRead(msgspec.Struct):
     status_reason: str | None
     price: QuoteRead | None
     payment: PaymentRead | None
+    """The booking's own payment (a change that costs more is charged as a payment of its own)."""
+    paid: int
+    """What the guest has paid for it, net: captured minus refunded, over all its payments."""
     created_at: dt.datetime
 
 
@@ -80,16 +86,17 @@ async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
     """A page of bookings with their payments: one query for the payments, whatever the page size."""
     if not bookings:
         return []
-    payments = {
-        p.booking: p
-        for p in await Payment.objects().where(
-            Payment.booking.is_in([b.id for b in bookings]) & (Payment.sequence == 0)
-        )
-    }
-    return [_booking_read(b, payments.get(b.id)) for b in bookings]
+    own: dict[UUID, Payment] = {}
+    paid: dict[UUID, int] = {}
+    for p in await Payment.objects().where(Payment.booking.is_in([b.id for b in bookings])):
+        if p.sequence == 0:
+            own[p.booking] = p
+        if p.status in TAKEN:
+            paid[p.booking] = paid.get(p.booking, 0) + p.amount - p.refunded
+    return [_booking_read(b, own.get(b.id), paid.get(b.id, 0)) for b in bookings]
 
 
-def _booking_read(booking: Booking, payment: Payment | None) -> BookingRead:
+def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> BookingRead:
     return BookingRead(
         id=booking.id,
         listing_id=booking.listing,
@@ -111,6 +118,7 @@ def _booking_read(booking: Booking, payment: Payment | None) -> BookingRead:
         )
         if payment
         else None,
+        paid=paid,
         created_at=booking.created_at,
     )
 

@@ -203,6 +203,7 @@ class BookingsController(BookingChangeHandlers, Controller):
                     host_response_hours=platform.host_response_window_hours,
                     review_window_days=platform.review_window_days,
                     payment_authentication_minutes=settings.payment_authentication_minutes,
+                    total=quote.total,
                 ),
                 id=booking_workflow_id(booking.id),
                 task_queue=settings.task_queue,
@@ -265,7 +266,7 @@ class BookingsController(BookingChangeHandlers, Controller):
             )
         client = await temporal.client()
         try:
-            await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
+            outcome = await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
                 BookingWorkflow.decide_change if change_waiting else BookingWorkflow.decide,
                 HostDecision(accept=accept, host_id=str(request.user.id)),
                 rpc_timeout=timedelta(seconds=20),
@@ -282,6 +283,10 @@ class BookingsController(BookingChangeHandlers, Controller):
             raise Problem(409, str(exc.cause or exc), slug="illegal-transition") from exc
         except RPCError as exc:
             raise Problem(409, "This booking is no longer awaiting an answer.", slug="illegal-transition") from exc
+        if change_waiting and getattr(outcome, "status", "") not in ("applied", "declined"):
+            # The host said yes, but the change could not be made (card, nights) or had lapsed.
+            reason = getattr(outcome, "reason", "") or f"the change is {getattr(outcome, 'status', 'gone')}"
+            raise Problem(409, f"The change was not made: {reason}", slug="change-not-made")
         fresh = await Booking.objects().get(Booking.id == booking_id)
         assert fresh is not None
         return await booking_read(fresh)
@@ -361,7 +366,12 @@ class BookingsController(BookingChangeHandlers, Controller):
     )
     async def invoice_pdf(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> Response[bytes]:
         booking = await load_booking_for(booking_id, request.user)
-        invoice = await Invoice.objects().where((Invoice.booking == booking.id) & (Invoice.kind == "invoice")).first()
+        invoice = (  # the booking's own invoice (a costlier change adds one for the difference)
+            await Invoice.objects()
+            .where((Invoice.booking == booking.id) & (Invoice.kind == "invoice"))
+            .order_by(Invoice.issued_at)
+            .first()
+        )
         if invoice is None:
             raise Problem(404, "No invoice yet: it is issued when the payment is captured.")
         doc = _document(invoice)
@@ -448,6 +458,7 @@ async def cancel_booking(
                 refund=amount,
                 lines=credit_lines(decision) if captured else [],
                 captured=captured,
+                total=booking.total,
             ),
             attempts=CANCEL_ATTEMPTS,
         )
@@ -524,6 +535,7 @@ async def _resend_cancellation(
         refund=amount,
         lines=[{"description": "Refund", "amount": amount}] if amount else [],
         captured=payment.status in CAPTURED,
+        total=booking.total,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:

@@ -78,6 +78,8 @@ class BookingRequest:
     host_response_hours: int
     payment_authentication_minutes: int
     review_window_days: int = 14
+    total: int = 0
+    """The stay's total when booked (0 in runs started before changes existed)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class ChangeRequest:
     """Request-to-book listings: the host accepts the change first."""
     summary: str
     """The change in words, for the messages ("now 2026-12-01 to 2026-12-05, 3 guests; USD 80.00 more")."""
+    total: int = 0
+    """The changed stay's total."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ class BookingWorkflow:
         self._change_outcomes: dict[int, ChangeOutcome] = {}
         self._check_in = ""
         self._check_out = ""
+        self._total = 0
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -266,15 +271,29 @@ class BookingWorkflow:
                     await self._tell(f"change_{outcome}", event=event)
                 return
         self._phase = "changing"
-        result: ChangeResult = await workflow.execute_child_workflow(
-            BookingChangeWorkflow.run,
-            ChangeRef(change.booking_id, change.number),
-            id=change_workflow_id(change.booking_id, change.number),
-            static_summary=f"Change {change.number}: {change.summary}",
-        )
+        try:
+            result: ChangeResult = await workflow.execute_child_workflow(
+                BookingChangeWorkflow.run,
+                ChangeRef(change.booking_id, change.number),
+                id=change_workflow_id(change.booking_id, change.number),
+                static_summary=f"Change {change.number}: {change.summary}",
+            )
+        except ChildWorkflowError as err:
+            # Stripe refused for good (or a step failed past its retries): release any hold of the
+            # change, record it failed, and keep the stay running rather than fail the booking.
+            await workflow.execute_activity_method(
+                ChangeActivities.void_change,
+                ChangeRef(change.booking_id, change.number),
+                start_to_close_timeout=DB,
+                retry_policy=PROVIDER_RETRY,
+            )
+            reason = "The change could not be completed; nothing more was charged."
+            await self._change_status(change, "failed", f"{reason} ({err.cause or err})")
+            result = ChangeResult(applied=False, reason=reason, code="failed")
         self._phase = "staying"
         if result.applied:
             self._check_in, self._check_out = change.check_in, change.check_out
+            self._total = change.total or self._total
             self._step("changed")
             self._finish_change(change, "applied")
             await self._tell("booking_modified", "booking_modified_host", reason=change.summary, event=event)
@@ -295,6 +314,7 @@ class BookingWorkflow:
     async def _run(self, request: BookingRequest) -> str:
         self._request = request
         self._check_in, self._check_out = request.check_in, request.check_out
+        self._total = request.total
         ref = BookingRef(request.booking_id)
         workflow.upsert_search_attributes(
             [
@@ -401,6 +421,9 @@ class BookingWorkflow:
                     except TimeoutError:
                         pass
                 if self._cancellation is not None:
+                    if self._change is not None:  # a change taken but not started: the cancellation wins
+                        await self._change_status(self._change, "withdrawn", "The booking was cancelled.")
+                        self._finish_change(self._change, "withdrawn")
                     return await self._cancel()
                 if self._change is None:
                     break
@@ -456,19 +479,24 @@ class BookingWorkflow:
         if request.captured != (self._phase == "staying"):
             # The refund was decided on a payment status that has changed since: decide again.
             raise ValueError("the payment changed while cancelling; try again")
+        if request.total and self._total and request.total != self._total:
+            raise ValueError("the booking was changed while cancelling; try again")
 
     @workflow.update
     async def modify(self, change: ChangeRequest) -> ChangeOutcome:
         """The guest changes dates or guests. Answers when the change is applied or refused, or,
         on a request-to-book listing, once the host has been asked (`awaiting_host`)."""
-        # A booking whose capture is finishing (already `confirmed` for the API) is changed right after.
-        await workflow.wait_condition(lambda: self._phase != "capturing")
-        if self._phase != "staying" or not self._changes_allowed:
-            raise ApplicationError(f"this booking cannot be changed ({self._state.status})", type="ChangeRefused")
-        if change.number not in self._change_outcomes and self._change is None:
+        known = change.number in self._change_outcomes or (
+            self._change is not None and self._change.number == change.number
+        )
+        if not known:  # (the same request again is answered with how it went)
+            # A booking whose capture is finishing (already `confirmed` for the API) is changed right after.
+            await workflow.wait_condition(lambda: self._phase != "capturing")
+            if self._phase != "staying" or not self._changes_allowed or self._cancellation is not None:
+                raise ApplicationError(f"this booking cannot be changed ({self._state.status})", type="ChangeRefused")
+            if self._change is not None:
+                raise ApplicationError("another change of this booking is still open", type="ChangeRefused")
             self._change = change
-        elif change.number not in self._change_outcomes and self._change and self._change.number != change.number:
-            raise ApplicationError("another change of this booking is still open", type="ChangeRefused")
         await workflow.wait_condition(
             lambda: (
                 change.number in self._change_outcomes

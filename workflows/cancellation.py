@@ -44,6 +44,8 @@ class CancellationRequest:
     lines: list[dict[str, Any]]
     captured: bool = False
     """Whether the refund was decided on a captured payment (the workflow checks it still is)."""
+    total: int = 0
+    """The booking's total the refund was decided on (the workflow checks no change moved it; 0: unchecked)."""
 
 
 @workflow.defn

@@ -64,6 +64,7 @@ async def test_a_longer_stay_charges_the_difference_once_and_holds_the_new_night
     night, fee = 10_000, 1_200  # one more night at 100.00 and its 12% service fee
     assert body["change"]["status"] == "applied" and body["change"]["difference"] == night + fee
     assert body["booking"]["check_out"] == day(14) and body["booking"]["price"]["total"] == before + night + fee
+    assert body["booking"]["paid"] == before + night + fee and body["booking"]["payment"]["amount"] == before
     replay = await change(client, guest, booking["id"], {"check_out": day(14)}, key="change-attempt-0001")
     assert replay.status_code == 200 and replay.json()["change"]["number"] == 1
 
@@ -260,3 +261,26 @@ async def test_money_is_conserved_through_book_change_and_cancel(
     assert sum(i["amount_received"] for i in intents) == trail["captured"]
     refunds = [r for r in fake_stripe.refunds.values() if r["payment_intent"] in {i["id"] for i in intents}]
     assert sum(r["amount"] for r in refunds) == trail["refunded"]
+
+
+async def test_a_host_accepting_a_change_the_card_then_declines_hears_it_was_not_made(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    host_user = await make_user(role=Role.host)
+    home = await make_listing(host_user, instant_book=False, nightly_price=10_000)
+    guest = await signed_in_user(client)
+    host = await sign_in(client, host_user)
+    created = (await book(client, guest, stay(home, start=10, nights=3))).json()
+    await wait_status(created["id"], "awaiting_host")
+    assert (await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)).status_code == 200
+    asked = await change(client, guest, created["id"], {"check_out": day(15)})
+    assert asked.status_code == 202, asked.text
+    await Booking.update({Booking.payment_method: "pm_card_chargeDeclined"}).where(
+        Booking.id == uuid.UUID(created["id"])
+    )
+    accepted = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)
+    assert accepted.status_code == 409 and "not made" in accepted.json()["detail"], accepted.text
+    read = (await client.get(f"/api/v1/bookings/{created['id']}", headers=guest.headers)).json()
+    assert read["check_out"] == day(13) and read["paid"] == created["price"]["total"]
+    [row] = await BookingChange.objects()
+    assert row.status == "failed" and row.failure_code == "card_declined"

@@ -3,17 +3,24 @@ the host response window, and after a change the stay ends on its new check-out.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import datetime as dt
 import os
 from datetime import timedelta
 from typing import Any
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from models import Booking, BookingChange, Message
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_change, make_listing, make_user
 from tests.workflows.test_booking_workflow import HISTORIES, deliveries_done, start, status
 from workers.main import build_worker
-from workflows.booking import BookingWorkflow, ChangeRequest, HostDecision
+from workflows.booking import BookingRequest, BookingWorkflow, ChangeRequest, HostDecision, booking_workflow_id
+from workflows.cancellation import CancellationRequest
 
 
 def change_request(booking: Booking, check_in: dt.date, check_out: dt.date, *, needs_host: bool) -> ChangeRequest:
@@ -93,3 +100,90 @@ async def test_after_a_change_the_stay_completes_on_its_new_check_out(
         f"booking-{booking.id}-capture",
         f"booking-{booking.id}-change-1-capture",
     ]
+
+
+async def test_a_cancellation_decided_before_a_change_is_refused_after_it(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(12))
+    new_in, new_out = today + timedelta(10), today + timedelta(13)
+    await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await env.client.start_workflow(
+            BookingWorkflow.run,
+            BookingRequest(
+                booking_id=str(booking.id),
+                listing_id=str(booking.listing),
+                guest_id=str(booking.guest),
+                host_id=str(booking.host),
+                check_in=booking.check_in.isoformat(),
+                check_out=booking.check_out.isoformat(),
+                instant_book=True,
+                host_response_hours=24,
+                payment_authentication_minutes=15,
+                total=booking.total,
+            ),
+            id=booking_workflow_id(booking.id),
+            task_queue=task_queue,
+        )
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        change = change_request(booking, new_in, new_out, needs_host=False)
+        applied = await handle.execute_update(
+            BookingWorkflow.modify, dataclasses.replace(change, total=booking.total + 10_000)
+        )
+        assert applied.status == "applied"
+        stale = CancellationRequest(str(booking.id), "host", "Pipes burst", booking.total, [], True, booking.total)
+        with pytest.raises((WorkflowUpdateFailedError, RPCError)):  # decided on the total before the change
+            await handle.execute_update(BookingWorkflow.cancel, stale)
+        fresh = dataclasses.replace(stale, refund=booking.total + 10_000, total=booking.total + 10_000)
+        assert await handle.execute_update(BookingWorkflow.cancel, fresh) == "cancelled"
+        assert await handle.result() == "cancelled"
+    refunds = fake_stripe.calls("POST", "/v1/refunds")
+    assert sum(int(r.params["amount"]) for r in refunds) == booking.total + 10_000  # both payments, in full
+
+
+async def test_a_change_taken_just_as_the_booking_is_cancelled_is_withdrawn_and_the_run_ends(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(12))
+    new_in, new_out = today + timedelta(10), today + timedelta(13)
+    await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        cancel = CancellationRequest(str(booking.id), "host", "Pipes burst", booking.total, [], True, booking.total)
+        change = change_request(booking, new_in, new_out, needs_host=False)
+
+        async def cancel_now() -> str:
+            try:
+                return await handle.execute_update(BookingWorkflow.cancel, cancel)
+            except (WorkflowUpdateFailedError, RPCError):
+                return "refused"  # the change got there first and is being made
+
+        async def change_now() -> str:
+            try:
+                changed = dataclasses.replace(change, total=booking.total + 10_000)
+                return (await handle.execute_update(BookingWorkflow.modify, changed)).status
+            except (WorkflowUpdateFailedError, RPCError):
+                return "refused"  # the cancellation got there first
+
+        # Both at once: whichever the run takes first, every update is answered and the run ends.
+        changed, cancelled = await asyncio.gather(change_now(), cancel_now())
+        assert (changed, cancelled) in (("refused", "cancelled"), ("applied", "refused"), ("withdrawn", "cancelled"))
+        if cancelled == "refused":
+            again = dataclasses.replace(cancel, refund=booking.total + 10_000, total=booking.total + 10_000)
+            cancelled = await handle.execute_update(BookingWorkflow.cancel, again)
+        assert cancelled == "cancelled"
+        assert await handle.result() == "cancelled"
+    [row] = await BookingChange.objects()
+    assert row.status == {"refused": "requested", "applied": "applied", "withdrawn": "withdrawn"}[changed]
