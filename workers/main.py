@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -120,6 +121,11 @@ async def _connect_with_retry(settings: Settings, runtime: Runtime | None) -> Cl
 
 async def run_worker(settings: Settings) -> None:
     from piccolo_conf import DB
+
+    # Temporal's sandbox imports the workflow modules afresh for every new run; with
+    # PYTHONDONTWRITEBYTECODE set that means compiling them from source each time (measured with
+    # py-spy under bench/booking.py). Keep their bytecode cached, whatever the environment says.
+    sys.dont_write_bytecode = False
 
     runtime = None
     if settings.worker_metrics_address:

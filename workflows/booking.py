@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -39,6 +38,15 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
     )
     from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
+    from workflows.booking_payloads import (
+        BookingRequest,
+        BookingState,
+        ChangeOutcome,
+        ChangeRequest,
+        HostDecision,
+        PaymentEvent,
+        TimelineStep,
+    )
 
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
@@ -64,74 +72,6 @@ CHECK_IN_HOUR_UTC = 15
 
 def booking_workflow_id(booking_id: object) -> str:
     return f"booking-{booking_id}"
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    booking_id: str
-    listing_id: str
-    guest_id: str
-    host_id: str
-    check_in: str
-    check_out: str
-    instant_book: bool
-    host_response_hours: int
-    payment_authentication_minutes: int
-    review_window_days: int = 14
-    total: int = 0
-    """The stay's total when booked (0 in runs started before changes existed)."""
-
-
-@dataclass(frozen=True)
-class HostDecision:
-    accept: bool
-    host_id: str
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    """A change the API validated and priced (`booking_changes` row `number`)."""
-
-    booking_id: str
-    number: int
-    guest_id: str
-    check_in: str
-    check_out: str
-    needs_host: bool
-    """Request-to-book listings: the host accepts the change first."""
-    summary: str
-    """The change in words, for the messages ("now 2026-12-01 to 2026-12-05, 3 guests; USD 80.00 more")."""
-    total: int = 0
-    """The changed stay's total."""
-
-
-@dataclass(frozen=True)
-class ChangeOutcome:
-    number: int
-    status: str
-    """`applied`, `awaiting_host`, `declined`, `expired`, `failed` or `withdrawn`."""
-    reason: str = ""
-    code: str = ""
-
-
-@dataclass(frozen=True)
-class PaymentEvent:
-    """From Stripe's webhook: `succeeded`, `failed`, `refunded`, `disputed`."""
-
-    kind: str
-    intent_id: str
-
-
-@dataclass(frozen=True)
-class TimelineStep:
-    step: str
-    at: str
-
-
-@dataclass
-class BookingState:
-    status: str = "pending_payment"
-    timeline: list[TimelineStep] = field(default_factory=list)
 
 
 @workflow.defn

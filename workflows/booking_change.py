@@ -8,7 +8,6 @@ booking exactly as it was and any hold released. See `activities/changes.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -17,6 +16,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import AuthorizationOutcome
     from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
+    from workflows.booking_payloads import ChangeResult
 
 DB = timedelta(seconds=30)
 PROVIDER_RETRY = RetryPolicy(
@@ -26,15 +26,6 @@ PROVIDER_RETRY = RetryPolicy(
 
 def change_workflow_id(booking_id: str, number: int) -> str:
     return f"booking-change-{booking_id}-{number}"
-
-
-@dataclass(frozen=True)
-class ChangeResult:
-    applied: bool
-    reason: str = ""
-    code: str = ""
-    """Why it was not applied: `card_declined` or `dates_taken`."""
-    documents: list[str] | None = None
 
 
 @workflow.defn

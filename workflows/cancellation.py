@@ -8,9 +8,7 @@ note, then the booking is `cancelled` (its nights free) and guest and host are t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -24,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         SettlementResult,
         StatusChange,
     )
+    from workflows.booking_payloads import CancellationRequest
 
 from workflows.messaging import deliver_in_background
 
@@ -33,19 +32,6 @@ PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coef
 
 def cancellation_workflow_id(booking_id: str) -> str:
     return f"cancellation-{booking_id}"
-
-
-@dataclass(frozen=True)
-class CancellationRequest:
-    booking_id: str
-    cancelled_by: str
-    reason: str
-    refund: int
-    lines: list[dict[str, Any]]
-    captured: bool = False
-    """Whether the refund was decided on a captured payment (the workflow checks it still is)."""
-    total: int = 0
-    """The booking's total the refund was decided on (the workflow checks no change moved it; 0: unchecked)."""
 
 
 @workflow.defn

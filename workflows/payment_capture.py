@@ -6,7 +6,6 @@ booking `confirmed`. Retried with backoff while Stripe is unavailable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -14,6 +13,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities, BookingRef, StatusChange
+    from workflows.booking_payloads import CaptureResult
 
 PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                              maximum_interval=timedelta(minutes=2))  # fmt: skip
@@ -21,12 +21,6 @@ PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coef
 
 def capture_workflow_id(booking_id: str) -> str:
     return f"payment-capture-{booking_id}"
-
-
-@dataclass(frozen=True)
-class CaptureResult:
-    captured: int
-    documents: list[str]
 
 
 @workflow.defn

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
@@ -18,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.reviews import Publication, ReviewActivities, ReviewReminder
     from stayflow.rules.reviews import REMINDER_DAYS
+    from workflows.booking_payloads import ReviewOutcome, ReviewPeriod
 
 from workflows.messaging import deliver_message
 
@@ -26,21 +26,6 @@ DB = timedelta(seconds=30)
 
 def review_workflow_id(booking_id: object) -> str:
     return f"review-reminders-{booking_id}"
-
-
-@dataclass(frozen=True)
-class ReviewPeriod:
-    booking_id: str
-    completed_at: str
-    """ISO timestamp of check-out."""
-    window_days: int
-
-
-@dataclass(frozen=True)
-class ReviewOutcome:
-    published: int
-    reminders_sent: list[int]
-    early: bool
 
 
 @workflow.defn
