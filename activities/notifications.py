@@ -33,6 +33,11 @@ class DeliverMessage:
 
 
 @dataclass(frozen=True)
+class DeliverMessages:
+    message_ids: list[str]
+
+
+@dataclass(frozen=True)
 class MessageFailed:
     message_id: str
     reason: str
@@ -107,6 +112,35 @@ class NotificationActivities:
             }
         ).where(Message.id == message.id)
         return provider_id
+
+    @activity.defn
+    async def send_messages(self, request: DeliverMessages) -> int:
+        """Hand several recorded messages of one event to their providers in one activity; returns
+        how many are sent. A permanent refusal fails that message alone; any other failure is
+        raised after the rest were tried, and the retry hands over only what is still unsent, so
+        an outage of one provider holds back only its own messages."""
+        sent = 0
+        transient: Exception | None = None
+        given_up = {
+            str(row["id"])
+            for row in await Message.select(Message.id).where(
+                Message.id.is_in([UUID(m) for m in request.message_ids]) & (Message.status == DeliveryStatus.failed)
+            )
+        }
+        for message_id in request.message_ids:
+            if message_id in given_up:  # refused for good on an earlier attempt
+                continue
+            try:
+                await self.send_message(DeliverMessage(message_id))
+                sent += 1
+            except ApplicationError as exc:
+                if not exc.non_retryable:
+                    transient = exc
+            except Exception as exc:  # the provider is down or slow: retried with backoff
+                transient = exc
+        if transient is not None:
+            raise transient
+        return sent
 
     @activity.defn(name="record_notification")
     async def record(self, request: NotificationRequest) -> list[str]:

@@ -87,6 +87,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         reviews.publish_reviews,
         reviews.tell_reviewees,
         notifications.send_message,
+        notifications.send_messages,
         notifications.record,
         conversations.record_message_digest,
         notifications.mark_message_failed,

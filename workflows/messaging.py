@@ -13,7 +13,13 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import DeliverMessage, MessageFailed, NotificationActivities, NotificationRequest
+    from activities.notifications import (
+        DeliverMessage,
+        DeliverMessages,
+        MessageFailed,
+        NotificationActivities,
+        NotificationRequest,
+    )
 
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -40,6 +46,30 @@ async def deliver_message(message_id: str) -> bool:
             MessageFailed(message_id, str(err.cause or err)),
             start_to_close_timeout=timedelta(seconds=30),
         )
+        return False
+
+
+async def deliver_messages(message_ids: list[str]) -> bool:
+    """Deliver the messages of one event in one activity (retried like `deliver_message`; what is
+    sent stays sent). True when the providers took them all."""
+    if not message_ids:
+        return True
+    try:
+        await workflow.execute_activity_method(
+            NotificationActivities.send_messages,
+            DeliverMessages(message_ids),
+            start_to_close_timeout=timedelta(seconds=60),
+            schedule_to_close_timeout=DELIVERY_DEADLINE,
+            retry_policy=DELIVERY_RETRY,
+        )
+        return True
+    except ActivityError as err:
+        for message_id in message_ids:  # only those still unsent are marked failed
+            await workflow.execute_activity_method(
+                NotificationActivities.mark_message_failed,
+                MessageFailed(message_id, str(err.cause or err)),
+                start_to_close_timeout=timedelta(seconds=30),
+            )
         return False
 
 

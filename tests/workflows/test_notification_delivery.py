@@ -15,7 +15,13 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import DeliverMessage, NotificationActivities, NotificationRequest, record_notification
+from activities.notifications import (
+    DeliverMessage,
+    DeliverMessages,
+    NotificationActivities,
+    NotificationRequest,
+    record_notification,
+)
 from models import Message, Notification, NotificationPreference, User
 from stayflow import templates
 from stayflow.providers import DeliveryError
@@ -242,3 +248,19 @@ async def test_repeatable_booking_events_are_told_once_per_occurrence(settings: 
     ]
     assert "from 2027-06-01 to 2027-06-04 (EUR 300.00). Dates moved." in items[0].body
     assert len(to_host) == 1 and await Message.count() == 3
+
+
+async def test_one_activity_delivers_an_events_messages_and_a_refused_one_does_not_hold_back_the_rest(
+    settings: Settings, fake_twilio: FakeTwilio
+) -> None:
+    refused = await user_with_phone("+999123")  # a number Twilio refuses for good
+    reachable = await user_with_phone()
+    ids = await record(refused, key="booking_requested:b1") + await record(reachable, key="booking_requested:b2")
+    activities = NotificationActivities(OutboxEmailSender(), sms_sender_for(twilio_settings(settings, fake_twilio)))
+    sent = await ActivityEnvironment().run(activities.send_messages, DeliverMessages(ids))
+    assert sent == 3  # two emails and the reachable user's SMS
+    statuses = {(m.recipient, m.channel): m.status for m in await Message.objects()}
+    assert statuses[("+999123", "sms")] == "failed" and statuses[("+14155552671", "sms")] == "sent"
+    # A retry (as after a crash) sends nothing twice and does not knock on the refused number again.
+    assert await ActivityEnvironment().run(activities.send_messages, DeliverMessages(ids)) == 3
+    assert len(fake_twilio.delivered) == 1 and len(fake_twilio.received) == 2
