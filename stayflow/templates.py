@@ -162,11 +162,12 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
     ),
     "booking_modified": (
         "Booking changed: {title}",
-        "Your booking of {title} changed: it is now {dates} ({total}). {reason}",
+        # {reason}: the change in words, with the new dates ("Now 2027-03-02 to 2027-03-06 for 2 guests; …")
+        "Your booking of {title} changed. {reason} The stay now costs {total}.",
     ),
     "booking_modified_host": (
         "Booking changed: {title}",
-        "A booking of {title} changed: it is now {dates} ({total}). {reason}",
+        "A booking of {title} changed. {reason} The stay now costs {total}.",
     ),
     "change_requested_host": (
         "Change request: {title}",
@@ -218,7 +219,7 @@ def booking_email(
         "total": money(total, currency),
         "reason": reason or "",
     }
-    body = line.format(**values).strip()
+    body = " ".join(line.format(**values).split())
     return Notice(_email(full_name, subject.format(**values), body, booking_url, "See the booking"), body)
 
 
