@@ -111,8 +111,8 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     # `stayflow create-admin`, as the README says, finds the running stack's database by itself.
     admin = stack.stayflow("create-admin", "--email", "root@example.com", "--password", "a long enough secret")
     assert admin.returncode == 0, admin.stderr
-    login = {"email": "root@example.com", "password": "a long enough secret"}
-    token = httpx.post(f"{stack.api}/api/v1/auth/login", json=login).json()["access_token"]
+    root = {"email": "root@example.com", "password": "a long enough secret"}
+    token = httpx.post(f"{stack.api}/api/v1/auth/login", json=root).json()["access_token"]
     me = httpx.get(f"{stack.api}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["role"] == "admin"
 
