@@ -162,12 +162,11 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
     ),
     "booking_modified": (
         "Booking changed: {title}",
-        # {reason}: the change in words, with the new dates ("Now 2027-03-02 to 2027-03-06 for 2 guests; …")
-        "Your booking of {title} changed. {reason} The stay now costs {total}.",
+        "Your booking of {title} changed: it is now {dates} ({total}). {reason}",
     ),
     "booking_modified_host": (
         "Booking changed: {title}",
-        "A booking of {title} changed. {reason} The stay now costs {total}.",
+        "A booking of {title} changed: it is now {dates} ({total}). {reason}",
     ),
     "change_requested_host": (
         "Change request: {title}",
@@ -219,7 +218,7 @@ def booking_email(
         "total": money(total, currency),
         "reason": reason or "",
     }
-    body = " ".join(line.format(**values).split())
+    body = line.format(**values).strip()
     return Notice(_email(full_name, subject.format(**values), body, booking_url, "See the booking"), body)
 
 
