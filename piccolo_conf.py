@@ -9,7 +9,7 @@ _settings = get_settings()
 
 DB = PostgresEngine(
     config={
-        "dsn": _settings.database_url or "postgresql://postgres@127.0.0.1:5432/stayflow",
+        "dsn": _settings.database_dsn,  # without STAYFLOW_DATABASE_URL: `make dev`'s embedded PostgreSQL
         # Search statements are prepared; a generic plan cannot see the dates or the price range
         # and picks hash anti-joins over all bookings (see README, "Search performance").
         "server_settings": {"plan_cache_mode": "force_custom_plan"},

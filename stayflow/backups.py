@@ -84,10 +84,10 @@ async def database_url(settings: Settings, *, create: bool) -> AsyncIterator[str
         return
     if settings.env == "production":
         raise BackupError("STAYFLOW_DATABASE_URL must point at the database")
-    from stayflow.dev import DEV_DATABASE, dev_postgres_port
     from stayflow.devstack import EmbeddedPostgres
+    from stayflow.settings import DEV_DATABASE
 
-    postgres = EmbeddedPostgres(settings.home_dir / "postgres" / "data", dev_postgres_port())
+    postgres = EmbeddedPostgres(settings.home_dir / "postgres" / "data", settings.dev_postgres_port)
     if _port_open(postgres.port):  # `make dev` is running
         yield postgres.dsn(DEV_DATABASE)
         return

@@ -3,7 +3,9 @@
 Starts (unless pointed elsewhere by STAYFLOW_DATABASE_URL / STAYFLOW_TEMPORAL_ADDRESS) an
 embedded PostgreSQL and the Temporal dev server with its Web UI, both keeping their data
 under the stack's home (`.stayflow/`), applies migrations, then runs one worker and the API
-as child processes and watches them. Stops in reverse order: API, worker, Temporal, PostgreSQL.
+as child processes and watches them: a worker or API that exits is started again (kill the
+worker mid-way to watch Temporal resume its work on the new one); any other child that exits
+stops the stack. Stops in reverse order: API, worker, Temporal, PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from stayflow.devstack import (
     ChildProcess,
@@ -22,16 +26,51 @@ from stayflow.devstack import (
     spawn,
     wait_for_port,
 )
-from stayflow.settings import Settings
+from stayflow.settings import DEV_DATABASE, Settings
 
-DEV_POSTGRES_PORT = 54329
-DEV_TEMPORAL_PORT = 7233
-DEV_DATABASE = "stayflow"
+RESTART_DELAY_SECONDS = 1.0
+MAX_QUICK_EXITS = 3
+"""A restartable child that exits this many times in a row within QUICK_EXIT_SECONDS of its start is
+broken (a bad setting, a taken port): the stack stops instead of restarting it forever."""
+QUICK_EXIT_SECONDS = 10.0
 
 
-def dev_postgres_port() -> int:
-    """The port of `make dev`'s embedded PostgreSQL."""
-    return int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
+class Restartable:
+    """A child that `make dev` starts again when it exits (the worker, the API): kill the worker
+    mid-way to watch Temporal resume its workflows on the new one. Its pid is in `<home>/run/<name>.pid`."""
+
+    def __init__(self, name: str, start: Callable[[], ChildProcess], pid_dir: Path) -> None:
+        self.name = name
+        self._start = start
+        self.pid_file = pid_dir / f"{name}.pid"
+        self.quick_exits = 0
+        self.child = self._spawn()
+
+    def _spawn(self) -> ChildProcess:
+        child = self._start()
+        self.started_at = time.monotonic()
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(f"{child.process.pid}\n")
+        return child
+
+    def check(self) -> bool:
+        """Restart the child if it exited; False when it keeps dying right after its start."""
+        if self.child.alive():
+            return True
+        code = self.child.process.returncode
+        self.child.stop()
+        self.quick_exits = self.quick_exits + 1 if time.monotonic() - self.started_at < QUICK_EXIT_SECONDS else 1
+        if self.quick_exits >= MAX_QUICK_EXITS:
+            print(f"! {self.name} exited with code {code} {self.quick_exits} times in a row; stopping", file=sys.stderr)
+            return False
+        time.sleep(RESTART_DELAY_SECONDS)
+        self.child = self._spawn()
+        print(f"! {self.name} exited with code {code}; started it again (pid {self.child.process.pid})", flush=True)
+        return True
+
+    def stop(self) -> None:
+        self.child.stop()
+        self.pid_file.unlink(missing_ok=True)
 
 
 def _port_of(address: str) -> int:
@@ -55,6 +94,7 @@ def run_dev(settings: Settings) -> int:
     env["STAYFLOW_JWT_SECRET"] = settings.jwt_secret
     env.setdefault("STAYFLOW_WORKER_METRICS_ADDRESS", "127.0.0.1:9464")
     services: list[ChildProcess] = []
+    restartable: list[Restartable] = []
     postgres: EmbeddedPostgres | None = None
     temporal: TemporalDevServer | None = None
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -63,7 +103,7 @@ def run_dev(settings: Settings) -> int:
         if settings.database_url:
             print(f"• PostgreSQL: using STAYFLOW_DATABASE_URL ({_redacted(settings.database_url)})")
         else:
-            port = dev_postgres_port()
+            port = settings.dev_postgres_port
             if port_open("127.0.0.1", port):
                 raise SystemExit(
                     f"port {port} is taken: is another `stayflow dev` running? (STAYFLOW_DEV_POSTGRES_PORT)"
@@ -72,17 +112,19 @@ def run_dev(settings: Settings) -> int:
             print(f"• PostgreSQL 18 (embedded) starting on 127.0.0.1:{port}, data in {postgres.data_dir}")
             postgres.start()
             postgres.ensure_database(DEV_DATABASE)
-            env["STAYFLOW_DATABASE_URL"] = postgres.dsn(DEV_DATABASE)
+            env["STAYFLOW_DATABASE_URL"] = settings.database_dsn
         if settings.temporal_address:
             print(f"• Temporal: using STAYFLOW_TEMPORAL_ADDRESS ({settings.temporal_address})")
         else:
             ui_port = _port_of(settings.temporal_ui_url.rstrip("/"))
-            grpc_port = int(os.environ.get("STAYFLOW_DEV_TEMPORAL_PORT", DEV_TEMPORAL_PORT))
+            grpc_port = settings.dev_temporal_port
             temporal = TemporalDevServer(home / "temporal.db", port=grpc_port, ui_port=ui_port)
             if port_open("127.0.0.1", grpc_port):
                 raise SystemExit(
                     f"port {grpc_port} is taken: is another Temporal server running? (STAYFLOW_DEV_TEMPORAL_PORT)"
                 )
+            if port_open("127.0.0.1", ui_port):
+                raise SystemExit(f"port {ui_port} is taken: is another Temporal UI running? (STAYFLOW_TEMPORAL_UI_URL)")
             print(f"• Temporal dev server starting on {temporal.address}, state in {temporal.db_file}")
             temporal.start(home / "logs" / "temporal.log")
             env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address
@@ -117,17 +159,22 @@ def run_dev(settings: Settings) -> int:
             port = _port_of(metrics_address)
             raise SystemExit(f"port {port} is taken: is another worker running? (STAYFLOW_WORKER_METRICS_ADDRESS)")
         worker_metrics = f"http://{metrics_address}/metrics (worker)" if metrics_address else "worker: off"
+        if port_open(settings.api_host, settings.api_port):
+            raise SystemExit(
+                f"port {settings.api_port} is taken: is another `stayflow dev` running? (STAYFLOW_API_PORT)"
+            )
 
         stayflow = [sys.executable, "-m", "stayflow.cli"]
         print("• applying migrations")
         if subprocess.run([*stayflow, "migrate"], env=env).returncode != 0:
             print("! migrations failed; stopping", file=sys.stderr)
             return 1
-        worker = spawn("worker", [*stayflow, "worker"], env=env)
-        services.append(worker)
-        api = spawn("api", [*stayflow, "api"], env=env)
-        services.append(api)
-        wait_for_port(api, settings.api_host, settings.api_port, 60, None)
+        run_dir = home / "run"
+        worker = Restartable("worker", lambda: spawn("worker", [*stayflow, "worker"], env=env), run_dir)
+        restartable.append(worker)
+        api = Restartable("api", lambda: spawn("api", [*stayflow, "api"], env=env), run_dir)
+        restartable.append(api)
+        wait_for_port(api.child, settings.api_host, settings.api_port, 60, None)
         base = f"http://{settings.api_host}:{settings.api_port}"
         print(
             "\nStayflow is running. Ctrl-C stops everything.\n"
@@ -137,7 +184,8 @@ def run_dev(settings: Settings) -> int:
             f"  Metrics       {base}/metrics (API), {worker_metrics}\n"
             f"  Temporal UI   {settings.temporal_ui_url}\n"
             f"  Dev outbox    {base}/api/v1/dev/outbox\n"
-            f"  Logs          {home / 'logs'}\n",
+            f"  Logs          {home / 'logs'}\n"
+            f"  Worker, API   pids in {worker.pid_file} and {api.pid_file}; killed, they start again\n",
             flush=True,
         )
         while True:
@@ -148,12 +196,16 @@ def run_dev(settings: Settings) -> int:
                         file=sys.stderr,
                     )
                     return 1
+            if not all(process.check() for process in restartable):
+                return 1
             time.sleep(0.5)
     except (_Stop, KeyboardInterrupt):
         print("\nstopping…", flush=True)
         return 0
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        for process in reversed(restartable):
+            process.stop()
         for child in reversed(services):
             child.stop()
         if temporal:

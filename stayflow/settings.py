@@ -21,6 +21,8 @@ _MIN_SECRET_LENGTH = 32
 STRIPE_API = "https://api.stripe.com"
 LOCAL_FAKE_STRIPE = "http://127.0.0.1:12111"
 TWILIO_API = "https://api.twilio.com"
+DEV_DATABASE = "stayflow"
+"""The database `make dev` creates in its embedded PostgreSQL."""
 
 
 class SettingsError(RuntimeError):
@@ -41,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """host:port of Temporal's frontend. Unset in dev: `stayflow dev` starts the dev server."""
     temporal_namespace: str = "default"
     task_queue: str = "stayflow"
+    dev_postgres_port: int = 54329
+    """Port of `make dev`'s embedded PostgreSQL; without STAYFLOW_DATABASE_URL every command uses it."""
+    dev_temporal_port: int = 7233
+    """gRPC port of `make dev`'s Temporal dev server; without STAYFLOW_TEMPORAL_ADDRESS every command uses it."""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -97,6 +103,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.home).resolve()
 
     @property
+    def database_dsn(self) -> str:
+        """STAYFLOW_DATABASE_URL, else the database of `make dev`'s embedded PostgreSQL."""
+        return self.database_url or f"postgresql://postgres@127.0.0.1:{self.dev_postgres_port}/{DEV_DATABASE}"
+
+    @property
+    def temporal_target(self) -> str:
+        """STAYFLOW_TEMPORAL_ADDRESS, else `make dev`'s Temporal dev server."""
+        return self.temporal_address or f"127.0.0.1:{self.dev_temporal_port}"
+
+    @property
     def stripe_uses_real_api(self) -> bool:
         return self.stripe_api_base == STRIPE_API
 
@@ -141,6 +157,8 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_TEMPORAL_ADDRESS": "temporal_address",
     "STAYFLOW_TEMPORAL_NAMESPACE": "temporal_namespace",
     "STAYFLOW_TASK_QUEUE": "task_queue",
+    "STAYFLOW_DEV_POSTGRES_PORT": "dev_postgres_port",
+    "STAYFLOW_DEV_TEMPORAL_PORT": "dev_temporal_port",
     "STAYFLOW_API_HOST": "api_host",
     "STAYFLOW_API_PORT": "api_port",
     "STAYFLOW_PUBLIC_URL": "public_url",

@@ -11,7 +11,7 @@ from stayflow.settings import Settings
 
 
 def temporal_address(settings: Settings) -> str:
-    return settings.temporal_address or "127.0.0.1:7233"
+    return settings.temporal_target
 
 
 async def connect(settings: Settings) -> Client:

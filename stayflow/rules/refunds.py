@@ -147,4 +147,6 @@ def refund_for_cancellation(
 
 
 def _words(delta: dt.timedelta) -> str:
-    return f"{delta.days} days" if delta.days else f"{delta.seconds // 3600} hours"
+    """The policy's notice as the table says it: "24 h", "5 days"."""
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours} h" if hours < 48 else f"{delta.days} days"

@@ -108,6 +108,34 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names
     assert "stripe_server" in names  # no STRIPE_API_KEY: the local fake Stripe runs
 
+    # `stayflow create-admin`, as the README says, finds the running stack's database by itself.
+    admin = stack.stayflow("create-admin", "--email", "root@example.com", "--password", "a long enough secret")
+    assert admin.returncode == 0, admin.stderr
+    root = {"email": "root@example.com", "password": "a long enough secret"}
+    token = httpx.post(f"{stack.api}/api/v1/auth/login", json=root).json()["access_token"]
+    me = httpx.get(f"{stack.api}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me["role"] == "admin"
+
+    # Killing the worker (its pid is in <home>/run/worker.pid) does not stop the stack: a new one starts.
+    pid_file = stack.home / "run" / "worker.pid"
+    killed = int(pid_file.read_text())
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and int(pid_file.read_text()) == killed:
+        time.sleep(0.2)
+    restarted = int(pid_file.read_text())
+    assert restarted != killed and psutil.Process(restarted).is_running()
+    assert stack.process is not None and stack.process.poll() is None
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{stack.metrics_port}/metrics").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        raise AssertionError("the restarted worker serves no metrics")
+    children = stack.descendants()
+
     # `stayflow backup` finds the running stack's embedded database by itself.
     backup = stack.stayflow("backup", "--output", str(stack.home / "dev.dump"))
     assert backup.returncode == 0, backup.stderr

@@ -130,3 +130,18 @@ def test_money_is_conserved_by_every_cancellation(
     assert sum(line["amount"] for line in credit_lines(refund)) == refund.amount
     assert refund.nights <= paid.subtotal and refund.cleaning_fee <= paid.cleaning_fee
     assert refund.service_fee <= paid.service_fee and refund.taxes <= paid.taxes
+
+
+@pytest.mark.parametrize(
+    ("policy", "before", "rule"),
+    [
+        ("flexible", 2 * DAY, "flexible: at least 24 h before check-in, everything back"),
+        ("flexible", HOUR, "flexible: under 24 h before check-in, 50% of the nights not yet started"),
+        ("moderate", 6 * DAY, "moderate: at least 5 days before check-in, everything back"),
+        ("moderate", DAY, "moderate: under 5 days before check-in, 50% of the nights not yet started"),
+    ],
+)
+def test_the_rule_reads_like_the_policy_table(policy: str, before: dt.timedelta, rule: str) -> None:
+    when = CHECK_IN_AT - before
+    refund = refund_for_cancellation(paid=PAID, policy=policy, cancelled_by="guest", cancelled_at=when)  # type: ignore[arg-type]
+    assert refund.rule == rule

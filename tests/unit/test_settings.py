@@ -75,3 +75,26 @@ def test_sms_provider_needs_all_three_twilio_settings() -> None:
     for missing in twilio:
         partial = {name: value for name, value in twilio.items() if name != missing}
         assert load_settings({"STAYFLOW_HOME": "/tmp/x", **partial}).sms_provider == "outbox"
+
+
+def test_commands_outside_make_dev_find_its_servers_on_moved_ports(tmp_path: Path) -> None:
+    """`stayflow create-admin`, `migrate` or a second `stayflow worker` next to a running `make dev`
+    reach its embedded PostgreSQL and Temporal, also when STAYFLOW_DEV_*_PORT moved them."""
+    defaults = load_settings({"STAYFLOW_HOME": str(tmp_path)})
+    assert defaults.database_dsn == "postgresql://postgres@127.0.0.1:54329/stayflow"
+    assert defaults.temporal_target == "127.0.0.1:7233"
+    moved = load_settings(
+        {"STAYFLOW_HOME": str(tmp_path), "STAYFLOW_DEV_POSTGRES_PORT": "54339", "STAYFLOW_DEV_TEMPORAL_PORT": "7243"}
+    )
+    assert moved.database_dsn == "postgresql://postgres@127.0.0.1:54339/stayflow"
+    assert moved.temporal_target == "127.0.0.1:7243"
+    explicit = load_settings(
+        {
+            "STAYFLOW_HOME": str(tmp_path),
+            "STAYFLOW_DEV_POSTGRES_PORT": "54339",
+            "STAYFLOW_DATABASE_URL": "postgresql://app@db:5432/prod",
+            "STAYFLOW_TEMPORAL_ADDRESS": "temporal:7233",
+        }
+    )
+    assert explicit.database_dsn == "postgresql://app@db:5432/prod"
+    assert explicit.temporal_target == "temporal:7233"
