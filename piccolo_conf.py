@@ -7,9 +7,20 @@ from stayflow.settings import get_settings
 
 _settings = get_settings()
 
+
+def _database_url() -> str:
+    if _settings.database_url:
+        return _settings.database_url
+    if _settings.env != "production":  # production refuses to start without STAYFLOW_DATABASE_URL
+        from stayflow.dev import dev_database_url
+
+        return dev_database_url()
+    return "postgresql://postgres@127.0.0.1:5432/stayflow"
+
+
 DB = PostgresEngine(
     config={
-        "dsn": _settings.database_url or "postgresql://postgres@127.0.0.1:5432/stayflow",
+        "dsn": _database_url(),
         # Search statements are prepared; a generic plan cannot see the dates or the price range
         # and picks hash anti-joins over all bookings (see README, "Search performance").
         "server_settings": {"plan_cache_mode": "force_custom_plan"},

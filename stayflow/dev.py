@@ -34,6 +34,12 @@ def dev_postgres_port() -> int:
     return int(os.environ.get("STAYFLOW_DEV_POSTGRES_PORT", DEV_POSTGRES_PORT))
 
 
+def dev_database_url() -> str:
+    """`make dev`'s embedded database: what every `stayflow` command uses outside production
+    when STAYFLOW_DATABASE_URL is unset (`stayflow create-admin` next to a running `make dev`)."""
+    return f"postgresql://postgres@127.0.0.1:{dev_postgres_port()}/{DEV_DATABASE}"
+
+
 def _port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
