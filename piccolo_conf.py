@@ -7,6 +7,7 @@ from stayflow.settings import get_settings
 
 _settings = get_settings()
 
+
 DB = PostgresEngine(
     config={
         "dsn": _settings.database_dsn,  # without STAYFLOW_DATABASE_URL: `make dev`'s embedded PostgreSQL

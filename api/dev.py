@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
+import phonenumbers
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
@@ -32,6 +33,19 @@ class OutboxPage(msgspec.Struct):
     items: list[OutboxMessage]
 
 
+def outbox_recipient(to: str) -> str:
+    """An email as stored (lower case), a phone number in E.164. In a query string a raw `+` is a
+    space, so `?to=+14155550100` typed into curl arrives as ` 14155550100`: the number is meant."""
+    value = to.strip()
+    if "@" in value:
+        return value.lower()
+    try:
+        number = phonenumbers.parse("+" + value.removeprefix("+"), None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class DevOutboxController(Controller):
     path = "/api/v1/dev/outbox"
     tags = ["dev"]
@@ -48,7 +62,7 @@ class DevOutboxController(Controller):
     ) -> OutboxPage:
         query = Message.objects().where(Message.provider == "outbox").order_by(Message.created_at, ascending=False)
         if to:
-            query = query.where(Message.recipient == to.strip().lower())
+            query = query.where(Message.recipient == outbox_recipient(to))
         rows = await query.limit(limit)
         return OutboxPage(
             items=[

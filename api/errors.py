@@ -7,6 +7,7 @@ this time, and `errors` the field-level messages of a validation failure.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -92,6 +93,9 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     return Problem(status, detail, headers=headers or None)
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+
 def _from_validation(exc: ValidationException, headers: dict[str, str]) -> ProblemDetailsException:
     items = exc.extra if isinstance(exc.extra, list) else []
     errors = [
@@ -107,6 +111,11 @@ def _from_validation(exc: ValidationException, headers: dict[str, str]) -> Probl
     )
     if malformed:
         return Problem(400, "The request body is not valid JSON.", slug="malformed-body", errors=errors or None)
+    missing = _MISSING_PARAMETER.match(str(exc.detail)) if not errors else None
+    if missing:  # Litestar names a missing header, query or path parameter only in its detail
+        source, name = missing.groups()
+        errors = [{"field": name, "message": f"the {source} {name} is required", "source": source}]
+        return Problem(422, f"The {source} {name} is required.", errors=errors, headers=headers or None)
     return Problem(422, "The request is not valid.", errors=errors, headers=headers or None)
 
 

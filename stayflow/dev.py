@@ -184,7 +184,7 @@ def run_dev(settings: Settings) -> int:
             f"  Metrics       {base}/metrics (API), {worker_metrics}\n"
             f"  Temporal UI   {settings.temporal_ui_url}\n"
             f"  Dev outbox    {base}/api/v1/dev/outbox\n"
-            f"  Logs          {home / 'logs'}\n"
+            f"  Logs          {home / 'logs'} (Temporal, fake Stripe); the API and the worker log below\n"
             f"  Worker, API   pids in {worker.pid_file} and {api.pid_file}; killed, they start again\n",
             flush=True,
         )

@@ -122,7 +122,8 @@ def money(amount: int, currency: str) -> str:
 
 
 _BOOKING_LINES: dict[str, tuple[str, str]] = {
-    # kind: (subject, first line); {title}, {dates}, {total}, {reason} are filled in
+    # kind: (subject, first line); {title}, {dates}, {total}, {reason} are filled in, and {change}:
+    # the reason (a change's summary names the new stay), else the dates
     "booking_requested": (
         "New booking request: {title}",
         "A guest asks to stay at {title} {dates} ({total}). "
@@ -162,15 +163,15 @@ _BOOKING_LINES: dict[str, tuple[str, str]] = {
     ),
     "booking_modified": (
         "Booking changed: {title}",
-        "Your booking of {title} changed: it is now {dates} ({total}). {reason}",
+        "Your booking of {title} changed. {change} The stay now costs {total} in all.",
     ),
     "booking_modified_host": (
         "Booking changed: {title}",
-        "A booking of {title} changed: it is now {dates} ({total}). {reason}",
+        "A booking of {title} changed. {change} The stay now costs {total} in all.",
     ),
     "change_requested_host": (
         "Change request: {title}",
-        "Your guest asks to change their stay at {title} ({dates} today): {reason} "
+        "Your guest asks to change their stay at {title} (booked {dates}). {reason} "
         "Accept or decline it in the app; an unanswered request lapses and the booking stays as it is.",
     ),
     "change_declined": (
@@ -217,6 +218,7 @@ def booking_email(
         "dates": f"from {check_in} to {check_out}",
         "total": money(total, currency),
         "reason": reason or "",
+        "change": reason or f"It is now from {check_in} to {check_out}.",
     }
     body = line.format(**values).strip()
     return Notice(_email(full_name, subject.format(**values), body, booking_url, "See the booking"), body)

@@ -103,6 +103,15 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
         json={"email": "first@example.com", "password": "a long enough secret", "full_name": "First User"},
     )
     assert registered.status_code == 201, registered.text
+    # The README's next step: the first admin from the command line, next to the running stack.
+    admin = stack.stayflow("create-admin", "--email", "root@example.com", "--password", "an admin passphrase")
+    assert admin.returncode == 0, admin.stderr
+    admin_login = httpx.post(
+        f"{stack.api}/api/v1/auth/login", json={"email": "root@example.com", "password": "an admin passphrase"}
+    )
+    assert admin_login.status_code == 200, admin_login.text
+    admin_headers = {"Authorization": f"Bearer {admin_login.json()['access_token']}"}
+    assert httpx.get(f"{stack.api}/api/v1/admin/settings", headers=admin_headers).status_code == 200
     children = stack.descendants()
     names = " ".join(" ".join(p.cmdline()) for p in children)
     assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names

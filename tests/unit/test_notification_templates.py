@@ -96,6 +96,29 @@ def test_booking_texts_carry_the_amount_the_dates_and_the_reason() -> None:
     assert "accepted" in RENDERERS["booking_accepted"]().short
 
 
+def test_a_changed_booking_is_told_its_new_stay_once_and_what_it_costs_now() -> None:
+    summary = "Now 2027-03-01 to 2027-03-05 for 2 guests; EUR 120.00 more, charged to the booking's card."
+
+    def render(kind: str, reason: str, check_out: str = "2027-03-05") -> str:
+        return templates.booking_email(
+            kind=kind,
+            full_name="Ada Lovelace",
+            title="Loft",
+            check_in="2027-03-01",
+            check_out=check_out,
+            total=48_150,
+            currency="EUR",
+            reason=reason,
+        ).short
+
+    for kind in ("booking_modified", "booking_modified_host"):
+        text = render(kind, summary)
+        assert text.count("2027-03-05") == 1 and "EUR 120.00 more" in text and "EUR 481.50 in all" in text
+        assert "from 2027-03-01 to 2027-03-05" in render(kind, "")  # no summary: the dates say it
+    asked = render("change_requested_host", summary, check_out="2027-03-04")  # the booking's dates today
+    assert "(booked from 2027-03-01 to 2027-03-04). Now 2027-03-01 to 2027-03-05" in asked
+
+
 def test_secrets_stay_in_the_mailbox() -> None:
     notice = RENDERERS["password_reset"]()
     assert "secret-code" in notice.email.text and "secret-code" not in notice.short and URL not in notice.short

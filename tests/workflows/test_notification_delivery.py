@@ -246,7 +246,8 @@ async def test_repeatable_booking_events_are_told_once_per_occurrence(settings: 
         (guest.id, "booking_modified"),
         (listing.host, "booking_modified_host"),
     ]
-    assert "from 2027-06-01 to 2027-06-04 (EUR 300.00). Dates moved." in items[0].body
+    assert "changed. Dates moved. The stay now costs EUR 300.00 in all." in items[0].body  # the change's summary
+    assert "changed. It is now from 2027-06-01 to 2027-06-04." in items[2].body  # none: the booking's dates
     assert len(to_host) == 1 and await Message.count() == 3
 
 
