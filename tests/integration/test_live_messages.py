@@ -80,6 +80,15 @@ async def receive_until(ws: ClientConnection, kind: str) -> dict[str, Any]:
             return frame
 
 
+async def receive_message(ws: ClientConnection, seq: int) -> dict[str, Any]:
+    """The frame of message `seq`. An earlier message's event may still reach a client that
+    subscribed just after it was stored (NOTIFY is asynchronous); clients order by `seq`."""
+    while True:
+        frame = await receive(ws)
+        if frame["type"] != "message" or frame["message"]["seq"] >= seq:
+            return frame
+
+
 @contextlib.asynccontextmanager
 async def live(server: Server, who: SignedIn, *, subscribe: dict[str, Any]) -> AsyncIterator[ClientConnection]:
     async with connect(server.ws_url(who.access_token)) as ws:
@@ -120,7 +129,7 @@ async def test_every_connected_client_of_both_participants_gets_a_message_posted
     ):
         sent = await post(client, guest, cid, "Can we check in at noon?")
         for ws in (host_phone, host_laptop, guest_phone):
-            frame = await receive(ws)
+            frame = await receive_message(ws, sent["seq"])
             assert frame == {"type": "message", "conversation_id": cid, "message": sent}
 
         # Read markers travel too: the guest sees "seen".
@@ -211,10 +220,10 @@ async def test_a_dropped_listen_connection_is_reopened_and_clients_told_to_resyn
     async with live(first, host, subscribe={"all": True}) as ws:
         old_pid = hub.listener_pid
         await Conversation.raw("SELECT pg_terminate_backend({})", old_pid)
-        assert await receive(ws) == {"type": "resync"}
+        assert await receive_until(ws, "resync") == {"type": "resync"}
         assert hub.listener_pid != old_pid
         sent = await post(client, guest, cid, "Still there?")
-        assert (await receive(ws))["message"] == sent
+        assert (await receive_message(ws, sent["seq"]))["message"] == sent
 
 
 async def test_an_expiring_token_closes_the_connection_unless_renewed(
