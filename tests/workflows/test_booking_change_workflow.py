@@ -17,9 +17,9 @@ from temporalio.service import RPCError
 from models import Booking, BookingChange, Message
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_change, make_listing, make_user
-from tests.workflows.test_booking_workflow import HISTORIES, deliveries_done, start, status
+from tests.workflows.test_booking_workflow import HISTORIES, deliveries_done, start, status, until_confirmed
 from workers.main import build_worker
-from workflows.booking import BookingRequest, BookingWorkflow, ChangeRequest, HostDecision, booking_workflow_id
+from workflows.booking import BookingWorkflow, ChangeRequest, HostDecision
 from workflows.cancellation import CancellationRequest
 
 
@@ -80,8 +80,7 @@ async def test_after_a_change_the_stay_completes_on_its_new_check_out(
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 20_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
         handle = await start(env, booking, instant=True, task_queue=task_queue)
-        while await handle.query(BookingWorkflow.status) != "confirmed":
-            await env.sleep(timedelta(seconds=1))
+        await until_confirmed(env, handle)
         outcome = await handle.execute_update(
             BookingWorkflow.modify, change_request(booking, new_in, new_out, needs_host=False)
         )
@@ -113,25 +112,8 @@ async def test_a_cancellation_decided_before_a_change_is_refused_after_it(
     new_in, new_out = today + timedelta(10), today + timedelta(13)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await env.client.start_workflow(
-            BookingWorkflow.run,
-            BookingRequest(
-                booking_id=str(booking.id),
-                listing_id=str(booking.listing),
-                guest_id=str(booking.guest),
-                host_id=str(booking.host),
-                check_in=booking.check_in.isoformat(),
-                check_out=booking.check_out.isoformat(),
-                instant_book=True,
-                host_response_hours=24,
-                payment_authentication_minutes=15,
-                total=booking.total,
-            ),
-            id=booking_workflow_id(booking.id),
-            task_queue=task_queue,
-        )
-        while await handle.query(BookingWorkflow.status) != "confirmed":
-            await env.sleep(timedelta(seconds=1))
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        await until_confirmed(env, handle)
         change = change_request(booking, new_in, new_out, needs_host=False)
         applied = await handle.execute_update(
             BookingWorkflow.modify, dataclasses.replace(change, total=booking.total + 10_000)
@@ -159,8 +141,7 @@ async def test_a_change_taken_just_as_the_booking_is_cancelled_is_withdrawn_and_
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
         handle = await start(env, booking, instant=True, task_queue=task_queue)
-        while await handle.query(BookingWorkflow.status) != "confirmed":
-            await env.sleep(timedelta(seconds=1))
+        await until_confirmed(env, handle)
         cancel = CancellationRequest(str(booking.id), "host", "Pipes burst", booking.total, [], True, booking.total)
         change = change_request(booking, new_in, new_out, needs_host=False)
 

@@ -36,10 +36,16 @@ async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -
             instant_book=instant,
             host_response_hours=24,
             payment_authentication_minutes=15,
+            total=booking.total,
         ),
         id=booking_workflow_id(booking.id),
         task_queue=task_queue,
     )
+
+
+async def until_confirmed(env: Any, handle: Any) -> None:
+    while await handle.query(BookingWorkflow.status) != "confirmed":
+        await env.sleep(timedelta(seconds=1))
 
 
 async def deliveries_done(env: Any, timeout: float = 20) -> None:
