@@ -151,10 +151,10 @@ class BookingChangeHandlers:
         now = dt.datetime.now(dt.UTC)
         if now >= night_starts(booking.check_in):
             raise Problem(409, "The stay has started; it can no longer be changed.", slug="illegal-transition")
-        open_changes = BookingChange.exists().where(
+        open_change = await BookingChange.objects().get(
             (BookingChange.booking == booking.id) & BookingChange.status.is_in(list(OPEN))
         )
-        if await open_changes:
+        if open_change is not None and not await _lost(temporal, open_change):
             raise Problem(409, "Another change of this booking is still open.", slug="change-in-progress")
         listing = await Listing.objects().get(Listing.id == booking.listing)
         assert listing is not None
@@ -198,7 +198,12 @@ class BookingChangeHandlers:
         try:
             await row.save()
         except Exception as exc:
-            if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # a second change racing this one
+            if caused_by(exc, asyncpg.exceptions.UniqueViolationError):
+                twin = await BookingChange.objects().get(
+                    (BookingChange.booking == booking.id) & (BookingChange.idempotency_key == idempotency_key)
+                )
+                if twin is not None and twin.request_hash == digest:  # the same request, racing itself
+                    return await _answer(twin.id)
                 raise Problem(409, "Another change of this booking is still open.", slug="change-in-progress") from exc
             raise
         await _hand_over(temporal, booking, row)
@@ -209,6 +214,27 @@ class BookingChangeHandlers:
         booking = await load_booking_for(booking_id, request.user)
         rows = await BookingChange.objects().where(BookingChange.booking == booking.id).order_by(BookingChange.number)
         return [change_read(r) for r in rows]
+
+
+LOST_AFTER = timedelta(minutes=2)
+
+
+async def _lost(temporal: TemporalGateway, row: BookingChange) -> bool:
+    """A change recorded but never handed to the booking's run (the API stopped in between, or
+    the run was unreachable): after a while it is marked failed, so it blocks no later change."""
+    if row.status != "requested" or dt.datetime.now(dt.UTC) - row.created_at < LOST_AFTER:
+        return False
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(row.booking))
+    try:
+        if await handle.query(BookingWorkflow.knows_change, row.number):
+            return False
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            return False  # cannot tell: keep it open
+    await BookingChange.update(
+        {BookingChange.status: "failed", BookingChange.status_reason: "The request never reached the booking."}
+    ).where((BookingChange.id == row.id) & (BookingChange.status == "requested"))
+    return True
 
 
 async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingChange) -> None:

@@ -497,3 +497,8 @@ class BookingWorkflow:
     @workflow.query
     def status(self) -> str:
         return self._state.status
+
+    @workflow.query
+    def knows_change(self, number: int) -> bool:
+        """Whether change `number` ever reached this run (the API's check for a lost request)."""
+        return number in self._change_outcomes or (self._change is not None and self._change.number == number)

@@ -4,6 +4,7 @@ ledger, invoices and credit notes agree to the cent with what the guest finally 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -284,3 +285,38 @@ async def test_a_host_accepting_a_change_the_card_then_declines_hears_it_was_not
     assert read["check_out"] == day(13) and read["paid"] == created["price"]["total"]
     [row] = await BookingChange.objects()
     assert row.status == "failed" and row.failure_code == "card_declined"
+
+
+async def test_a_change_that_never_reached_the_booking_does_not_block_the_next_one(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=10, nights=3)
+    # As if the API had stopped between recording a change and handing it to the workflow.
+    row = await booking_row(booking["id"])
+    stale = BookingChange(
+        booking=row.id, number=1, status="requested", old_check_in=row.check_in, old_check_out=row.check_out,
+        old_guests=row.guests, check_in=row.check_in, check_out=row.check_out, guests=3, price=row.price,
+        old_total=row.total, total=row.total, difference=0, currency=row.currency, idempotency_key="lost-request",
+        request_hash="0" * 64, created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+    )  # fmt: skip
+    await stale.save()
+    answer = await change(client, guest, booking["id"], {"check_out": day(14)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["change"]["number"] == 2
+    await stale.refresh()
+    assert stale.status == "failed" and "never reached" in (stale.status_reason or "")
+
+
+async def test_a_change_just_recorded_still_blocks_a_second_one(client: AsyncClient, worker: None) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=10, nights=3)
+    row = await booking_row(booking["id"])
+    await BookingChange(
+        booking=row.id, number=1, status="requested", old_check_in=row.check_in, old_check_out=row.check_out,
+        old_guests=row.guests, check_in=row.check_in, check_out=row.check_out, guests=3, price=row.price,
+        old_total=row.total, total=row.total, difference=0, currency=row.currency, idempotency_key="in-flight",
+        request_hash="0" * 64,
+    ).save()  # fmt: skip
+    answer = await change(client, guest, booking["id"], {"check_out": day(14)})
+    assert answer.status_code == 409 and answer.json()["type"].endswith("change-in-progress")
