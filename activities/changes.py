@@ -227,6 +227,27 @@ class ChangeActivities:
         return [await issue_document(kind="credit_note", prefix="CRN", lines=lines, total=-change.difference, **common)]
 
     @activity.defn
+    async def settle_failed_change(self, update: ChangeStatus) -> bool:
+        """After a change's process failed for good: True when its nights had already moved (the
+        booking keeps them; the payment problem is noted on the change for an operator), False
+        when the booking is as it was (the change is recorded failed)."""
+        note = f"Applied, but its payment failed: {update.reason}. Needs an operator."
+        moved = (
+            await BookingChange.update({BookingChange.status_reason: note})
+            .where(
+                (BookingChange.booking == UUID(update.booking_id))
+                & (BookingChange.number == update.number)
+                & (BookingChange.status == "applied")
+            )
+            .returning(BookingChange.id)
+        )
+        if moved:
+            activity.logger.error("change %s of booking %s: %s", update.number, update.booking_id, note)
+            return True
+        await self.set_change_status(update)
+        return False
+
+    @activity.defn
     async def set_change_status(self, update: ChangeStatus) -> None:
         """Record how a change that was not applied ended (declined, expired, failed, withdrawn)."""
         values: dict[Any, Any] = {

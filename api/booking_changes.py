@@ -142,6 +142,8 @@ class BookingChangeHandlers:
         guests = booking.guests if isinstance(data.guests, msgspec.UnsetType) else data.guests
         if (check_in, check_out, guests) == (booking.check_in, booking.check_out, booking.guests):
             raise invalid("check_in", "send new dates or a new number of guests")
+        if booking.cancellation_key is not None:
+            raise Problem(409, "This booking is being cancelled.", slug="illegal-transition")
         if booking.status != BookingStatus.confirmed:
             raise Problem(
                 409,
@@ -253,7 +255,13 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
-        await handle.execute_update(BookingWorkflow.modify, request, rpc_timeout=timedelta(seconds=25))
+        # The update's id makes a repeated request join the first one instead of racing it.
+        await handle.execute_update(
+            BookingWorkflow.modify,
+            request,
+            id=f"change-{row.number}",
+            rpc_timeout=timedelta(seconds=25),
+        )
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         raise Problem(
             503,

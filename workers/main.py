@@ -83,6 +83,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         changes.refund_change,
         changes.issue_change_documents,
         changes.set_change_status,
+        changes.settle_failed_change,
         reviews.remind_reviewers,
         reviews.publish_reviews,
         reviews.tell_reviewees,

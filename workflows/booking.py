@@ -91,6 +91,8 @@ class BookingWorkflow:
         self._change_awaiting_host = False
         self._change_decision: HostDecision | None = None
         self._change_outcomes: dict[int, ChangeOutcome] = {}
+        self._arriving: set[int] = set()
+        """Changes taken by the update, waiting for the capture to finish before they start."""
         self._check_in = ""
         self._check_out = ""
         self._total = 0
@@ -231,9 +233,16 @@ class BookingWorkflow:
                 start_to_close_timeout=DB,
                 retry_policy=PROVIDER_RETRY,
             )
-            reason = "The change could not be completed; nothing more was charged."
-            await self._change_status(change, "failed", f"{reason} ({err.cause or err})")
-            result = ChangeResult(applied=False, reason=reason, code="failed")
+            moved = await workflow.execute_activity_method(
+                ChangeActivities.settle_failed_change,
+                ChangeStatus(change.booking_id, change.number, "failed", str(err.cause or err), "failed"),
+                start_to_close_timeout=DB,
+            )
+            if moved:  # the nights had moved: the booking keeps them, as its rows say; money is an operator's
+                result = ChangeResult(applied=True)
+            else:
+                reason = "The change could not be completed; nothing more was charged."
+                result = ChangeResult(applied=False, reason=reason, code="failed")
         self._phase = "staying"
         if result.applied:
             self._check_in, self._check_out = change.check_in, change.check_out
@@ -430,16 +439,22 @@ class BookingWorkflow:
     async def modify(self, change: ChangeRequest) -> ChangeOutcome:
         """The guest changes dates or guests. Answers when the change is applied or refused, or,
         on a request-to-book listing, once the host has been asked (`awaiting_host`)."""
-        known = change.number in self._change_outcomes or (
-            self._change is not None and self._change.number == change.number
-        )
+        known = self.knows_change(change.number)
         if not known:  # (the same request again is answered with how it went)
+            self._arriving.add(change.number)
             # A booking whose capture is finishing (already `confirmed` for the API) is changed right after.
             await workflow.wait_condition(lambda: self._phase != "capturing")
-            if self._phase != "staying" or not self._changes_allowed or self._cancellation is not None:
-                raise ApplicationError(f"this booking cannot be changed ({self._state.status})", type="ChangeRefused")
-            if self._change is not None:
-                raise ApplicationError("another change of this booking is still open", type="ChangeRefused")
+            self._arriving.discard(change.number)
+            refusal = (
+                f"this booking cannot be changed ({self._state.status})"
+                if self._phase != "staying" or not self._changes_allowed or self._cancellation is not None
+                else "another change of this booking is still open"
+                if self._change is not None
+                else None
+            )
+            if refusal is not None:  # (kept, so that the same request again hears the same)
+                self._change_outcomes[change.number] = ChangeOutcome(change.number, "failed", refusal, "refused")
+                raise ApplicationError(refusal, type="ChangeRefused")
             self._change = change
         await workflow.wait_condition(
             lambda: (
@@ -454,9 +469,7 @@ class BookingWorkflow:
         assert self._request is not None
         if change.guest_id != self._request.guest_id:
             raise ValueError("only the guest can change a booking")
-        if change.number in self._change_outcomes or (
-            self._change is not None and self._change.number == change.number
-        ):
+        if self.knows_change(change.number):
             return  # the same request again (a retry): answered with how it went
         capturing = self._phase == "capturing"  # (changes are allowed once the capture is done)
         if not (self._changes_allowed or capturing) or self._phase not in ("staying", "capturing"):
@@ -501,4 +514,8 @@ class BookingWorkflow:
     @workflow.query
     def knows_change(self, number: int) -> bool:
         """Whether change `number` ever reached this run (the API's check for a lost request)."""
-        return number in self._change_outcomes or (self._change is not None and self._change.number == number)
+        return (
+            number in self._change_outcomes
+            or number in self._arriving
+            or (self._change is not None and self._change.number == number)
+        )

@@ -58,7 +58,9 @@ async def deliver_messages(message_ids: list[str]) -> bool:
         await workflow.execute_activity_method(
             NotificationActivities.send_messages,
             DeliverMessages(message_ids),
-            start_to_close_timeout=timedelta(seconds=60),
+            # One attempt sends them one after another: as long as each alone would get, so that a
+            # slow provider does not make the server start a second attempt beside the first.
+            start_to_close_timeout=timedelta(seconds=30) * max(2, len(message_ids)),
             schedule_to_close_timeout=DELIVERY_DEADLINE,
             retry_policy=DELIVERY_RETRY,
         )

@@ -320,3 +320,15 @@ async def test_a_change_just_recorded_still_blocks_a_second_one(client: AsyncCli
     ).save()  # fmt: skip
     answer = await change(client, guest, booking["id"], {"check_out": day(14)})
     assert answer.status_code == 409 and answer.json()["type"].endswith("change-in-progress")
+
+
+async def test_no_change_while_a_cancellation_is_on_its_way(client: AsyncClient, worker: None) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=10, nights=3)
+    # As while a cancellation is claimed and its refund decided, before the run has it.
+    await Booking.update({Booking.cancellation_key: "cancel-key#abc", Booking.refund_amount: 1}).where(
+        Booking.id == uuid.UUID(booking["id"])
+    )
+    answer = await change(client, guest, booking["id"], {"check_out": day(12)})
+    assert answer.status_code == 409 and "being cancelled" in answer.json()["detail"]
+    assert await BookingChange.count() == 0

@@ -168,3 +168,34 @@ async def test_a_change_taken_just_as_the_booking_is_cancelled_is_withdrawn_and_
         assert await handle.result() == "cancelled"
     [row] = await BookingChange.objects()
     assert row.status == {"refused": "requested", "applied": "applied", "withdrawn": "withdrawn"}[changed]
+
+
+async def test_a_change_whose_capture_stripe_refuses_after_the_nights_moved_keeps_a_consistent_booking(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    guest = await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(12))
+    new_in, new_out = today + timedelta(10), today + timedelta(14)
+    await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 20_000)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        await until_confirmed(env, handle)
+        fake_stripe.fail_next, fake_stripe.fail_status, fake_stripe.fail_only = 1, 400, "/capture"
+        change = dataclasses.replace(
+            change_request(booking, new_in, new_out, needs_host=False), total=booking.total + 20_000
+        )
+        outcome = await handle.execute_update(BookingWorkflow.modify, change)
+        # The nights had moved when Stripe refused: the booking keeps them (as its rows say), the
+        # payment problem is on the change for an operator, and the booking can still be cancelled.
+        assert outcome.status == "applied"
+        [row] = await BookingChange.objects()
+        assert row.status == "applied" and "payment failed" in (row.status_reason or "")
+        await booking.refresh()
+        assert booking.check_out == new_out
+        cancel = CancellationRequest(str(booking.id), "host", "Pipes burst", 0, [], True, booking.total)
+        assert await handle.execute_update(BookingWorkflow.cancel, cancel) == "cancelled"
+        assert await handle.result() == "cancelled"
+    assert len(fake_stripe.calls("POST", "/capture")) == 1  # only the booking's own
