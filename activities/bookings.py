@@ -18,7 +18,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import record_notification
-from models import Booking, Invoice, InvoiceCounter, LedgerEntry, Listing, Message, Notification, Payment, User
+from models import (
+    Booking,
+    BookingChange,
+    Invoice,
+    InvoiceCounter,
+    LedgerEntry,
+    Listing,
+    Message,
+    Notification,
+    Payment,
+    User,
+)
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
 from stayflow.rules.booking_status import CAPTURED, BookingStatus, PaymentStatus, sources_of
@@ -333,6 +344,16 @@ class BookingActivities:
             amount = booking.refund_amount or 0  # what the cancellation gives back (not earlier changes')
             if amount > 0:
                 ids += await tell("refund_issued", f"refund_issued:{booking.id}", amount)
+        number = notice.event.removeprefix("change-")
+        if notice.kind == "booking_modified" and notice.event.startswith("change-") and number.isdigit():
+            # The money of the change: a receipt for what was charged, or the refund.
+            change = await BookingChange.objects().get(
+                (BookingChange.booking == booking.id) & (BookingChange.number == int(number))
+            )
+            if change is not None and change.difference > 0:
+                ids += await tell("payment_receipt", f"payment_receipt:{booking.id}{occurrence}", change.difference)
+            elif change is not None and change.difference < 0:
+                ids += await tell("refund_issued", f"refund_issued:{booking.id}{occurrence}", -change.difference)
         return ids
 
 

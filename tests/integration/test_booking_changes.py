@@ -4,16 +4,19 @@ ledger, invoices and credit notes agree to the cent with what the guest finally 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import time
 import uuid
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
-from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
+from models import Booking, BookingChange, Invoice, LedgerEntry, Notification, Payment
 from models.identity import Role
+from stayflow.templates import money
 from tests.factories import SignedIn, make_listing, make_user, sign_in, signed_in_user
 from tests.integration.test_bookings import book, day, stay, wait_status
 from tests.integration.test_cancellations import cancel, confirmed_booking
@@ -25,6 +28,17 @@ async def change(
     return await client.patch(
         f"/api/v1/bookings/{booking_id}", json=body, headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
     )
+
+
+async def wait_notifications(who: SignedIn, kind: str, count: int, timeout: float = 15) -> list[Notification]:
+    """The user's in-app notifications of `kind`, once `count` are there (the run records them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await Notification.objects().where((Notification.user == who.user.id) & (Notification.kind == kind))
+        if len(found) >= count:
+            return list(found)
+        assert time.monotonic() < deadline, f"{len(found)} {kind} notifications, wanted {count}"
+        await asyncio.sleep(0.1)
 
 
 async def booking_row(booking_id: str) -> Booking:
@@ -94,6 +108,8 @@ async def test_a_longer_stay_charges_the_difference_once_and_holds_the_new_night
     }
     other = await book(client, await signed_in_user(client), stay(booking["listing"], start=13, nights=1))
     assert other.status_code == 409  # the added night is the guest's now
+    receipts = await wait_notifications(guest, "payment_receipt", 2)  # the booking's and the change's
+    assert any(money(night + fee, booking["price"]["currency"]) in n.body for n in receipts)
     timeline = (await client.get(f"/api/v1/bookings/{booking['id']}/timeline", headers=guest.headers)).json()
     assert "changed" in [s["step"] for s in timeline["steps"]]
 
@@ -117,6 +133,8 @@ async def test_a_shorter_stay_refunds_the_difference_with_a_credit_note_and_free
     assert trail["captured"] - trail["refunded"] == before - 11_200 == (await booking_row(booking["id"])).total
     freed = await book(client, await signed_in_user(client), stay(booking["listing"], start=10, nights=1))
     assert freed.status_code == 201, freed.text
+    [refunded] = await wait_notifications(guest, "refund_issued", 1)
+    assert money(11_200, booking["price"]["currency"]) in refunded.body
 
 
 async def test_changes_that_cannot_be_made_are_refused_and_change_nothing(
