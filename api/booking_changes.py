@@ -39,7 +39,8 @@ from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, BookingChange, Listing
 from stayflow.rules.booking_status import BookingStatus
-from stayflow.rules.refunds import Policy, night_starts, refund_for_cancellation
+from stayflow.rules.changes import change_refusal
+from stayflow.rules.refunds import Policy, night_starts
 from stayflow.templates import money
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, ChangeRequest, booking_workflow_id
@@ -164,20 +165,11 @@ class BookingChangeHandlers:
         if quote.currency != booking.currency:
             raise Problem(409, "The listing now prices in another currency; cancel and book again.")
         difference = quote.total - booking.total
-        if difference < 0:
-            decision = refund_for_cancellation(
-                paid=paid_stay(booking),
-                policy=cast(Policy, listing.cancellation_policy),
-                cancelled_by="guest",
-                cancelled_at=now,
-            )
-            if decision.amount < booking.total:
-                raise Problem(
-                    409,
-                    "A change that costs less is refunded in full, so it is possible only while this listing's "
-                    f"cancellation policy would refund the whole stay; now: {decision.rule}.",
-                    slug="change-not-refundable",
-                )
+        refusal = change_refusal(
+            paid=paid_stay(booking), policy=cast(Policy, listing.cancellation_policy), difference=difference, now=now
+        )
+        if refusal is not None:
+            raise Problem(409, refusal, slug="change-not-refundable" if difference < 0 else "illegal-transition")
         number = await BookingChange.count().where(BookingChange.booking == booking.id) + 1
         row = BookingChange(
             booking=booking.id,
