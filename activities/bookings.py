@@ -225,36 +225,43 @@ class BookingActivities:
         await self._payment(payment, status=PaymentStatus.failed, failure_message=message, client_secret=None)
         return AuthorizationOutcome("declined", message)
 
-    @activity.defn
-    async def capture_payment(self, ref: BookingRef) -> int:
-        booking, payment = await self._load(ref.booking_id)
+    async def capture(self, booking: Booking, payment: Payment, idempotency_key: str) -> int:
+        """Take one held payment (the booking's own or a change's): Stripe, then its status and
+        ledger row. Repeating it captures nothing twice."""
         if payment.status == PaymentStatus.completed:
             return payment.amount
         if payment.status != PaymentStatus.authorized:
             raise ApplicationError(f"cannot capture a payment that is {payment.status}", non_retryable=True)
         captured = await self._provider(
-            self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "capture"))
+            self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=idempotency_key)
         )
         await self._payment(payment, status=PaymentStatus.completed)
         await self._ledger(booking, payment, "capture", captured, payment.intent_id or "")
         return int(captured)
 
-    @activity.defn
-    async def void_payment(self, ref: BookingRef) -> None:
-        """Release an uncaptured hold (declined, expired, cancelled before capture)."""
-        booking, payment = await self._load(ref.booking_id)
+    async def void(self, booking: Booking, payment: Payment, idempotency_key: str) -> None:
+        """Release one uncaptured hold (nothing to do for a payment that is not held)."""
         if payment.status != PaymentStatus.authorized:
             return
         try:
-            await self._provider(
-                self.payments.void(intent_id=payment.intent_id or "", idempotency_key=_key(ref.booking_id, "void"))
-            )
+            await self._provider(self.payments.void(intent_id=payment.intent_id or "", idempotency_key=idempotency_key))
         except ApplicationError:
             # Stripe refuses to cancel an intent it already cancelled (an expired hold): that is void too.
             if await self._provider(self.payments.status(payment.intent_id or "")) != "canceled":
                 raise
         await self._payment(payment, status=PaymentStatus.voided)
         await self._ledger(booking, payment, "void", payment.amount, payment.intent_id or "")
+
+    @activity.defn
+    async def capture_payment(self, ref: BookingRef) -> int:
+        booking, payment = await self._load(ref.booking_id)
+        return await self.capture(booking, payment, _key(ref.booking_id, "capture"))
+
+    @activity.defn
+    async def void_payment(self, ref: BookingRef) -> None:
+        """Release an uncaptured hold (declined, expired, cancelled before capture)."""
+        booking, payment = await self._load(ref.booking_id)
+        await self.void(booking, payment, _key(ref.booking_id, "void"))
 
     @activity.defn
     async def set_booking_status(self, change: StatusChange) -> str:

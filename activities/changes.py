@@ -152,33 +152,19 @@ class ChangeActivities:
 
     @activity.defn
     async def capture_change(self, ref: ChangeRef) -> int:
-        b = self.bookings
         booking, change = await self._load(ref)
         if change.difference <= 0:
             return 0
         payment = await self._extra_payment(booking, change)
-        if payment.status == PaymentStatus.completed:
-            return payment.amount
-        if payment.status != PaymentStatus.authorized:
-            raise ApplicationError(f"cannot capture a payment that is {payment.status}", non_retryable=True)
-        captured = await b._provider(
-            b.payments.capture(intent_id=payment.intent_id or "", idempotency_key=self._step(ref, "capture"))
-        )
-        await b._payment(payment, status=PaymentStatus.completed)
-        await b._ledger(booking, payment, "capture", captured, payment.intent_id or "")
-        return int(captured)
+        return await self.bookings.capture(booking, payment, self._step(ref, "capture"))
 
     @activity.defn
     async def void_change(self, ref: ChangeRef) -> None:
         """Release the hold of a change that could not be made."""
-        b = self.bookings
         booking, change = await self._load(ref)
         payment = await Payment.objects().get((Payment.booking == booking.id) & (Payment.sequence == change.number))
-        if payment is None or payment.status != PaymentStatus.authorized:
-            return
-        await b._provider(b.payments.void(intent_id=payment.intent_id or "", idempotency_key=self._step(ref, "void")))
-        await b._payment(payment, status=PaymentStatus.voided)
-        await b._ledger(booking, payment, "void", payment.amount, payment.intent_id or "")
+        if payment is not None:
+            await self.bookings.void(booking, payment, self._step(ref, "void"))
 
     @activity.defn
     async def refund_change(self, ref: ChangeRef) -> int:

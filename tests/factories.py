@@ -144,7 +144,9 @@ async def make_booking(
     return booking
 
 
-async def make_change(booking: Any, *, check_in: Any, check_out: Any, total: int, number: int = 1) -> Any:
+async def make_change(
+    booking: Any, *, check_in: Any, check_out: Any, total: int, number: int = 1, **fields: Any
+) -> Any:
     """A change row as `PATCH /bookings/{id}` records it, before the workflow carries it out."""
     from models import BookingChange
 
@@ -155,5 +157,7 @@ async def make_change(booking: Any, *, check_in: Any, check_out: Any, total: int
                            check_out=check_out, guests=booking.guests, price=price, old_total=booking.total,
                            total=total, difference=total - booking.total, currency="EUR",
                            idempotency_key=f"change-{number}", request_hash="0" * 64)  # fmt: skip
+    for name, value in fields.items():
+        setattr(change, name, value)
     await change.save()
     return change

@@ -17,7 +17,7 @@ from httpx import AsyncClient
 from models import Booking, BookingChange, Invoice, LedgerEntry, Notification, Payment
 from models.identity import Role
 from stayflow.templates import money
-from tests.factories import SignedIn, make_listing, make_user, sign_in, signed_in_user
+from tests.factories import SignedIn, make_change, make_listing, make_user, sign_in, signed_in_user
 from tests.integration.test_bookings import book, day, stay, wait_status
 from tests.integration.test_cancellations import cancel, confirmed_booking
 
@@ -312,13 +312,10 @@ async def test_a_change_that_never_reached_the_booking_does_not_block_the_next_o
     booking = await confirmed_booking(client, guest, start=10, nights=3)
     # As if the API had stopped between recording a change and handing it to the workflow.
     row = await booking_row(booking["id"])
-    stale = BookingChange(
-        booking=row.id, number=1, status="requested", old_check_in=row.check_in, old_check_out=row.check_out,
-        old_guests=row.guests, check_in=row.check_in, check_out=row.check_out, guests=3, price=row.price,
-        old_total=row.total, total=row.total, difference=0, currency=row.currency, idempotency_key="lost-request",
-        request_hash="0" * 64, created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+    stale = await make_change(
+        row, check_in=row.check_in, check_out=row.check_out, total=row.total, guests=3,
+        created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
     )  # fmt: skip
-    await stale.save()
     answer = await change(client, guest, booking["id"], {"check_out": day(14)})
     assert answer.status_code == 200, answer.text
     assert answer.json()["change"]["number"] == 2
@@ -330,12 +327,7 @@ async def test_a_change_just_recorded_still_blocks_a_second_one(client: AsyncCli
     guest = await signed_in_user(client)
     booking = await confirmed_booking(client, guest, start=10, nights=3)
     row = await booking_row(booking["id"])
-    await BookingChange(
-        booking=row.id, number=1, status="requested", old_check_in=row.check_in, old_check_out=row.check_out,
-        old_guests=row.guests, check_in=row.check_in, check_out=row.check_out, guests=3, price=row.price,
-        old_total=row.total, total=row.total, difference=0, currency=row.currency, idempotency_key="in-flight",
-        request_hash="0" * 64,
-    ).save()  # fmt: skip
+    await make_change(row, check_in=row.check_in, check_out=row.check_out, total=row.total, guests=3)
     answer = await change(client, guest, booking["id"], {"check_out": day(14)})
     assert answer.status_code == 409 and answer.json()["type"].endswith("change-in-progress")
 
