@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
@@ -53,6 +53,7 @@ from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_in_background, deliver_message, deliver_messages
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_and_confirm, capture_workflow_id
+from workflows.policies import DB, PROVIDER_RETRY
 from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 
 BOOKING_ID = SearchAttributeKey.for_keyword("BookingId")
@@ -61,10 +62,6 @@ GUEST_ID = SearchAttributeKey.for_keyword("GuestId")
 HOST_ID = SearchAttributeKey.for_keyword("HostId")
 BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
 
-DB = timedelta(seconds=30)
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=2)
-)
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
 CHECK_OUT_HOUR_UTC = 11

@@ -8,20 +8,14 @@ booking exactly as it was and any hold released. See `activities/changes.py`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import AuthorizationOutcome
     from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
     from workflows.booking_payloads import ChangeResult
 
-DB = timedelta(seconds=30)
-PROVIDER_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=2)
-)
+from workflows.policies import DB, PROVIDER_RETRY
 
 
 def change_workflow_id(booking_id: str, number: int) -> str:

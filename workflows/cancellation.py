@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import (
@@ -25,9 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.booking_payloads import CancellationRequest
 
 from workflows.messaging import deliver_in_background
-
-PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=2))  # fmt: skip
+from workflows.policies import PROVIDER_RETRY
 
 
 def cancellation_workflow_id(booking_id: str) -> str:

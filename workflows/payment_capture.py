@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities, BookingRef, StatusChange
     from workflows.booking_payloads import CaptureResult
 
-PROVIDER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                             maximum_interval=timedelta(minutes=2))  # fmt: skip
+
+from workflows.policies import PROVIDER_RETRY
 
 
 def capture_workflow_id(booking_id: str) -> str:
