@@ -32,7 +32,7 @@ from models import (
 )
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
-from stayflow.rules.booking_status import CAPTURED, BookingStatus, PaymentStatus, sources_of
+from stayflow.rules.booking_status import CAPTURED, WAS_CAPTURED, BookingStatus, PaymentStatus, sources_of
 from stayflow.settings import Settings
 
 
@@ -457,7 +457,7 @@ class CancellationActivities:
         Stripe keys from the booking, ledger and credit note dedupe keys)."""
         b = self.bookings
         booking, payment = await b._load(settlement.booking_id)
-        captured = payment.status in (PaymentStatus.completed, PaymentStatus.refunded, PaymentStatus.partially_refunded)
+        captured = payment.status in WAS_CAPTURED
         if captured != settlement.captured:
             raise ApplicationError(  # the workflow's validator keeps this from happening; never guess with money
                 f"refund decided for a {'captured' if settlement.captured else 'held'} payment, found {payment.status}",

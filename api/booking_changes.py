@@ -40,7 +40,8 @@ from api.validation import invalid
 from models import Booking, BookingChange, Listing
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.changes import change_refusal
-from stayflow.rules.refunds import Policy, night_starts
+from stayflow.rules.refunds import Policy
+from stayflow.rules.stays import stay_started
 from stayflow.templates import money
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, ChangeRequest, booking_workflow_id
@@ -152,7 +153,7 @@ class BookingChangeHandlers:
                 slug="illegal-transition",
             )
         now = dt.datetime.now(dt.UTC)
-        if now >= night_starts(booking.check_in):
+        if stay_started(booking.check_in, now):
             raise Problem(409, "The stay has started; it can no longer be changed.", slug="illegal-transition")
         open_change = await BookingChange.objects().get(
             (BookingChange.booking == booking.id) & BookingChange.status.is_in(list(OPEN))

@@ -49,7 +49,7 @@ from api.validation import invalid
 from models import Booking, BookingChange, Invoice, Listing, Payment
 from stayflow.audit import Actor, record_admin_action
 from stayflow.invoice_pdf import render_document
-from stayflow.rules.booking_status import CAPTURED, UNCONFIRMED, BookingStatus, PaymentStatus
+from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
@@ -80,9 +80,6 @@ class RefundRead(msgspec.Struct):
 class CancelAnswer(msgspec.Struct):
     booking: BookingRead
     refund: RefundRead
-
-
-LIVE = (BookingStatus.pending_payment, BookingStatus.awaiting_host, BookingStatus.confirmed)
 
 
 class TimelineRead(msgspec.Struct):
@@ -409,13 +406,13 @@ async def cancel_booking(
     claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
     if booking.cancellation_key is not None:
         if booking.cancellation_key == claim:
-            if booking.status in LIVE:  # the first attempt may not have reached the workflow
+            if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
                 await _resend_cancellation(temporal, booking, payment, by, reason)
             return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
         if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
         raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
-    if booking.status not in LIVE:
+    if booking.status not in CANCELLABLE:
         raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
     listing = await Listing.objects().get(Listing.id == booking.listing)
     assert listing is not None
@@ -425,7 +422,7 @@ async def cancel_booking(
         cancelled_by=by,
         cancelled_at=dt.datetime.now(dt.UTC),
     )
-    captured = payment.status in CAPTURED
+    captured = payment.status in WAS_CAPTURED
     amount = decision.amount if captured else 0
     async with Booking._meta.db.transaction():
         claimed = (
@@ -534,7 +531,7 @@ async def _resend_cancellation(
         reason=reason,
         refund=amount,
         lines=[{"description": "Refund", "amount": amount}] if amount else [],
-        captured=payment.status in CAPTURED,
+        captured=payment.status in WAS_CAPTURED,
         total=booking.total,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))

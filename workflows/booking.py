@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineStep,
     )
 
+from stayflow.rules.stays import night_starts, stay_ends
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_in_background, deliver_message, deliver_messages
@@ -64,8 +65,6 @@ BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
 
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
-CHECK_OUT_HOUR_UTC = 11
-CHECK_IN_HOUR_UTC = 15
 
 
 def booking_workflow_id(booking_id: object) -> str:
@@ -164,9 +163,6 @@ class BookingWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
 
-    def _at(self, day: str, hour: int) -> dt.datetime:
-        return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), tzinfo=dt.UTC)
-
     async def _change_status(self, change: ChangeRequest, status: str, reason: str | None = None) -> None:
         await workflow.execute_activity_method(
             ChangeActivities.set_change_status,
@@ -192,7 +188,7 @@ class BookingWorkflow:
             await self._tell("change_requested_host", reason=change.summary, event=event)
             window = min(
                 timedelta(hours=self._request.host_response_hours),
-                self._at(self._check_in, CHECK_IN_HOUR_UTC) - workflow.now(),
+                night_starts(dt.date.fromisoformat(self._check_in)) - workflow.now(),
             )
             try:
                 await workflow.wait_condition(
@@ -366,10 +362,10 @@ class BookingWorkflow:
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
 
-        until_check_out = self._at(request.check_out, CHECK_OUT_HOUR_UTC) - workflow.now()
+        until_check_out = stay_ends(dt.date.fromisoformat(request.check_out)) - workflow.now()
         if self._stay_cancellable:
             while True:
-                until_check_out = self._at(self._check_out, CHECK_OUT_HOUR_UTC) - workflow.now()
+                until_check_out = stay_ends(dt.date.fromisoformat(self._check_out)) - workflow.now()
                 if until_check_out > timedelta(0):
                     try:
                         await workflow.wait_condition(
@@ -483,7 +479,7 @@ class BookingWorkflow:
             raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
         if self._change is not None:
             raise ValueError("another change of this booking is still open")
-        if workflow.now() >= self._at(self._check_in, CHECK_IN_HOUR_UTC):
+        if workflow.now() >= night_starts(dt.date.fromisoformat(self._check_in)):
             raise ValueError("the stay has started; it can no longer be changed")
 
     @workflow.update

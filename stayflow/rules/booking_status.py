@@ -29,7 +29,10 @@ class PaymentStatus(StrEnum):
 B = BookingStatus
 
 CAPTURED = (PaymentStatus.completed, PaymentStatus.partially_refunded)
-"""Payments whose money was taken and not all given back yet."""
+"""Payments whose money was taken and not all given back yet (something left to refund)."""
+
+WAS_CAPTURED = (*CAPTURED, PaymentStatus.refunded)
+"""Payments whose money was taken at some point, whether or not it was given back since."""
 
 HOLDS_DATES = (B.pending_payment, B.awaiting_host, B.confirmed, B.completed)
 """The statuses whose nights nobody else may book (the exclusion constraint's WHERE)."""
@@ -56,3 +59,7 @@ def may_become(current: str, target: str) -> bool:
 def sources_of(target: str) -> list[B]:
     """Every status that may move to `target` (the WHERE of a conditional status update)."""
     return [source for source, targets in NEXT.items() if BookingStatus(target) in targets]
+
+
+CANCELLABLE = tuple(sources_of(B.cancelled))
+"""The live statuses: a booking in one of these may still be cancelled."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from stayflow.rules.refunds import PaidStay, Policy, night_starts, refund_for_cancellation
+from stayflow.rules.refunds import PaidStay, Policy, refund_for_cancellation
+from stayflow.rules.stays import stay_started
 
 
 def change_refusal(*, paid: PaidStay, policy: Policy, difference: int, now: dt.datetime) -> str | None:
     """Why this change cannot be made now (in words, for the guest), or None when it can."""
-    if now >= night_starts(paid.nightly[0].date):
+    if stay_started(paid.nightly[0].date, now):
         return "The stay has started; it can no longer be changed."
     if difference < 0:
         decision = refund_for_cancellation(paid=paid, policy=policy, cancelled_by="guest", cancelled_at=now)

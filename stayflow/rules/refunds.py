@@ -21,15 +21,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from stayflow.rules.pricing import Night, share_half_up
+from stayflow.rules.stays import night_starts
 
 Policy = Literal["flexible", "moderate", "strict"]
 Canceller = Literal["guest", "host", "admin"]
-
-CHECK_IN_HOUR_UTC = 15
-
-
-def night_starts(night: dt.date) -> dt.datetime:
-    return dt.datetime.combine(night, dt.time(CHECK_IN_HOUR_UTC), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
