@@ -53,8 +53,9 @@ from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED
 from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
-from workflows.cancellation import CancellationRequest
+from workflows.booking import BookingWorkflow, booking_workflow_id
+from workflows.payloads.booking import BookingRequest, HostDecision
+from workflows.payloads.cancellation import CancellationRequest
 
 
 class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
