@@ -86,12 +86,17 @@ async def _billed_to(booking: Booking) -> str:
 async def issue_cancellation_credit_note(
     booking: Booking, *, total: int, currency: str, requested_lines: list[dict[str, Any]]
 ) -> str:
-    """The credit note of a cancellation's refund."""
+    """The credit note of a cancellation's refund. Its lines are the ones decided with the refund
+    and stored with the cancellation's claim, so they are the same whichever request (the first
+    or a repeat of it) reached the process; `requested_lines` only for a claim that stored none."""
+    stored = booking.refund_lines
+    if isinstance(stored, str):
+        stored = json.loads(stored)
     return await issue_document(
         booking_id=booking.id,
         kind="credit_note",
         prefix="CRN",
-        lines=requested_lines,
+        lines=stored if stored is not None else requested_lines,
         total=total,
         currency=currency,
         billed_to=await _billed_to(booking),
