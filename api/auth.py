@@ -27,7 +27,8 @@ from models.identity import Role
 from stayflow.credentials import hash_password, needs_rehash, token_digest, verify_password
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.password_reset import PasswordResetRequest, PasswordResetWorkflow
+from workflows.password_reset import PasswordResetWorkflow
+from workflows.payloads.accounts import PasswordResetRequest
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]

@@ -23,7 +23,8 @@ from models import Listing, Review
 from stayflow.rules.reviews import CATEGORIES, Role, categories_problem, review_problem
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
+from workflows.payloads.reviews import ReviewPeriod
+from workflows.review_reminders import ReviewReminderWorkflow, review_workflow_id
 
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
