@@ -9,7 +9,6 @@ twice, never writes a second ledger row, never skips a number.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -33,6 +32,7 @@ from models import (
 from stayflow import templates
 from stayflow.providers.payments import PaymentProviderError, PaymentRejected, StripePayments
 from stayflow.rules.booking_status import CAPTURED, WAS_CAPTURED, BookingStatus, PaymentStatus, sources_of
+from stayflow.rules.pricing import quote_json, stored_quote
 from stayflow.settings import Settings
 
 
@@ -288,7 +288,7 @@ class BookingActivities:
         guest = await User.objects().get(User.id == booking.guest)
         listing = await Listing.objects().get(Listing.id == booking.listing)
         assert guest is not None and listing is not None
-        price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
+        price = quote_json(stored_quote(booking.price))
         lines = invoice_lines(price, listing.title)
         numbers = []
         for kind, prefix in (("invoice", "INV"), ("receipt", "RCT")):

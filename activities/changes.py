@@ -31,6 +31,7 @@ from activities.bookings import AuthorizationOutcome, BookingActivities, _key, i
 from models import Booking, BookingChange, Payment, User
 from stayflow.providers.payments import StripePayments
 from stayflow.rules.booking_status import BookingStatus, PaymentStatus
+from stayflow.rules.pricing import quote_json, stored_quote
 from stayflow.settings import Settings
 
 
@@ -126,7 +127,7 @@ class ChangeActivities:
         booking, change = await self._load(ref)
         if change.status == "applied":
             return True
-        price = change.price if isinstance(change.price, dict) else json.loads(change.price)
+        price = quote_json(stored_quote(change.price))
         try:
             async with Booking._meta.db.transaction():
                 moved = await Booking.raw(

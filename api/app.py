@@ -29,7 +29,7 @@ from api.bookings import BookingsController, HostBookingsController
 from api.calendar import CalendarController
 from api.conversations import ConversationsController
 from api.dev import DevOutboxController
-from api.errors import internal_error_handler, problem_details_plugin
+from api.errors import exception_handlers, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
 from api.live import LiveHub, live_updates
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         lifespan=[database_pool, live_delivery],
         on_app_init=[jwt_auth.on_app_init, instrument_requests],
         plugins=[problem_details_plugin],
-        exception_handlers={Exception: internal_error_handler},
+        exception_handlers=exception_handlers,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from datetime import timedelta
 from typing import Annotated, Any, cast
 from uuid import UUID
@@ -33,13 +32,14 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.booking_reads import BookingRead, IdempotencyKey, booking_read, load_booking_for, paid_stay
-from api.calendar import QuoteRead, priced_stay
+from api.calendar import QuoteRead, priced_stay, quote_read
 from api.errors import Problem, caused_by
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, BookingChange, Listing
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.changes import change_refusal
+from stayflow.rules.pricing import quote_json, stored_quote
 from stayflow.rules.refunds import Policy
 from stayflow.rules.stays import stay_started
 from stayflow.templates import money
@@ -84,14 +84,13 @@ class ChangeAnswer(msgspec.Struct):
 
 
 def change_read(row: BookingChange) -> ChangeRead:
-    price = row.price if isinstance(row.price, dict) else json.loads(row.price)
     return ChangeRead(
         number=row.number,
         status=row.status,
         status_reason=row.status_reason,
         previous=StayRead(row.old_check_in, row.old_check_out, row.old_guests, row.old_total),
         requested=StayRead(row.check_in, row.check_out, row.guests, row.total),
-        price=msgspec.convert(price, QuoteRead),
+        price=quote_read(stored_quote(row.price)),
         difference=row.difference,
         currency=row.currency,
         created_at=row.created_at,
@@ -182,7 +181,7 @@ class BookingChangeHandlers:
             check_in=check_in,
             check_out=check_out,
             guests=guests,
-            price=msgspec.to_builtins(quote),
+            price=quote_json(quote),
             old_total=booking.total,
             total=quote.total,
             difference=difference,

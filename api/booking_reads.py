@@ -4,20 +4,19 @@ bookings, changes and admin endpoints."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 from litestar.params import HeaderParameter
 
-from api.calendar import NightRead, QuoteRead
+from api.calendar import QuoteRead, quote_read
 from api.errors import Problem
 from api.security import CurrentUser
 from models import Booking, Payment
 from models.identity import Role
 from stayflow.rules.booking_status import BookingStatus, PaymentStatus
-from stayflow.rules.pricing import Night
+from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import PaidStay
 
 TAKEN = (PaymentStatus.completed, PaymentStatus.partially_refunded, PaymentStatus.refunded)
@@ -62,22 +61,6 @@ class BookingRead(msgspec.Struct):
     created_at: dt.datetime
 
 
-def _price(raw: Any) -> QuoteRead | None:
-    if raw is None:
-        return None
-    data = raw if isinstance(raw, dict) else json.loads(raw)
-    return QuoteRead(
-        nights=data["nights"],
-        nightly=[NightRead(dt.date.fromisoformat(n["date"]), n["price"]) for n in data["nightly"]],
-        subtotal=data["subtotal"],
-        cleaning_fee=data["cleaning_fee"],
-        service_fee=data["service_fee"],
-        taxes=data["taxes"],
-        total=data["total"],
-        currency=data["currency"],
-    )
-
-
 async def booking_read(booking: Booking) -> BookingRead:
     return (await booking_reads([booking]))[0]
 
@@ -107,7 +90,7 @@ def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> Booki
         guests=booking.guests,
         status=BookingStatus(booking.status),
         status_reason=booking.status_reason,
-        price=_price(booking.price),
+        price=None if booking.price is None else quote_read(stored_quote(booking.price)),
         payment=PaymentRead(
             id=payment.id,
             status=PaymentStatus(payment.status),
@@ -139,11 +122,11 @@ async def booking_payment(booking_id: UUID) -> Payment:
 
 
 def paid_stay(booking: Booking) -> PaidStay:
-    price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
+    price = stored_quote(booking.price)
     return PaidStay(
-        nightly=[Night(dt.date.fromisoformat(n["date"]), n["price"]) for n in price["nightly"]],
-        cleaning_fee=price["cleaning_fee"],
-        service_fee=price["service_fee"],
-        taxes=price["taxes"],
+        nightly=price.nightly,
+        cleaning_fee=price.cleaning_fee,
+        service_fee=price.service_fee,
+        taxes=price.taxes,
         booked_at=booking.created_at,
     )

@@ -50,6 +50,7 @@ from models import Booking, BookingChange, Invoice, Listing, Payment
 from stayflow.audit import Actor, record_admin_action
 from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
@@ -144,7 +145,6 @@ class BookingsController(BookingChangeHandlers, Controller):
         if listing.host == guest.id:
             raise invalid("listing_id", "you cannot book your own listing")
         quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
-        price = msgspec.to_builtins(quote)
         platform = await current_platform()
         booking = Booking(
             listing=listing.id,
@@ -154,7 +154,7 @@ class BookingsController(BookingChangeHandlers, Controller):
             check_out=data.check_out,
             guests=data.guests,
             status=BookingStatus.pending_payment,
-            price=price,
+            price=quote_json(quote),
             total=quote.total,
             currency=quote.currency,
             payment_method=data.payment_method,
