@@ -18,15 +18,14 @@ from litestar.stores.registry import StoreRegistry
 from temporalio.client import Client
 
 from api.admin import AdminUsersController
-from api.admin_bookings import AdminBookingsController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
 from api.admin_metrics import AdminMetricsController
 from api.admin_settings import AdminSettingsController
 from api.analytics import HostAnalyticsController
 from api.audit import AuditLogController
 from api.auth import AuthController, SessionsController, auth_rate_limit
-from api.bookings import BookingsController, HostBookingsController
-from api.calendar import CalendarController
+from api.bookings.controllers import AdminBookingsController, BookingsController, HostBookingsController
+from api.calendar.controllers import CalendarController
 from api.conversations import ConversationsController
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
@@ -35,7 +34,7 @@ from api.listings import AmenitiesController, HostListingsController, ListingsCo
 from api.live import LiveHub, live_updates
 from api.metrics import MetricsController, instrument_requests
 from api.notifications import NotificationPreferencesController, NotificationsController
-from api.payments import PaymentsController
+from api.payments.controllers import PaymentsController, StripeWebhookController
 from api.photos import PhotosController
 from api.reviews import (
     BookingReviewsController,
@@ -45,7 +44,7 @@ from api.reviews import (
 )
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
-from api.webhooks import StripeWebhookController
+from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings, get_settings
 from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for
 from stayflow.temporal import TemporalGateway
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     jwt_auth = build_jwt_auth(settings)
     tokens = TokenIssuer(jwt_auth, settings)
     temporal = TemporalGateway(settings, temporal_client)
+    payments = payments_for(settings)
     storage = media_storage_for(settings)
     media_root(settings).mkdir(parents=True, exist_ok=True)
     live = LiveHub()
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
             "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
+            "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
             "storage": Provide(lambda: storage, use_cache=True, sync_to_thread=False),
             "live": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
