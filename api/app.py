@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         lifespan=[database_pool, live_delivery],
         on_app_init=[jwt_auth.on_app_init, instrument_requests],
         plugins=[problem_details_plugin],
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers},  # a copy: plugins add their own to it
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
