@@ -26,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 
 from models import Booking, BookingChange
 from stayflow.rules.booking_status import BookingStatus
+from stayflow.rules.pricing import quote_json, stored_quote
 from workflows.payloads.change import ChangeRef, ChangeStatus
 
 
@@ -53,7 +54,7 @@ class ChangeActivities:
         booking, change = await load_change(ref)
         if change.status == "applied":
             return True
-        price = change.price if isinstance(change.price, dict) else json.loads(change.price)
+        price = quote_json(stored_quote(change.price))
         try:
             async with Booking._meta.db.transaction():
                 moved = await Booking.raw(

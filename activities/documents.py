@@ -17,6 +17,7 @@ from temporalio import activity
 from activities.bookings import booking_and_payment
 from activities.changes import change_operation, load_change
 from models import Booking, Invoice, InvoiceCounter, Listing, User
+from stayflow.rules.pricing import quote_json, stored_quote
 from workflows.payloads.booking import BookingRef
 from workflows.payloads.change import ChangeRef
 
@@ -110,7 +111,7 @@ class DocumentActivities:
         booking, payment = await booking_and_payment(ref.booking_id)
         listing = await Listing.objects().get(Listing.id == booking.listing)
         assert listing is not None
-        price = booking.price if isinstance(booking.price, dict) else json.loads(booking.price or "{}")
+        price = quote_json(stored_quote(booking.price))
         lines = invoice_lines(price, listing.title)
         billed_to = await _billed_to(booking)
         numbers = []

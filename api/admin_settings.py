@@ -14,7 +14,7 @@ from litestar import Controller, Request, get, patch
 from litestar.params import JSONBody
 
 from api.audit import actor_of
-from api.calendar import current_platform
+from api.calendar.service import current_platform
 from api.security import CurrentUser, requires_admin
 from models import PlatformSettings
 from stayflow.audit import record_admin_action

@@ -18,24 +18,23 @@ from litestar.stores.registry import StoreRegistry
 from temporalio.client import Client
 
 from api.admin import AdminUsersController
-from api.admin_bookings import AdminBookingsController
 from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
 from api.admin_metrics import AdminMetricsController
 from api.admin_settings import AdminSettingsController
 from api.analytics import HostAnalyticsController
 from api.audit import AuditLogController
 from api.auth import AuthController, SessionsController, auth_rate_limit
-from api.bookings import BookingsController, HostBookingsController
-from api.calendar import CalendarController
+from api.bookings.controllers import AdminBookingsController, BookingsController, HostBookingsController
+from api.calendar.controllers import CalendarController
 from api.conversations import ConversationsController
 from api.dev import DevOutboxController
-from api.errors import internal_error_handler, problem_details_plugin
+from api.errors import exception_handlers, problem_details_plugin
 from api.health import HealthController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
 from api.live import LiveHub, live_updates
 from api.metrics import MetricsController, instrument_requests
 from api.notifications import NotificationPreferencesController, NotificationsController
-from api.payments import PaymentsController
+from api.payments.controllers import PaymentsController, StripeWebhookController
 from api.photos import PhotosController
 from api.reviews import (
     BookingReviewsController,
@@ -45,7 +44,7 @@ from api.reviews import (
 )
 from api.security import TokenIssuer, build_jwt_auth
 from api.users import MeController, PublicProfileController
-from api.webhooks import StripeWebhookController
+from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings, get_settings
 from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for
 from stayflow.temporal import TemporalGateway
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     jwt_auth = build_jwt_auth(settings)
     tokens = TokenIssuer(jwt_auth, settings)
     temporal = TemporalGateway(settings, temporal_client)
+    payments = payments_for(settings)
     storage = media_storage_for(settings)
     media_root(settings).mkdir(parents=True, exist_ok=True)
     live = LiveHub()
@@ -148,11 +148,12 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         lifespan=[database_pool, live_delivery],
         on_app_init=[jwt_auth.on_app_init, instrument_requests],
         plugins=[problem_details_plugin],
-        exception_handlers={Exception: internal_error_handler},
+        exception_handlers={**exception_handlers},  # a copy: plugins add their own to it
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, use_cache=True, sync_to_thread=False),
             "temporal": Provide(lambda: temporal, use_cache=True, sync_to_thread=False),
+            "payments": Provide(lambda: payments, use_cache=True, sync_to_thread=False),
             "storage": Provide(lambda: storage, use_cache=True, sync_to_thread=False),
             "live": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },

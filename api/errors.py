@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -18,6 +20,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 log = logging.getLogger("stayflow.api")
 
@@ -77,6 +81,16 @@ def field_errors(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"field": field, "message": message} for field, message in pairs]
 
 
+def invalid_fields(problems: Sequence[tuple[str, str]]) -> Problem:
+    """The 422 for (field, message) pairs: every message in `detail`, each next to its field in `errors`."""
+    return Problem(422, "; ".join(f"{field}: {message}" for field, message in problems), errors=field_errors(*problems))
+
+
+def invalid(field: str, message: str) -> Problem:
+    """The 422 for one field: `raise invalid("listing_id", "you cannot book your own listing")`."""
+    return invalid_fields([(field, message)])
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     if isinstance(exc, ProblemDetailsException):
         return exc
@@ -130,29 +144,84 @@ def _default_detail(status: int) -> str:
     }.get(status, HTTPStatus(status).phrase)
 
 
-def _unstorable_text(exc: BaseException | None) -> bool:
-    """PostgreSQL refuses NUL characters in text; that is bad input, not our failure."""
-    import asyncpg
+# What a failure of the database or of Temporal means to the caller, when the service that met it
+# had nothing more specific to say (`create_app` registers these as its exception handlers).
 
+
+def _update_refused(exc: WorkflowUpdateFailedError) -> Problem:
+    """The process's validator refused the update: its state does not allow it (any more)."""
+    return Problem(409, str(exc.cause or exc), slug="illegal-transition")
+
+
+def _update_unanswered(exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> Problem:
+    """Unknown whether the process took the update: repeating the (idempotent) request is safe."""
+    return Problem(
+        503,
+        "This is taking long; repeat the request with the same Idempotency-Key to see how it went.",
+        slug="unavailable",
+        headers={"Retry-After": "10"},
+    )
+
+
+def _temporal_unreachable(exc: RPCError) -> Problem:
+    log.warning("Temporal refused or could not be reached: %s", exc)
+    return Problem(503, "Our background processes cannot be reached right now; try again in a moment.")
+
+
+def _dates_taken(exc: asyncpg.exceptions.ExclusionViolationError) -> Problem:
+    """The only exclusion constraint: two bookings holding one night of a listing."""
+    return Problem(409, "Those dates were just taken.", slug="dates-unavailable")
+
+
+def _already_exists(exc: asyncpg.exceptions.UniqueViolationError) -> Problem:
+    return Problem(409, "This exists already (a request racing itself?); reload and try again.", slug="conflict")
+
+
+def _unstorable_text(exc: asyncpg.exceptions.DataError) -> Problem:
+    """PostgreSQL refuses NUL characters in text; that is bad input, not our failure."""
+    return Problem(
+        422,
+        "Text fields must not contain NUL characters.",
+        slug="validation-error",
+        errors=[{"field": "body", "message": "contains a NUL character"}],
+    )
+
+
+_PROBLEM_FOR: dict[type[Exception], Callable[[Any], Problem]] = {
+    WorkflowUpdateFailedError: _update_refused,
+    WorkflowUpdateRPCTimeoutOrCancelledError: _update_unanswered,
+    RPCError: _temporal_unreachable,
+    asyncpg.exceptions.ExclusionViolationError: _dates_taken,
+    asyncpg.exceptions.UniqueViolationError: _already_exists,
+    asyncpg.exceptions.CharacterNotInRepertoireError: _unstorable_text,
+    asyncpg.exceptions.UntranslatableCharacterError: _unstorable_text,
+}
+
+
+def _known_problem(exc: BaseException | None) -> Problem | None:
+    """The problem for the first failure in the chain of causes that has one (ORMs wrap driver errors)."""
     while exc is not None:
-        if isinstance(
-            exc, asyncpg.exceptions.CharacterNotInRepertoireError | asyncpg.exceptions.UntranslatableCharacterError
-        ):
-            return True
+        for kind in type(exc).__mro__:
+            if kind in _PROBLEM_FOR:
+                return _PROBLEM_FOR[kind](exc)
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if _unstorable_text(exc):
-        return Problem(
-            422,
-            "Text fields must not contain NUL characters.",
-            slug="validation-error",
-            errors=[{"field": "body", "message": "contains a NUL character"}],
-        ).to_response(request)
+    known = _known_problem(exc)
+    if known is not None:
+        return known.to_response(request)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Problem(500, "Something went wrong on our side; it has been logged.").to_response(request)
+
+
+exception_handlers: dict[int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]] = {
+    **{kind: internal_error_handler for kind in _PROBLEM_FOR},
+    Exception: internal_error_handler,
+}
+"""For `create_app`: Temporal's refusals and timeouts, its RPC failures and PostgreSQL's constraint
+violations become problems here, once, instead of in every handler."""
 
 
 problem_details_plugin = ProblemDetailsPlugin(

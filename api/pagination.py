@@ -36,25 +36,45 @@ class Page(msgspec.Struct, Generic[T]):
 
 
 def encode_cursor(*key: Any) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in key]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """The sort key of the last item served, as an opaque cursor (`decode_cursor` reads it back)."""
+    values = [_cursor_value(v) for v in key]
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, str | int | float):
+        return value
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
+
+
+def decode_cursor(
+    cursor: str, read_key: Callable[..., T], *, detail: str = "The cursor is not one this API gave out."
+) -> T:
+    """The key `encode_cursor` packed, passed to `read_key` (which raises ValueError or TypeError for
+    a key it does not accept); 400 for anything that is not a cursor this API gave out."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        if not isinstance(values, list):
+            raise TypeError("not a list")
+        return read_key(*values)
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Problem(400, detail, errors=field_errors(("cursor", "invalid"))) from exc
+
+
+def aware_timestamp(value: Any) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("naive timestamp")
+    return moment.astimezone(dt.UTC)
+
+
+def _timestamp_and_id(when: Any, ident: Any) -> tuple[dt.datetime, UUID]:
+    return aware_timestamp(when), UUID(str(ident))
 
 
 def decode_timestamp_id_cursor(cursor: str | None) -> tuple[dt.datetime, UUID] | None:
     """For lists ordered by (created_at, id)."""
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = dt.datetime.fromisoformat(str(when))
-        if moment.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return moment.astimezone(dt.UTC), UUID(str(ident))
-    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Problem(
-            400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))
-        ) from exc
+    return None if cursor is None else decode_cursor(cursor, _timestamp_and_id)
 
 
 def page_of(
@@ -93,15 +113,10 @@ async def keyset(
     return page.items, page.next_cursor
 
 
+def _number(number: Any) -> int:
+    return int(str(number))
+
+
 def decode_number_cursor(cursor: str | None) -> int | None:
     """For lists ordered by one integer (a conversation's message numbers)."""
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        (number,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return int(str(number))
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Problem(
-            400, "The cursor is not one this API gave out.", errors=field_errors(("cursor", "invalid"))
-        ) from exc
+    return None if cursor is None else decode_cursor(cursor, _number)

@@ -12,8 +12,8 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from api.booking_reads import load_booking_for
-from api.calendar import current_platform
+from api.bookings.reads import load_booking_for
+from api.calendar.service import current_platform
 from api.errors import Problem, caused_by, field_errors
 from api.listings import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset

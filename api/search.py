@@ -9,10 +9,7 @@ price, and checks availability only until the page is full. See README, "Search 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,12 +17,12 @@ from uuid import UUID
 
 import msgspec
 
-from api.errors import Problem, field_errors
-from api.pagination import DEFAULT_LIMIT, Page
+from api.errors import Problem, field_errors, invalid_fields
+from api.pagination import DEFAULT_LIMIT, Page, aware_timestamp, decode_cursor, encode_cursor
 from api.validation import today
 from models.bookings import HOLDS_DATES
 from stayflow.rules.amenities import unknown_amenities
-from stayflow.rules.pricing import MAX_BOOKING_HORIZON_DAYS
+from stayflow.rules.pricing import stay_date_problems
 from stayflow.storage import MediaStorage
 
 Sort = Literal["price_asc", "price_desc", "rating", "newest"]
@@ -93,20 +90,15 @@ def _sort_key(sort: str, row: dict[str, Any]) -> Any:
 
 
 def _encode(sort: str, row: dict[str, Any]) -> str:
-    raw = json.dumps([sort, _sort_key(sort, row), str(row["id"])]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor(sort, _sort_key(sort, row), str(row["id"]))
 
 
 def _decode(cursor: str, sort: str) -> tuple[Any, UUID]:
-    try:
-        cursor_sort, key, ident = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    def read_key(cursor_sort: Any, key: Any, ident: Any) -> tuple[Any, UUID]:
         if cursor_sort != sort:
             raise ValueError("cursor of another sort")
         if sort == "newest":
-            key = dt.datetime.fromisoformat(str(key))
-            if key.tzinfo is None:
-                raise ValueError("naive timestamp")
-            key = key.astimezone(dt.UTC)
+            key = aware_timestamp(key)
         elif sort == "rating":
             key = float(key)
             if not (math.isfinite(key) and -1 <= key <= 5):
@@ -116,10 +108,8 @@ def _decode(cursor: str, sort: str) -> tuple[Any, UUID]:
             if not 0 <= key <= MAX_PRICE:
                 raise ValueError("price out of range")
         return key, UUID(str(ident))
-    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Problem(
-            400, "The cursor is not one this search gave out.", errors=field_errors(("cursor", "invalid"))
-        ) from exc
+
+    return decode_cursor(cursor, read_key, detail="The cursor is not one this search gave out.")
 
 
 def _boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float, float, float, float]]:
@@ -277,16 +267,11 @@ def search_query_from_params(
     if (check_in is None) != (check_out is None):
         problems.append(("check_out" if check_out is None else "check_in", "check_in and check_out go together"))
     if check_in and check_out:
-        if check_out <= check_in:
-            problems.append(("check_out", "must be after check_in"))
-        if check_in < today():
-            problems.append(("check_in", "must not be in the past"))
-        if check_in > today() + dt.timedelta(days=MAX_BOOKING_HORIZON_DAYS):
-            problems.append(("check_in", f"must be within {MAX_BOOKING_HORIZON_DAYS} days"))
+        problems += stay_date_problems(check_in=check_in, check_out=check_out, today=today())
     if min_price is not None and max_price is not None and min_price > max_price:
         problems.append(("min_price", "must not be more than max_price"))
     if problems:
-        raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
+        raise invalid_fields(problems)
     return SearchQuery(
         city=city.strip() if city and city.strip() else None,
         country=country,

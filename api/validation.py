@@ -10,12 +10,8 @@ import datetime as dt
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from api.errors import Problem, field_errors
+from api.errors import Problem, field_errors, invalid
 from stayflow.credentials import password_problems
-
-
-def invalid(field: str, message: str) -> Problem:
-    return Problem(422, f"{field}: {message}", errors=field_errors((field, message)))
 
 
 def normalized_email(value: str, field: str = "email") -> str:

@@ -9,6 +9,7 @@ a retried activity replays Stripe's first answer instead of charging twice.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,9 +34,40 @@ class PaymentRejected(Exception):
     """Stripe refused the request itself (not a card decline): retrying cannot help."""
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A payment provider's event whose signature was checked."""
+
+    id: str
+    type: str
+    object: dict[str, Any]
+    """The object the event is about (a PaymentIntent, a Charge, a Dispute), as plain JSON."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """The event is not signed with our webhook secret, is too old, or is not an event at all."""
+
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
 class StripePayments:
-    def __init__(self, api_key: str, api_base: str) -> None:
+    def __init__(self, api_key: str, api_base: str, *, webhook_secret: str) -> None:
         self._client = stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=0)
+        self._webhook_secret = webhook_secret
+
+    def verified_event(self, payload: bytes, signature: str) -> WebhookEvent:
+        """The webhook's event, if Stripe signed it (within the last five minutes) with our secret.
+
+        The same check for the real Stripe and the local fake one (which signs with the local secret)."""
+        try:
+            stripe.Webhook.construct_event(
+                payload, signature, self._webhook_secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
+            )
+            event = json.loads(payload)  # verified: now read it as plain JSON
+            return WebhookEvent(id=str(event["id"]), type=str(event["type"]), object=dict(event["data"]["object"]))
+        except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError) as exc:
+            raise WebhookSignatureInvalid(str(exc)) from exc
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -102,4 +134,6 @@ class StripePayments:
 
 
 def payments_for(settings: Settings) -> StripePayments:
-    return StripePayments(settings.stripe_api_key, settings.stripe_api_base)
+    return StripePayments(
+        settings.stripe_api_key, settings.stripe_api_base, webhook_secret=settings.stripe_webhook_secret
+    )

@@ -9,8 +9,10 @@ the sum of the rounded lines.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,36 @@ class Quote:
     taxes: int
     total: int
     currency: str
+
+
+def stored_quote(stored: Mapping[str, Any] | str) -> Quote:
+    """A quote as the database keeps it (a booking's or a change's `price` JSONB, which piccolo
+    hands over as a dict or as its JSON text): the one reader of `quote_json`'s shape."""
+    data = json.loads(stored) if isinstance(stored, str) else stored
+    return Quote(
+        nights=data["nights"],
+        nightly=[Night(dt.date.fromisoformat(n["date"]), n["price"]) for n in data["nightly"]],
+        subtotal=data["subtotal"],
+        cleaning_fee=data["cleaning_fee"],
+        service_fee=data["service_fee"],
+        taxes=data["taxes"],
+        total=data["total"],
+        currency=data["currency"],
+    )
+
+
+def quote_json(quote: Quote) -> dict[str, Any]:
+    """The quote as it is stored (and read back by `stored_quote`)."""
+    return {
+        "nights": quote.nights,
+        "nightly": [{"date": n.date.isoformat(), "price": n.price} for n in quote.nightly],
+        "subtotal": quote.subtotal,
+        "cleaning_fee": quote.cleaning_fee,
+        "service_fee": quote.service_fee,
+        "taxes": quote.taxes,
+        "total": quote.total,
+        "currency": quote.currency,
+    }
 
 
 def share_half_up(amount: int, basis_points: int) -> int:
@@ -104,10 +136,8 @@ class StayRules:
 MAX_BOOKING_HORIZON_DAYS = 730
 
 
-def stay_problems(
-    *, check_in: dt.date, check_out: dt.date, guests: int, rules: StayRules, today: dt.date
-) -> list[tuple[str, str]]:
-    """(field, message) for every reason this stay cannot be booked, whatever the calendar says."""
+def stay_date_problems(*, check_in: dt.date, check_out: dt.date, today: dt.date) -> list[tuple[str, str]]:
+    """(field, message) for dates no stay may have, on any listing (a search's dates, a booking's)."""
     problems: list[tuple[str, str]] = []
     if check_out <= check_in:
         problems.append(("check_out", "must be after check_in"))
@@ -115,6 +145,14 @@ def stay_problems(
         problems.append(("check_in", "must not be in the past"))
     if check_in > today + dt.timedelta(days=MAX_BOOKING_HORIZON_DAYS):
         problems.append(("check_in", f"must be within {MAX_BOOKING_HORIZON_DAYS} days"))
+    return problems
+
+
+def stay_problems(
+    *, check_in: dt.date, check_out: dt.date, guests: int, rules: StayRules, today: dt.date
+) -> list[tuple[str, str]]:
+    """(field, message) for every reason this stay cannot be booked, whatever the calendar says."""
+    problems = stay_date_problems(check_in=check_in, check_out=check_out, today=today)
     if guests < 1:
         problems.append(("guests", "must be at least 1"))
     elif guests > rules.max_guests:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from stayflow.rules.pricing import Night, share_half_up
 from stayflow.rules.stays import night_starts
@@ -63,6 +63,17 @@ class Refund:
     @property
     def amount(self) -> int:
         return self.nights + self.cleaning_fee + self.service_fee + self.taxes
+
+
+def credit_lines(refund: Refund) -> list[dict[str, Any]]:
+    """The credit note's lines: one per part of the stay given back."""
+    lines = [
+        ("Refund of nights", refund.nights),
+        ("Refund of cleaning fee", refund.cleaning_fee),
+        ("Refund of service fee", refund.service_fee),
+        ("Refund of taxes", refund.taxes),
+    ]
+    return [{"description": d, "amount": a} for d, a in lines if a]
 
 
 def _taxes_on(paid: PaidStay, refunded_base: int) -> int:

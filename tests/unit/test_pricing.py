@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import given
@@ -12,9 +13,11 @@ from stayflow.rules.pricing import (
     Fees,
     PriceOverrideRange,
     StayRules,
+    quote_json,
     quote_stay,
     share_half_up,
     stay_problems,
+    stored_quote,
 )
 
 D = dt.date
@@ -94,3 +97,21 @@ def test_stays_the_rules_refuse(check_in: dt.date, check_out: dt.date, guests: i
 
 def test_a_good_stay_has_no_problems() -> None:
     assert stay_problems(check_in=TODAY, check_out=D(2027, 6, 4), guests=4, rules=RULES, today=TODAY) == []
+
+
+def test_a_stored_quote_reads_back_as_it_was_priced() -> None:
+    """A booking's price is kept as JSON; what the guest sees and what refunds use is read back
+    from it, whether piccolo hands over the JSON text or the decoded dict."""
+    quote = quote_stay(
+        check_in=D(2030, 3, 1),
+        check_out=D(2030, 3, 4),
+        base_price=10_000,
+        cleaning_fee=2_500,
+        currency="EUR",
+        overrides=[PriceOverrideRange(D(2030, 3, 2), D(2030, 3, 3), 15_000)],
+        fees=Fees(service_fee_bps=1200, tax_bps=1000),
+    )
+    stored = quote_json(quote)
+    assert stored["nightly"][1] == {"date": "2030-03-02", "price": 15_000}
+    assert stored_quote(stored) == quote
+    assert stored_quote(json.dumps(stored)) == quote

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.bookings import credit_lines
 from stayflow.rules.pricing import Night
-from stayflow.rules.refunds import PaidStay, refund_for_cancellation
+from stayflow.rules.refunds import PaidStay, credit_lines, refund_for_cancellation
 
 CHECK_IN = dt.date(2027, 7, 10)
 CHECK_IN_AT = dt.datetime(2027, 7, 10, 15, tzinfo=dt.UTC)

@@ -6,25 +6,21 @@ the event id) makes Temporal drop a repeat, so the workflow sees each event once
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
-import msgspec
-import stripe
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Problem
-from models import Payment, StripeEvent
-from stayflow.settings import Settings
+from api.pagination import Page, keyset
+from api.payments.schemas import LedgerRead, WebhookAnswer
+from models import LedgerEntry, Payment, StripeEvent
+from stayflow.providers.payments import StripePayments, WebhookSignatureInvalid
 from stayflow.temporal import TemporalGateway
 from workflows.booking import PaymentEvent, booking_workflow_id
 
-SIGNATURE_TOLERANCE_SECONDS = 300
 PAYMENT_EVENT_SIGNAL = "payment_event"
 """The name of `BookingWorkflow.payment_event` (a `@workflow.signal` is named after its method)."""
 
@@ -37,9 +33,30 @@ EVENT_KINDS = {
 }
 
 
-class WebhookAnswer(msgspec.Struct):
-    received: bool
-    duplicate: bool = False
+async def payment_history(guest_id: UUID, *, limit: int, cursor: str | None) -> Page[LedgerRead]:
+    """Every authorization, capture, void and refund of the guest's money, oldest first."""
+    rows, next_cursor = await keyset(
+        LedgerEntry.select().where(LedgerEntry.guest == guest_id),
+        time_column=LedgerEntry.created_at,
+        id_column=LedgerEntry.id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(
+        items=[
+            LedgerRead(
+                id=r["id"],
+                booking_id=r["booking"],
+                payment_id=r["payment"],
+                kind=r["kind"],
+                amount=r["amount"],
+                currency=r["currency"],
+                created_at=r["created_at"],
+            )
+            for r in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 def _intent_id(obj: dict[str, Any]) -> str | None:
@@ -48,43 +65,31 @@ def _intent_id(obj: dict[str, Any]) -> str | None:
     return obj.get("payment_intent")
 
 
-class StripeWebhookController(Controller):
-    path = "/api/v1/webhooks/stripe"
-    tags = ["webhooks"]
-
-    @post(operation_id="stripeWebhook", summary="Stripe events (signature verified)", exclude_from_auth=True,
-          status_code=200)  # fmt: skip
-    async def receive(
-        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings],
-        temporal: NamedDependency[TemporalGateway],
-    ) -> WebhookAnswer:  # fmt: skip
-        payload = await request.body()
-        signature = request.headers.get("stripe-signature", "")
-        try:
-            stripe.Webhook.construct_event(
-                payload, signature, settings.stripe_webhook_secret, tolerance=SIGNATURE_TOLERANCE_SECONDS
-            )
-            event = json.loads(payload)  # verified: now read it as plain JSON
-            event_id, event_type, obj = str(event["id"]), str(event["type"]), dict(event["data"]["object"])
-        except (ValueError, KeyError, TypeError, stripe.SignatureVerificationError) as exc:
-            raise Problem(400, "The Stripe signature does not match this payload (or is too old).",
-                          slug="bad-signature") from exc  # fmt: skip
-        if await StripeEvent.exists().where(StripeEvent.id == event_id):
-            return WebhookAnswer(received=True, duplicate=True)
-        kind = EVENT_KINDS.get(event_type)
-        intent_id = _intent_id(obj) if kind else None
-        if kind and intent_id:
-            payment = await Payment.objects().where(Payment.intent_id == intent_id).first()
-            if payment is not None:
-                await _signal_booking(temporal, payment.booking, event_id, PaymentEvent(kind=kind, intent_id=intent_id))
-        # Recorded only once the booking's workflow has it: a crash before this line leaves the event
-        # unrecorded, Stripe redelivers it, and the repeated signal is dropped by Temporal (same request id).
-        first_time = await StripeEvent.raw(
-            "INSERT INTO stripe_events (id, type, received_at) VALUES ({}, {}, now())"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            event_id, event_type,
-        )  # fmt: skip
-        return WebhookAnswer(received=True, duplicate=not first_time)
+async def receive_payment_event(
+    payments: StripePayments, temporal: TemporalGateway, payload: bytes, signature: str
+) -> WebhookAnswer:
+    """Hand a signed Stripe event to the booking whose payment it is about, once."""
+    try:
+        event = payments.verified_event(payload, signature)
+    except WebhookSignatureInvalid as exc:
+        raise Problem(400, "The Stripe signature does not match this payload (or is too old).",
+                      slug="bad-signature") from exc  # fmt: skip
+    if await StripeEvent.exists().where(StripeEvent.id == event.id):
+        return WebhookAnswer(received=True, duplicate=True)
+    kind = EVENT_KINDS.get(event.type)
+    intent_id = _intent_id(event.object) if kind else None
+    if kind and intent_id:
+        payment = await Payment.objects().where(Payment.intent_id == intent_id).first()
+        if payment is not None:
+            await _signal_booking(temporal, payment.booking, event.id, PaymentEvent(kind=kind, intent_id=intent_id))
+    # Recorded only once the booking's workflow has it: a crash before this line leaves the event
+    # unrecorded, Stripe redelivers it, and the repeated signal is dropped by Temporal (same request id).
+    first_time = await StripeEvent.raw(
+        "INSERT INTO stripe_events (id, type, received_at) VALUES ({}, {}, now())"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        event.id, event.type,
+    )  # fmt: skip
+    return WebhookAnswer(received=True, duplicate=not first_time)
 
 
 async def _signal_booking(temporal: TemporalGateway, booking_id: UUID, event_id: str, event: PaymentEvent) -> None:

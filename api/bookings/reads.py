@@ -1,0 +1,229 @@
+"""How a booking reads (its own view, with its payment, changes, documents and process) and who
+may see it; shared by the bookings, changes and admin endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from uuid import UUID
+
+from temporalio.service import RPCError
+
+from api.bookings.schemas import (
+    AdminBookingRead,
+    BookingRead,
+    ChangeRead,
+    DocumentRead,
+    InvoiceRead,
+    LedgerLine,
+    PaymentRead,
+    StayRead,
+    TimelineRead,
+)
+from api.calendar.schemas import quote_read
+from api.errors import Problem
+from api.pagination import Page, keyset
+from api.security import CurrentUser
+from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
+from models.identity import Role
+from stayflow.rules.booking_status import WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.pricing import stored_quote
+from stayflow.rules.refunds import PaidStay
+from stayflow.temporal import TemporalGateway
+from workflows.booking import BookingWorkflow, booking_workflow_id
+
+
+async def booking_read(booking: Booking) -> BookingRead:
+    return (await booking_reads([booking]))[0]
+
+
+async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
+    """A page of bookings with their payments: one query for the payments, whatever the page size."""
+    if not bookings:
+        return []
+    own: dict[UUID, Payment] = {}
+    paid: dict[UUID, int] = {}
+    for p in await Payment.objects().where(Payment.booking.is_in([b.id for b in bookings])):
+        if p.sequence == 0:
+            own[p.booking] = p
+        if p.status in WAS_CAPTURED:
+            paid[p.booking] = paid.get(p.booking, 0) + p.amount - p.refunded
+    return [_booking_read(b, own.get(b.id), paid.get(b.id, 0)) for b in bookings]
+
+
+def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> BookingRead:
+    return BookingRead(
+        id=booking.id,
+        listing_id=booking.listing,
+        guest_id=booking.guest,
+        host_id=booking.host,
+        check_in=booking.check_in,
+        check_out=booking.check_out,
+        guests=booking.guests,
+        status=BookingStatus(booking.status),
+        status_reason=booking.status_reason,
+        price=None if booking.price is None else quote_read(stored_quote(booking.price)),
+        payment=PaymentRead(
+            id=payment.id,
+            status=PaymentStatus(payment.status),
+            amount=payment.amount,
+            currency=payment.currency,
+            client_secret=payment.client_secret,
+            failure_message=payment.failure_message,
+        )
+        if payment
+        else None,
+        paid=paid,
+        created_at=booking.created_at,
+    )
+
+
+async def page_of_bookings(
+    *,
+    limit: int,
+    cursor: str | None,
+    status: BookingStatus | None = None,
+    guest_id: UUID | None = None,
+    host_id: UUID | None = None,
+    listing_id: UUID | None = None,
+    nights_from: dt.date | None = None,
+    nights_to: dt.date | None = None,
+) -> Page[BookingRead]:
+    """Bookings matching every filter given, newest first (stays with a night in [nights_from, nights_to))."""
+    query = Booking.objects()
+    if status is not None:
+        query = query.where(Booking.status == status)
+    if guest_id is not None:
+        query = query.where(Booking.guest == guest_id)
+    if host_id is not None:
+        query = query.where(Booking.host == host_id)
+    if listing_id is not None:
+        query = query.where(Booking.listing == listing_id)
+    if nights_from is not None:
+        query = query.where(Booking.check_out > nights_from)
+    if nights_to is not None:
+        query = query.where(Booking.check_in < nights_to)
+    rows, next_cursor = await keyset(
+        query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
+    )
+    return Page(items=await booking_reads(rows), next_cursor=next_cursor)
+
+
+async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
+    """The booking if the caller is its guest, its host or an admin; 404 for everyone else."""
+    booking = await Booking.objects().get(Booking.id == booking_id)
+    if booking is None or (user.id not in (booking.guest, booking.host) and user.role != Role.admin):
+        raise Problem(404, "No such booking.")
+    return booking
+
+
+async def booking_for_admin(booking_id: UUID) -> AdminBookingRead:
+    """One booking with every movement of its money, oldest first."""
+    booking = await Booking.objects().get(Booking.id == booking_id)
+    if booking is None:
+        raise Problem(404, "No such booking.")
+    ledger = await LedgerEntry.objects().where(LedgerEntry.booking == booking.id).order_by(LedgerEntry.created_at)
+    return AdminBookingRead(
+        booking=await booking_read(booking),
+        cancelled_by=booking.cancelled_by,
+        refund_amount=booking.refund_amount,
+        review_window_days=booking.review_window_days,
+        ledger=[
+            LedgerLine(
+                kind=e.kind,
+                amount=e.amount,
+                currency=e.currency,
+                provider_ref=e.provider_ref,
+                created_at=e.created_at,
+            )
+            for e in ledger
+        ],
+    )
+
+
+async def booking_payment(booking_id: UUID) -> Payment:
+    """The booking's own payment (changes that cost more add payments of their own)."""
+    payment = await Payment.objects().get((Payment.booking == booking_id) & (Payment.sequence == 0))
+    assert payment is not None
+    return payment
+
+
+def paid_stay(booking: Booking) -> PaidStay:
+    price = stored_quote(booking.price)
+    return PaidStay(
+        nightly=price.nightly,
+        cleaning_fee=price.cleaning_fee,
+        service_fee=price.service_fee,
+        taxes=price.taxes,
+        booked_at=booking.created_at,
+    )
+
+
+def change_read(row: BookingChange) -> ChangeRead:
+    return ChangeRead(
+        number=row.number,
+        status=row.status,
+        status_reason=row.status_reason,
+        previous=StayRead(row.old_check_in, row.old_check_out, row.old_guests, row.old_total),
+        requested=StayRead(row.check_in, row.check_out, row.guests, row.total),
+        price=quote_read(stored_quote(row.price)),
+        difference=row.difference,
+        currency=row.currency,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+    )
+
+
+async def booking_changes(booking: Booking) -> list[ChangeRead]:
+    rows = await BookingChange.objects().where(BookingChange.booking == booking.id).order_by(BookingChange.number)
+    return [change_read(r) for r in rows]
+
+
+async def booking_timeline(temporal: TemporalGateway, booking: Booking) -> TimelineRead:
+    """Each step of the booking's process so far, as its workflow tells it."""
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        steps = await handle.query(BookingWorkflow.timeline)
+    except RPCError:  # no process was ever started for it (it failed before starting)
+        steps = []
+    return TimelineRead(
+        booking_id=booking.id, status=booking.status, steps=[{"step": s.step, "at": s.at} for s in steps]
+    )
+
+
+NO_INVOICE_YET = "No invoice yet: it is issued when the payment is captured."
+
+
+async def booking_documents(booking: Booking) -> InvoiceRead:
+    """Invoice, receipt and credit notes, in the order they were issued."""
+    documents = await Invoice.objects().where(Invoice.booking == booking.id).order_by(Invoice.issued_at)
+    if not documents:
+        raise Problem(404, NO_INVOICE_YET)
+    return InvoiceRead(booking_id=booking.id, documents=[_document(d) for d in documents])
+
+
+async def booking_invoice(booking: Booking) -> DocumentRead:
+    """The booking's own invoice (a costlier change adds one for the difference)."""
+    invoice = (
+        await Invoice.objects()
+        .where((Invoice.booking == booking.id) & (Invoice.kind == "invoice"))
+        .order_by(Invoice.issued_at)
+        .first()
+    )
+    if invoice is None:
+        raise Problem(404, NO_INVOICE_YET)
+    return _document(invoice)
+
+
+def _document(row: Invoice) -> DocumentRead:
+    lines: list[dict[str, Any]] = row.lines if isinstance(row.lines, list) else json.loads(row.lines)
+    return DocumentRead(
+        kind=row.kind,
+        number=row.number,
+        issued_at=row.issued_at,
+        billed_to=row.billed_to,
+        currency=row.currency,
+        lines=lines,
+        total=row.total,
+    )

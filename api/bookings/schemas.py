@@ -1,0 +1,152 @@
+"""What the booking endpoints take and answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar.params import HeaderParameter
+
+from api.calendar.schemas import QuoteRead
+from stayflow.rules.booking_status import BookingStatus, PaymentStatus
+
+IdempotencyKey = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        description="Unique per booking attempt; a retry with the same key and body gets the same answer",
+    ),
+]
+
+
+class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
+    listing_id: UUID
+    check_in: dt.date
+    check_out: dt.date
+    guests: Annotated[int, msgspec.Meta(ge=1, le=50)]
+    payment_method: Annotated[str, msgspec.Meta(min_length=1, max_length=100, description="a Stripe PaymentMethod id")]
+
+
+class PaymentRead(msgspec.Struct):
+    id: UUID
+    status: PaymentStatus
+    amount: int
+    currency: str
+    client_secret: str | None
+    """Set while the card needs the guest's own confirmation (3-D Secure) with Stripe.js."""
+    failure_message: str | None
+
+
+class BookingRead(msgspec.Struct):
+    id: UUID
+    listing_id: UUID
+    guest_id: UUID
+    host_id: UUID | None
+    check_in: dt.date
+    check_out: dt.date
+    guests: int
+    status: BookingStatus
+    status_reason: str | None
+    price: QuoteRead | None
+    payment: PaymentRead | None
+    """The booking's own payment (a change that costs more is charged as a payment of its own)."""
+    paid: int
+    """What the guest has paid for it, net: captured minus refunded, over all its payments."""
+    created_at: dt.datetime
+
+
+class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class RefundRead(msgspec.Struct):
+    amount: int
+    currency: str
+    method: Literal["refund", "void", "none"]
+    """`refund`: money goes back to the card; `void`: the hold is released, nothing was taken."""
+    rule: str
+
+
+class CancelAnswer(msgspec.Struct):
+    booking: BookingRead
+    refund: RefundRead
+
+
+class TimelineRead(msgspec.Struct):
+    booking_id: UUID
+    status: str
+    steps: list[dict[str, str]]
+
+
+class DocumentRead(msgspec.Struct):
+    kind: str
+    number: str
+    issued_at: dt.datetime
+    billed_to: str
+    currency: str
+    lines: list[dict[str, Any]]
+    total: int
+
+
+class InvoiceRead(msgspec.Struct):
+    booking_id: UUID
+    documents: list[DocumentRead]
+
+
+class BookingChangeBody(msgspec.Struct, forbid_unknown_fields=True):
+    check_in: dt.date | msgspec.UnsetType = msgspec.UNSET
+    check_out: dt.date | msgspec.UnsetType = msgspec.UNSET
+    guests: Annotated[int, msgspec.Meta(ge=1, le=50)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class StayRead(msgspec.Struct):
+    check_in: dt.date
+    check_out: dt.date
+    guests: int
+    total: int
+
+
+OPEN_CHANGE = ("requested", "awaiting_host")
+"""A change in these statuses blocks another one; its PATCH answers 202."""
+
+
+class ChangeRead(msgspec.Struct):
+    number: int
+    status: str
+    """`requested`, `awaiting_host` (the host decides), `applied`, `declined`, `expired`, `failed`, `withdrawn`."""
+    status_reason: str | None
+    previous: StayRead
+    requested: StayRead
+    price: QuoteRead
+    """The new stay, priced like a new booking."""
+    difference: int
+    """Charged when positive, refunded when negative (minor units)."""
+    currency: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class ChangeAnswer(msgspec.Struct):
+    change: ChangeRead
+    booking: BookingRead
+
+
+class LedgerLine(msgspec.Struct):
+    kind: str
+    amount: int
+    currency: str
+    provider_ref: str
+    created_at: dt.datetime
+
+
+class AdminBookingRead(msgspec.Struct):
+    booking: BookingRead
+    cancelled_by: str | None
+    refund_amount: int | None
+    review_window_days: int | None
+    ledger: list[LedgerLine]
+    """Every movement of the booking's money, oldest first."""

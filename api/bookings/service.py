@@ -1,0 +1,359 @@
+"""Booking a stay, the host's answer and cancelling: the business process behind the endpoints.
+
+A booking is priced (the same `priced_stay` as quotes), recorded holding its nights
+(PostgreSQL's exclusion constraint refuses a second holder: 409) and handed to its
+BookingWorkflow, which moves every cent in its activities. Each function takes plain typed
+inputs and raises `Problem` for what the caller must hear; Temporal's and PostgreSQL's other
+failures are mapped once, in `api/errors.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.service import RPCError
+
+from api.bookings.reads import booking_payment, booking_read, load_booking_for, paid_stay
+from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
+from api.calendar.service import current_platform, priced_stay
+from api.errors import Problem, caused_by, invalid
+from api.listings import load_visible_listing
+from api.security import CurrentUser
+from models import Booking, BookingChange, Listing, Payment
+from stayflow.audit import Actor, record_admin_action
+from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.pricing import quote_json
+from stayflow.rules.refunds import Canceller, credit_lines, refund_for_cancellation
+from stayflow.settings import Settings
+from stayflow.temporal import TemporalGateway
+from workflows.booking import BookingWorkflow, booking_workflow_id
+from workflows.payloads.booking import BookingRequest, HostDecision
+from workflows.payloads.cancellation import CancellationRequest
+
+
+def request_hash(data: msgspec.Struct) -> str:
+    """What an Idempotency-Key was first used with: a retry must send the same."""
+    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+
+
+async def create_booking(
+    guest: CurrentUser, data: BookingCreate, idempotency_key: str, settings: Settings, temporal: TemporalGateway
+) -> BookingRead:
+    """Record the booking holding its nights, with its payment, and start its BookingWorkflow
+    (`pending_payment`). The same key and body again answer the same booking."""
+    digest = request_hash(data)
+    replay = await _replay(guest.id, idempotency_key, digest)
+    if replay is not None:
+        return await booking_read(replay)
+    listing = await load_visible_listing(data.listing_id, guest)
+    if listing.host == guest.id:
+        raise invalid("listing_id", "you cannot book your own listing")
+    quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
+    platform = await current_platform()
+    booking = Booking(
+        listing=listing.id,
+        guest=guest.id,
+        host=listing.host,
+        check_in=data.check_in,
+        check_out=data.check_out,
+        guests=data.guests,
+        status=BookingStatus.pending_payment,
+        price=quote_json(quote),
+        total=quote.total,
+        currency=quote.currency,
+        payment_method=data.payment_method,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        review_window_days=platform.review_window_days,
+    )
+    try:
+        async with Booking._meta.db.transaction():
+            # One booking request of a guest at a time, so the unconfirmed limit holds under races.
+            await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
+            holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
+            if holding >= settings.max_unconfirmed_bookings_per_guest:
+                raise Problem(
+                    409,
+                    f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
+                    slug="too-many-unconfirmed",
+                )
+            await booking.save()
+            await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
+    except Exception as exc:
+        # Another booking took a night meanwhile: the exclusion violation is answered by api/errors.py.
+        if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
+            replay = await _replay(guest.id, idempotency_key, digest)
+            if replay is not None:
+                return await booking_read(replay)
+        raise
+    try:
+        client = await temporal.client()
+        await client.start_workflow(
+            BookingWorkflow.run,
+            BookingRequest(
+                booking_id=str(booking.id),
+                listing_id=str(listing.id),
+                guest_id=str(guest.id),
+                host_id=str(listing.host),
+                check_in=data.check_in.isoformat(),
+                check_out=data.check_out.isoformat(),
+                instant_book=listing.instant_book,
+                host_response_hours=platform.host_response_window_hours,
+                review_window_days=platform.review_window_days,
+                payment_authentication_minutes=settings.payment_authentication_minutes,
+                total=quote.total,
+            ),
+            id=booking_workflow_id(booking.id),
+            task_queue=settings.task_queue,
+            static_summary=f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}",
+        )
+    except Exception as exc:
+        if await _workflow_exists(temporal, booking.id):  # the start went through after all
+            return await booking_read(booking)
+        # No process, no hold: free the nights rather than leave an orphan booking.
+        await Booking.update(
+            {
+                Booking.status: BookingStatus.payment_failed,
+                Booking.status_reason: "The booking could not be started; try again.",
+            }
+        ).where(Booking.id == booking.id)
+        raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
+    return await booking_read(booking)
+
+
+async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
+    earlier = await Booking.objects().where((Booking.guest == guest_id) & (Booking.idempotency_key == key)).first()
+    if earlier is None:
+        return None
+    if earlier.request_hash != digest:
+        raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+    return earlier
+
+
+async def _workflow_exists(temporal: TemporalGateway, booking_id: UUID) -> bool:
+    try:
+        await (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id)).describe()
+    except Exception:
+        return False
+    return True
+
+
+async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temporal: TemporalGateway) -> BookingRead:
+    """The host answers whatever awaits them: a booking request, or a guest's change of a
+    confirmed booking. Answers once the workflow has applied the answer."""
+    booking = await Booking.objects().get(Booking.id == booking_id)
+    if booking is None or (booking.host != host.id):
+        raise Problem(404, "No such booking.")
+    change_waiting = booking.status == BookingStatus.confirmed and await BookingChange.exists().where(
+        (BookingChange.booking == booking.id) & (BookingChange.status == "awaiting_host")
+    )
+    if booking.status != BookingStatus.awaiting_host and not change_waiting:
+        raise Problem(409, f"This booking is {booking.status}, not awaiting your answer.", slug="illegal-transition")
+    client = await temporal.client()
+    try:
+        # A refusal by the workflow (WorkflowUpdateFailedError) is answered by api/errors.py: 409.
+        outcome = await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
+            BookingWorkflow.decide_change if change_waiting else BookingWorkflow.decide,
+            HostDecision(accept=accept, host_id=str(host.id)),
+            rpc_timeout=timedelta(seconds=20),
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # Accepted, but Stripe is slow: the capture is retried in the background.
+        raise Problem(
+            503,
+            "Your answer was taken; the payment is still being processed. Check the booking.",
+            slug="unavailable",
+            headers={"Retry-After": "30"},
+        ) from exc
+    except RPCError as exc:
+        raise Problem(409, "This booking is no longer awaiting an answer.", slug="illegal-transition") from exc
+    if change_waiting and getattr(outcome, "status", "") not in ("applied", "declined"):
+        # The host said yes, but the change could not be made (card, nights) or had lapsed.
+        reason = getattr(outcome, "reason", "") or f"the change is {getattr(outcome, 'status', 'gone')}"
+        raise Problem(409, f"The change was not made: {reason}", slug="change-not-made")
+    fresh = await Booking.objects().get(Booking.id == booking_id)
+    assert fresh is not None
+    return await booking_read(fresh)
+
+
+async def cancel_booking(
+    user: CurrentUser,
+    booking_id: UUID,
+    reason: str,
+    idempotency_key: str,
+    temporal: TemporalGateway,
+    *,
+    actor: Actor,
+    as_admin: bool = False,
+) -> CancelAnswer:
+    """The one way a booking is cancelled, whoever asks: the refund is decided and claimed here (an
+    admin's claim with its audit row, in one transaction); the money moves in the workflow."""
+    booking = await load_booking_for(booking_id, user)
+    payment = await booking_payment(booking.id)
+    by: Canceller = (
+        "admin" if as_admin else "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
+    )
+    claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
+    if booking.cancellation_key is not None:
+        if booking.cancellation_key == claim:
+            if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
+                await _resend_cancellation(temporal, booking, payment, by, reason)
+            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+        if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
+            raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+        raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
+    if booking.status not in CANCELLABLE:
+        raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
+    listing = await Listing.objects().get(Listing.id == booking.listing)
+    assert listing is not None
+    decision = refund_for_cancellation(
+        paid=paid_stay(booking),
+        policy=listing.cancellation_policy,
+        cancelled_by=by,
+        cancelled_at=dt.datetime.now(dt.UTC),
+    )
+    captured = payment.status in WAS_CAPTURED
+    amount = decision.amount if captured else 0
+    lines = credit_lines(decision) if captured else []
+    async with Booking._meta.db.transaction():
+        claimed = (
+            await Booking.update(
+                {
+                    Booking.cancellation_key: claim,
+                    Booking.cancelled_by: by,
+                    Booking.refund_amount: amount,
+                    Booking.refund_lines: lines,
+                }
+            )
+            .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
+            .returning(Booking.id)
+        )
+        if claimed and by == "admin":
+            await record_admin_action(
+                actor,
+                "booking.cancel",
+                "booking",
+                booking.id,
+                before={"status": booking.status, "payment_status": payment.status},
+                after={"cancelled_by": by, "refund_amount": amount, "currency": payment.currency},
+                reason=reason,
+            )
+    if not claimed:
+        raise Problem(409, "This booking is already being cancelled.", slug="illegal-transition")
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        await _hand_over_cancellation(
+            handle,
+            CancellationRequest(
+                booking_id=str(booking.id),
+                cancelled_by=by,
+                reason=reason,
+                refund=amount,
+                lines=lines,
+                captured=captured,
+                total=booking.total,
+            ),
+            attempts=CANCEL_ATTEMPTS,
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # Unknown whether the workflow took it: keep the claim; the same request again is safe.
+        raise Problem(
+            503,
+            "The cancellation is taking long; repeat the request with the same Idempotency-Key.",
+            slug="unavailable",
+        ) from exc
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
+        async with Booking._meta.db.transaction():
+            await Booking.update(
+                {
+                    Booking.cancellation_key: None,
+                    Booking.cancelled_by: None,
+                    Booking.refund_amount: None,
+                    Booking.refund_lines: None,
+                }
+            ).where(Booking.id == booking.id)
+            if by == "admin":  # the claim was audited: so is its withdrawal
+                await record_admin_action(
+                    actor,
+                    "booking.cancel_refused",
+                    "booking",
+                    booking.id,
+                    before={"cancelled_by": by, "refund_amount": amount},
+                    after={"cancelled_by": None, "refund_amount": None},
+                    reason=str(cause or exc),
+                )
+        raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
+    fresh = await Booking.objects().get(Booking.id == booking.id)
+    assert fresh is not None
+    return await _cancel_answer(fresh, payment, rule=decision.rule)
+
+
+CANCEL_ATTEMPTS = 12
+"""Right after a capture the database already shows, the run may refuse a cancellation for a
+moment (it has not yet moved to the stay): ask again every quarter second for ~3 s."""
+
+
+async def _hand_over_cancellation(
+    handle: WorkflowHandle[Any, Any], request: CancellationRequest, *, attempts: int = 1
+) -> None:
+    """Send the `cancel` update; raise WorkflowUpdateFailedError when the run's validator refuses.
+
+    Waiting for ACCEPTED, a refusal comes back as the update's outcome rather than as an error,
+    so it is checked here: an unchecked refusal would answer 202 for a cancellation that never runs.
+    """
+    for attempt in range(1, attempts + 1):
+        update = await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        outcome = update._known_outcome  # set when the server answered with the outcome (a refusal)
+        if outcome is None or not outcome.HasField("failure"):
+            return
+        if attempt == attempts:
+            await update.result()  # raises the refusal as WorkflowUpdateFailedError
+        await asyncio.sleep(0.25)
+
+
+async def _resend_cancellation(
+    temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
+) -> None:
+    amount = booking.refund_amount or 0
+    stored = json.loads(booking.refund_lines) if isinstance(booking.refund_lines, str) else booking.refund_lines
+    request = CancellationRequest(
+        booking_id=str(booking.id),
+        cancelled_by=by,
+        reason=reason,
+        refund=amount,
+        lines=stored if stored is not None else [{"description": "Refund", "amount": amount}] if amount else [],
+        captured=payment.status in WAS_CAPTURED,
+        total=booking.total,
+    )
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
+    try:
+        await _hand_over_cancellation(handle, request)
+    except WorkflowUpdateFailedError as exc:
+        if "already being cancelled" not in str(exc.cause or exc):
+            raise  # the run refused: api/errors.py answers 409 with its reason
+
+
+async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
+    amount = booking.refund_amount or 0
+    method: Literal["refund", "void", "none"] = (
+        "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
+    )
+    return CancelAnswer(
+        booking=await booking_read(booking),
+        refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
+    )

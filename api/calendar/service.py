@@ -1,0 +1,182 @@
+"""The one place a stay is checked and priced from the database's facts (the listing, its
+calendar, the bookings holding nights, the platform's fees), and where a calendar is replaced.
+The arithmetic itself is `stayflow/rules/pricing.py`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from uuid import UUID
+
+from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, PriceRange
+from api.errors import Problem, invalid_fields
+from api.validation import today
+from models import Booking, CalendarBlock, Listing, PlatformSettings, PriceOverride
+from models.bookings import HOLDS_DATES
+from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.pricing import (
+    MAX_BOOKING_HORIZON_DAYS,
+    Fees,
+    PriceOverrideRange,
+    Quote,
+    StayRules,
+    nightly_prices,
+    nights_between,
+    quote_stay,
+    stay_problems,
+)
+
+MAX_AVAILABILITY_DAYS = 366
+
+
+async def current_platform() -> PlatformSettings:
+    """The platform settings in force now (the migration creates the row; defaults if missing)."""
+    return await PlatformSettings.objects().get(PlatformSettings.id == 1) or PlatformSettings(id=1)
+
+
+async def current_fees() -> Fees:
+    row = await current_platform()
+    return Fees(service_fee_bps=row.service_fee_bps, tax_bps=row.tax_bps)
+
+
+async def price_overrides(listing_id: UUID, start: dt.date, end: dt.date) -> list[PriceOverrideRange]:
+    rows = await PriceOverride.select().where(
+        (PriceOverride.listing == listing_id) & (PriceOverride.start_date < end) & (PriceOverride.end_date > start)
+    )
+    return [PriceOverrideRange(r["start_date"], r["end_date"], r["nightly_price"]) for r in rows]
+
+
+async def taken_nights(
+    listing_id: UUID, start: dt.date, end: dt.date, *, except_booking: UUID | None = None
+) -> set[dt.date]:
+    """Nights in [start, end) that are blocked by the host or held by a booking (other than
+    `except_booking`: a booking being changed does not block itself)."""
+    blocks = await CalendarBlock.select(CalendarBlock.start_date, CalendarBlock.end_date).where(
+        (CalendarBlock.listing == listing_id) & (CalendarBlock.start_date < end) & (CalendarBlock.end_date > start)
+    )
+    holding = Booking.select(Booking.check_in, Booking.check_out).where(
+        (Booking.listing == listing_id)
+        & Booking.status.is_in(list(HOLDS_DATES))
+        & (Booking.check_in < end)
+        & (Booking.check_out > start)
+    )
+    if except_booking is not None:
+        holding = holding.where(Booking.id != except_booking)
+    bookings = await holding
+    ranges = [(b["start_date"], b["end_date"]) for b in blocks] + [(b["check_in"], b["check_out"]) for b in bookings]
+    return {night for first, last in ranges for night in nights_between(max(first, start), min(last, end))}
+
+
+async def priced_stay(
+    listing: Listing, check_in: dt.date, check_out: dt.date, guests: int, *, except_booking: UUID | None = None
+) -> Quote:
+    """The one way a stay is checked and priced: quotes now, bookings next. 422 for a stay the
+    listing's rules refuse, 409 when a night is taken."""
+    if listing.status != ListingStatus.published:
+        raise Problem(409, "Only published listings can be quoted or booked.", slug="not-bookable")
+    rules = StayRules(listing.max_guests, listing.min_nights, listing.max_nights)
+    problems = stay_problems(check_in=check_in, check_out=check_out, guests=guests, rules=rules, today=today())
+    if problems:
+        raise invalid_fields(problems)
+    taken = await taken_nights(listing.id, check_in, check_out, except_booking=except_booking)
+    if taken:
+        nights = ", ".join(d.isoformat() for d in sorted(taken))
+        raise Problem(
+            409,
+            f"These nights are not available: {nights}.",
+            slug="dates-unavailable",
+            unavailable=sorted(d.isoformat() for d in taken),
+        )
+    return quote_stay(
+        check_in=check_in,
+        check_out=check_out,
+        base_price=listing.nightly_price,
+        cleaning_fee=listing.cleaning_fee,
+        currency=listing.currency,
+        overrides=await price_overrides(listing.id, check_in, check_out),
+        fees=await current_fees(),
+    )
+
+
+async def listing_availability(listing: Listing, start: dt.date, end: dt.date) -> Availability:
+    """Each day of [start, end): free or not, and its price."""
+    taken = await taken_nights(listing.id, start, end)
+    overrides = await price_overrides(listing.id, start, end)
+    return Availability(listing.id, listing.currency, availability_days(listing, start, end, taken, overrides))
+
+
+def availability_days(
+    listing: Listing, start: dt.date, end: dt.date, taken: set[dt.date], overrides: list[PriceOverrideRange]
+) -> list[Day]:
+    first = today()
+    return [
+        Day(date=n.date, available=n.date >= first and n.date not in taken, nightly_price=n.price)
+        for n in nightly_prices(nights_between(start, end), listing.nightly_price, overrides)
+    ]
+
+
+def _calendar_problems(body: CalendarBody, first_day: dt.date) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    horizon = first_day + dt.timedelta(days=MAX_BOOKING_HORIZON_DAYS)
+    named: list[tuple[str, DateRange | PriceRange]] = [(f"blocks[{i}]", r) for i, r in enumerate(body.blocks)]
+    named += [(f"price_overrides[{i}]", r) for i, r in enumerate(body.price_overrides)]
+    for name, r in named:
+        if r.end <= r.start:
+            problems.append((name, "end must be after start"))
+        elif r.start < first_day:
+            problems.append((name, "must not start in the past"))
+        elif r.end > horizon:
+            problems.append((name, f"must end within {MAX_BOOKING_HORIZON_DAYS} days"))
+    overrides = sorted(body.price_overrides, key=lambda r: r.start)
+    for before, after in itertools.pairwise(overrides):
+        if after.start < before.end:
+            problems.append(("price_overrides", f"{after.start} is covered by two price overrides"))
+    return problems
+
+
+async def future_calendar(listing_id: UUID) -> CalendarBody:
+    first = today()
+    blocks = (
+        await CalendarBlock.select()
+        .where((CalendarBlock.listing == listing_id) & (CalendarBlock.end_date > first))
+        .order_by(CalendarBlock.start_date)
+    )
+    overrides = (
+        await PriceOverride.select()
+        .where((PriceOverride.listing == listing_id) & (PriceOverride.end_date > first))
+        .order_by(PriceOverride.start_date)
+    )
+    return CalendarBody(
+        blocks=[DateRange(b["start_date"], b["end_date"]) for b in blocks],
+        price_overrides=[PriceRange(o["start_date"], o["end_date"], o["nightly_price"]) for o in overrides],
+    )
+
+
+async def replace_calendar(listing: Listing, body: CalendarBody) -> CalendarBody:
+    """The host's calendar from today on becomes `body`; past nights keep what they had."""
+    if listing.status == ListingStatus.archived:
+        raise Problem(409, "An archived listing has no calendar.", slug="illegal-transition")
+    first = today()
+    problems = _calendar_problems(body, first)
+    if problems:
+        raise invalid_fields(problems)
+    async with Listing._meta.db.transaction():
+        # One calendar replacement at a time per listing: no interleaved delete-and-insert.
+        await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
+        for table in (CalendarBlock, PriceOverride):
+            await table.delete().where((table.listing == listing.id) & (table.start_date >= first))
+            await table.update({table.end_date: first}).where(
+                (table.listing == listing.id) & (table.start_date < first) & (table.end_date > first)
+            )
+        if body.blocks:
+            await CalendarBlock.insert(
+                *[CalendarBlock(listing=listing.id, start_date=b.start, end_date=b.end) for b in body.blocks]
+            )
+        if body.price_overrides:
+            await PriceOverride.insert(
+                *[
+                    PriceOverride(listing=listing.id, start_date=o.start, end_date=o.end, nightly_price=o.nightly_price)
+                    for o in body.price_overrides
+                ]
+            )
+    return await future_calendar(listing.id)
