@@ -39,17 +39,20 @@ from workflows.review_reminders import ReviewReminderWorkflow
 
 log = logging.getLogger("stayflow.worker")
 
+# Versioning behavior (set in each `@workflow.defn`): PINNED runs finish on the build that started
+# them, so they need no patches; AUTO_UPGRADE runs move to each newly promoted build, so their
+# changes go through `workflow.patched`.
 WORKFLOWS = [
-    PasswordResetWorkflow,
-    ListingApprovalWorkflow,
-    BookingWorkflow,
-    PaymentCaptureWorkflow,
-    CancellationRefundWorkflow,
-    BookingChangeWorkflow,
-    ReviewReminderWorkflow,
-    DeliverMessageWorkflow,
-    NotifyWorkflow,
-    MessageDigestWorkflow,
+    PasswordResetWorkflow,  # PINNED: one activity and one delivery, seconds
+    ListingApprovalWorkflow,  # AUTO_UPGRADE: waits days for an admin, reminding every few hours
+    BookingWorkflow,  # AUTO_UPGRADE: lives from request to the end of the stay, weeks or months
+    PaymentCaptureWorkflow,  # PINNED: capture and documents, seconds (longer only during a Stripe outage)
+    CancellationRefundWorkflow,  # PINNED: settle and refund, seconds
+    BookingChangeWorkflow,  # PINNED: authorize, move dates, charge or refund, seconds
+    ReviewReminderWorkflow,  # AUTO_UPGRADE: spans the review window (days)
+    DeliverMessageWorkflow,  # PINNED: one send, retried at most DELIVERY_DEADLINE (a day) in an outage
+    NotifyWorkflow,  # PINNED: record and deliver, seconds
+    MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
 ]
 
 
