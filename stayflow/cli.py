@@ -81,6 +81,42 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _promote(args: argparse.Namespace) -> int:
+    from stayflow.temporal import connect
+    from stayflow.versioning import PromotionError, deployment_version, promote
+
+    settings = get_settings()
+    version = deployment_version(settings, build=args.build_id)
+
+    async def run() -> int:
+        client = await connect(settings)
+        try:
+            promotion = await promote(client, version, wait_seconds=args.wait)
+        except PromotionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        before = promotion.previous_build_id or "unversioned workers"
+        if promotion.previous_build_id == version.build_id:
+            print(f"{version.to_canonical_string()} is current (it already was)")
+        else:
+            print(f"{version.to_canonical_string()} is current: new runs start on it (before: {before})")
+        return 0
+
+    code = asyncio.run(run())
+    # The client's Rust threads can abort a short-lived process during interpreter teardown
+    # ("PyGILState_Release ... must be current", temporalio/sdk-python#300): leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _build_id() -> int:
+    from stayflow.versioning import build_id
+
+    print(build_id(get_settings()))
+    return 0
+
+
 def _dev() -> int:
     from stayflow.dev import run_dev
 
@@ -96,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     api.add_argument("--port", type=int)
     sub.add_parser("worker", help="run a Temporal worker for every workflow and activity")
     sub.add_parser("migrate", help="apply database migrations")
+    promote = sub.add_parser(
+        "promote", help="make this build (or --build-id) the one new runs start on, once its workers poll"
+    )
+    promote.add_argument("--build-id", help="default: STAYFLOW_BUILD_ID, else this code's build id (stayflow build-id)")
+    promote.add_argument("--wait", type=float, default=60.0, help="seconds to wait for a worker of it (default 60)")
+    sub.add_parser("build-id", help="print the build id this code's workers run as")
     admin = sub.add_parser("create-admin", help="create an admin account (or promote an existing user)")
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
@@ -118,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "migrate":
             get_settings().check_can_start()
             _migrate()
+        elif args.command == "promote":
+            return _promote(args)
+        elif args.command == "build-id":
+            return _build_id()
         elif args.command == "create-admin":
             return _create_admin(args)
         elif args.command == "backup":

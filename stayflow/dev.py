@@ -2,8 +2,9 @@
 
 Starts (unless pointed elsewhere by STAYFLOW_DATABASE_URL / STAYFLOW_TEMPORAL_ADDRESS) an
 embedded PostgreSQL and the Temporal dev server with its Web UI, both keeping their data
-under the stack's home (`.stayflow/`), applies migrations, then runs one worker and the API
-as child processes and watches them: a worker or API that exits is started again (kill the
+under the stack's home (`.stayflow/`), applies migrations, then runs one worker, makes its
+build the current version of the worker deployment (`stayflow promote`), and runs the API, as
+child processes, and watches them: a worker or API that exits is started again (kill the
 worker mid-way to watch Temporal resume its work on the new one); any other child that exits
 stops the stack. Stops in reverse order: API, worker, Temporal, PostgreSQL.
 """
@@ -172,6 +173,11 @@ def run_dev(settings: Settings) -> int:
         run_dir = home / "run"
         worker = Restartable("worker", lambda: spawn("worker", [*stayflow, "worker"], env=env), run_dir)
         restartable.append(worker)
+        # A versioned worker takes no work until its build is current: promote it once it polls.
+        print("• promoting this build once the worker polls")
+        if subprocess.run([*stayflow, "promote"], env=env).returncode != 0:
+            print("! the worker's build could not be made current; stopping", file=sys.stderr)
+            return 1
         api = Restartable("api", lambda: spawn("api", [*stayflow, "api"], env=env), run_dir)
         restartable.append(api)
         wait_for_port(api.child, settings.api_host, settings.api_port, 60, None)

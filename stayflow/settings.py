@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """host:port of Temporal's frontend. Unset in dev: `stayflow dev` starts the dev server."""
     temporal_namespace: str = "default"
     task_queue: str = "stayflow"
+    worker_deployment: str = "stayflow"
+    """Temporal Worker Deployment every worker joins (no dots: Temporal writes versions `<name>.<build id>`)."""
+    build_id: str | None = None
+    """This code's build id in the deployment. Unset: `<version>-<hash of workflows/>` (`stayflow build-id`)."""
     dev_postgres_port: int = 54329
     """Port of `make dev`'s embedded PostgreSQL; without STAYFLOW_DATABASE_URL every command uses it."""
     dev_temporal_port: int = 7233
@@ -157,6 +161,8 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_TEMPORAL_ADDRESS": "temporal_address",
     "STAYFLOW_TEMPORAL_NAMESPACE": "temporal_namespace",
     "STAYFLOW_TASK_QUEUE": "task_queue",
+    "STAYFLOW_WORKER_DEPLOYMENT": "worker_deployment",
+    "STAYFLOW_BUILD_ID": "build_id",
     "STAYFLOW_DEV_POSTGRES_PORT": "dev_postgres_port",
     "STAYFLOW_DEV_TEMPORAL_PORT": "dev_temporal_port",
     "STAYFLOW_API_HOST": "api_host",
@@ -201,6 +207,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
+    if "." in settings.worker_deployment:
+        raise SettingsError("STAYFLOW_WORKER_DEPLOYMENT must not contain a dot")
     if not settings.jwt_secret and settings.env != "production":
         settings = msgspec.structs.replace(settings, jwt_secret=_local_jwt_secret(settings.home_dir))
     return settings

@@ -190,6 +190,12 @@ async def dev_server_env():
         dev_server_existing_path=venv_binary("temporal"),
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
     )
+    # The tests' workers run this build, promoted as `make dev` and `stayflow promote` do it in
+    # production (before any of them polls, hence allow_no_pollers).
+    from stayflow.settings import load_settings
+    from stayflow.versioning import deployment_version, promote
+
+    await promote(env.client, deployment_version(load_settings()), allow_no_pollers=True)
     yield env
     await env.shutdown()
 

@@ -28,6 +28,7 @@ from stayflow.providers.payments import payments_for
 from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
+from stayflow.versioning import build_id, worker_deployment_config
 from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
@@ -40,17 +41,20 @@ from workflows.review_reminders import ReviewReminderWorkflow
 
 log = logging.getLogger("stayflow.worker")
 
+# Versioning behavior (set in each `@workflow.defn`): PINNED runs finish on the build that started
+# them, so they need no patches; AUTO_UPGRADE runs move to each newly promoted build, so their
+# changes go through `workflow.patched`.
 WORKFLOWS = [
-    PasswordResetWorkflow,
-    ListingApprovalWorkflow,
-    BookingWorkflow,
-    PaymentCaptureWorkflow,
-    CancellationRefundWorkflow,
-    BookingChangeWorkflow,
-    ReviewReminderWorkflow,
-    DeliverMessageWorkflow,
-    NotifyWorkflow,
-    MessageDigestWorkflow,
+    PasswordResetWorkflow,  # PINNED: one activity and one delivery, seconds
+    ListingApprovalWorkflow,  # AUTO_UPGRADE: waits days for an admin, reminding every few hours
+    BookingWorkflow,  # AUTO_UPGRADE: lives from request to the end of the stay, weeks or months
+    PaymentCaptureWorkflow,  # PINNED: capture and documents, seconds (longer only during a Stripe outage)
+    CancellationRefundWorkflow,  # PINNED: settle and refund, seconds
+    BookingChangeWorkflow,  # PINNED: authorize, move dates, charge or refund, seconds
+    ReviewReminderWorkflow,  # AUTO_UPGRADE: spans the review window (days)
+    DeliverMessageWorkflow,  # PINNED: one send, retried at most DELIVERY_DEADLINE (a day) in an outage
+    NotifyWorkflow,  # PINNED: record and deliver, seconds
+    MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
 ]
 
 
@@ -101,11 +105,14 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
 
 
 def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> Worker:
+    """The worker of this build: it takes work once its version is current (`stayflow promote`),
+    and keeps serving the pinned runs it started after a newer build is promoted."""
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         activities=activities_for(settings),
+        deployment_config=worker_deployment_config(settings),
         # Every booking starts several new workflows (capture, deliveries): poll for new work as
         # eagerly as for cached work, so that tasks do not queue at the server while we idle.
         max_concurrent_workflow_task_polls=8,
@@ -147,7 +154,13 @@ async def run_worker(settings: Settings) -> None:
     try:
         client = await _connect_with_retry(settings, runtime)
         worker = build_worker(client, settings)
-        log.info("worker polling task queue %r on %s", settings.task_queue, temporal_address(settings))
+        log.info(
+            "worker of build %s.%s polling task queue %r on %s (new runs come once it is promoted: stayflow promote)",
+            settings.worker_deployment,
+            build_id(settings),
+            settings.task_queue,
+            temporal_address(settings),
+        )
         async with worker:
             await stop.wait()
     finally:

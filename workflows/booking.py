@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
@@ -69,7 +69,7 @@ def booking_workflow_id(booking_id: object) -> str:
     return f"booking-{booking_id}"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class BookingWorkflow:
     def __init__(self) -> None:
         self._state = BookingState()

@@ -9,6 +9,7 @@ booking exactly as it was and any hold released. See `activities/changes.py`.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.changes import ChangeActivities
@@ -24,7 +25,7 @@ def change_workflow_id(booking_id: str, number: int) -> str:
     return f"booking-change-{booking_id}-{number}"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class BookingChangeWorkflow:
     @workflow.run
     async def run(self, ref: ChangeRef) -> ChangeResult:

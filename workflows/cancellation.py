@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -26,7 +27,7 @@ def cancellation_workflow_id(booking_id: str) -> str:
     return f"cancellation-{booking_id}"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class CancellationRefundWorkflow:
     @workflow.run
     async def run(self, request: CancellationRequest) -> SettlementResult:

@@ -16,7 +16,7 @@ from typing import Literal
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.listings import ListingActivities
@@ -53,7 +53,7 @@ class ReviewOutcome:
     reasons: list[str]
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class ListingApprovalWorkflow:
     def __init__(self) -> None:
         self._decision: Decision | None = None

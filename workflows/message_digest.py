@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversations import ConversationActivities
@@ -48,7 +49,7 @@ class DigestOutcome:
     skipped_as_read: int
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class MessageDigestWorkflow:
     def __init__(self) -> None:
         self._latest_seq = 0

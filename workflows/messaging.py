@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -74,7 +74,7 @@ deliver_email = deliver_message
 """The name from before SMS; both channels go through `deliver_message`."""
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class DeliverMessageWorkflow:
     """Delivers one recorded message on its own, so a provider outage never holds up the
     process that caused it."""
@@ -103,7 +103,7 @@ def notify_workflow_id(dedupe_key: str) -> str:
     return f"notify-{dedupe_key}"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class NotifyWorkflow:
     """Records and delivers one notification for an event that happened outside any process
     (an admin's action, a chat message): started by the API, one run per event."""

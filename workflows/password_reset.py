@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -24,7 +25,7 @@ class PasswordResetOutcome:
     delivered: bool
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class PasswordResetWorkflow:
     @workflow.run
     async def run(self, request: PasswordResetRequest) -> PasswordResetOutcome:

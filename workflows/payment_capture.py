@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -47,7 +48,7 @@ async def _confirm(ref: BookingRef) -> list[str]:
     return list(documents)
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class PaymentCaptureWorkflow:
     @workflow.run
     async def run(self, ref: BookingRef) -> CaptureResult:

@@ -13,6 +13,7 @@ import datetime as dt
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.reviews import ReviewActivities
@@ -28,7 +29,7 @@ def review_workflow_id(booking_id: object) -> str:
     return f"review-reminders-{booking_id}"
 
 
-@workflow.defn
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class ReviewReminderWorkflow:
     def __init__(self) -> None:
         self._written: set[str] = set()
