@@ -49,6 +49,8 @@ class Booking(Table, tablename="bookings"):
     """The credit note's lines of that refund, decided with it (the credit note follows them)."""
     review_window_days = Integer(null=True, default=None)
     """The platform's review window when this was booked: a later change of the setting does not move it."""
+    terms = JSONB(null=True, default=None)
+    """The booking's terms, frozen when it was made (`stayflow.rules.terms.BookingTerms`)."""
 
 
 class Payment(Table, tablename="payments"):

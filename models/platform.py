@@ -10,6 +10,8 @@ class PlatformSettings(Table, tablename="platform_settings"):
     """Always 1."""
     service_fee_bps = Integer(default=1200)
     """Guest service fee in basis points of the nights' subtotal (1200 = 12%)."""
+    host_fee_bps = Integer(default=300)
+    """Host service fee in basis points of nights + cleaning fee (300 = 3%), kept from the host's earnings."""
     tax_bps = Integer(default=0)
     """Taxes in basis points of nights + cleaning fee."""
     host_response_window_hours = Integer(default=24)

@@ -37,7 +37,8 @@ from models import Booking, BookingChange, Listing, Payment
 from stayflow.audit import Actor, record_admin_action
 from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.pricing import quote_json
-from stayflow.rules.refunds import Canceller, credit_lines, refund_for_cancellation
+from stayflow.rules.refunds import Canceller, Policy, credit_lines, refund_for_cancellation
+from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, booking_workflow_id
@@ -79,6 +80,15 @@ async def create_booking(
         idempotency_key=idempotency_key,
         request_hash=digest,
         review_window_days=platform.review_window_days,
+        terms=terms_json(
+            BookingTerms(
+                cancellation_policy=msgspec.convert(listing.cancellation_policy, Policy),
+                guest_fee_bps=platform.service_fee_bps,
+                host_fee_bps=platform.host_fee_bps,
+                tax_bps=platform.tax_bps,
+                currency=quote.currency,
+            )
+        ),
     )
     try:
         async with Booking._meta.db.transaction():
