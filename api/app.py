@@ -27,6 +27,7 @@ from api.audit import AuditLogController
 from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.bookings import BookingsController, HostBookingsController
 from api.calendar import CalendarController
+from api.calendar_feeds import CalendarFeedsController
 from api.conversations import ConversationsController
 from api.dev import DevOutboxController
 from api.errors import internal_error_handler, problem_details_plugin
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         HostListingsController,
         PhotosController,
         CalendarController,
+        CalendarFeedsController,
         ReportsController,
         AdminListingsController,
         AdminReportsController,

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities, CancellationActivities
+from activities.calendar_feeds import CalendarFeedActivities
 from activities.changes import ChangeActivities
 from activities.conversations import ConversationActivities
 from activities.listings import ListingActivities
@@ -28,6 +29,7 @@ from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
+from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.message_digest import MessageDigestWorkflow
@@ -49,6 +51,7 @@ WORKFLOWS = [
     DeliverMessageWorkflow,
     NotifyWorkflow,
     MessageDigestWorkflow,
+    CalendarSyncWorkflow,
 ]
 
 
@@ -61,6 +64,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     changes = ChangeActivities(settings, payments)
     reviews = ReviewActivities(settings)
     conversations = ConversationActivities(settings)
+    calendar_feeds = CalendarFeedActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -92,6 +96,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         notifications.record,
         conversations.record_message_digest,
         notifications.mark_message_failed,
+        calendar_feeds.list_calendar_feeds,
+        calendar_feeds.sync_calendar_feed,
     ]
 
 
