@@ -72,9 +72,16 @@ def feed_read(feed: CalendarFeed, blocked: dict[UUID, int]) -> FeedRead:
         last_error=feed.last_error,
         blocked_nights=blocked.get(feed.id, 0),
         events_skipped=feed.events_skipped,
-        conflicts=msgspec.convert(feed.conflicts or [], list[FeedConflict]),
+        conflicts=_conflicts_of(feed.conflicts),
         created_at=feed.created_at,
     )
+
+
+def _conflicts_of(stored: Any) -> list[FeedConflict]:
+    # piccolo hands JSONB back as its JSON text
+    if isinstance(stored, str | bytes):
+        return msgspec.json.decode(stored, type=list[FeedConflict])
+    return msgspec.convert(stored or [], list[FeedConflict])
 
 
 class CalendarFeedsController(Controller):

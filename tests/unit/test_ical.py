@@ -7,14 +7,21 @@ import datetime as dt
 import icalendar
 import pytest
 
-from stayflow.calendar_sync.ical import ExportedStay, FeedFormatError, export_calendar, night_ranges, parse_feed
+from stayflow.calendar_sync.ical import (
+    ExportedStay,
+    FeedFormatError,
+    ParsedFeed,
+    export_calendar,
+    night_ranges,
+    parse_feed,
+)
 from tests.fakes.ical_server import FIXTURES
 
 D = dt.date
 YEAR = (D(2027, 1, 1), D(2028, 1, 1))
 
 
-def parse(name: str, first: dt.date = YEAR[0], last: dt.date = YEAR[1]):  # type: ignore[no-untyped-def]
+def parse(name: str, first: dt.date = YEAR[0], last: dt.date = YEAR[1]) -> ParsedFeed:
     return parse_feed((FIXTURES / name).read_bytes(), first=first, last=last)
 
 
