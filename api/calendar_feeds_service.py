@@ -24,7 +24,6 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.calendar_feeds import SyncListing
 from api.errors import Problem, caused_by, field_errors
 from api.validation import today
 from models import Booking, CalendarBlock, CalendarFeed, Listing, ListingCalendarToken
@@ -33,7 +32,7 @@ from stayflow.calendar_sync.fetch import FeedRefused, check_feed_url, feed_fetch
 from stayflow.calendar_sync.ical import ExportedStay, export_calendar
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.calendar_sync import LISTING_ID, CalendarSyncWorkflow, calendar_sync_schedule_id
+from workflows.calendar_sync import LISTING_ID, CalendarSyncWorkflow, SyncListing, calendar_sync_schedule_id
 
 MAX_FEEDS_PER_LISTING = 10
 
