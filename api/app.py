@@ -26,6 +26,7 @@ from api.audit import AuditLogController
 from api.auth import AuthController, SessionsController, auth_rate_limit
 from api.bookings.controllers import AdminBookingsController, BookingsController, HostBookingsController
 from api.calendar.controllers import CalendarController
+from api.calendar_feeds import CalendarFeedsController
 from api.conversations import ConversationsController
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         HostListingsController,
         PhotosController,
         CalendarController,
+        CalendarFeedsController,
         ReportsController,
         AdminListingsController,
         AdminReportsController,

@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry
 from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, LedgerEntry, Payment, StripeEvent
+from models.calendar_sync import CalendarFeed, ListingCalendarToken
 from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
@@ -23,6 +24,8 @@ ALL_TABLES = (
     ListingPhoto,
     CalendarBlock,
     PriceOverride,
+    CalendarFeed,
+    ListingCalendarToken,
     ListingReport,
     Booking,
     BookingChange,
@@ -44,12 +47,14 @@ __all__ = [
     "Booking",
     "BookingChange",
     "CalendarBlock",
+    "CalendarFeed",
     "Conversation",
     "ConversationMessage",
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",
     "Listing",
+    "ListingCalendarToken",
     "ListingPhoto",
     "ListingReport",
     "Message",

@@ -16,6 +16,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from models.identity import User
@@ -78,6 +79,10 @@ class CalendarBlock(Table, tablename="calendar_blocks"):
     listing = ForeignKey(Listing, on_delete=OnDelete.cascade)
     start_date = Date()
     end_date = Date()
+    feed: ForeignKey[Table] = ForeignKey(
+        LazyTableReference("CalendarFeed", module_path="models.calendar_sync"), null=True, on_delete=OnDelete.cascade
+    )
+    """The imported calendar feed these nights come from (calendar sync); null: the host's own block."""
 
 
 class PriceOverride(Table, tablename="price_overrides"):

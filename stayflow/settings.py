@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -102,6 +103,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     websocket_recheck_seconds: int = 60
     """How often a live connection re-checks that its session is still valid (logout, suspension)."""
 
+    ical_sync_interval_seconds: int = 15 * 60
+    """How often each listing's imported calendar feeds are fetched (its Temporal Schedule's interval)."""
+    ical_allowed_hosts: str = ""
+    """Comma-separated `host` or `host:port` feed hosts exempt from the private-address rule (a feed
+    served on this machine in dev or tests). Never in production. In dev the API's own origin is
+    always exempt, so a listing's export can be imported into another listing."""
+    ical_max_feed_bytes: int = 2 * 1024 * 1024
+    ical_fetch_timeout_seconds: float = 15.0
+
     @property
     def home_dir(self) -> Path:
         return Path(self.home).resolve()
@@ -119,6 +129,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def stripe_uses_real_api(self) -> bool:
         return self.stripe_api_base == STRIPE_API
+
+    @property
+    def ical_private_hosts_allowed(self) -> frozenset[str]:
+        hosts = {h.strip().lower() for h in self.ical_allowed_hosts.split(",") if h.strip()}
+        if self.is_dev:
+            own = urlsplit(self.public_url)
+            if own.hostname:
+                hosts.add(f"{own.hostname.lower()}:{own.port or (443 if own.scheme == 'https' else 80)}")
+        return frozenset(hosts)
 
     @property
     def is_dev(self) -> bool:
@@ -148,6 +167,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("STRIPE_API_KEY must be a Stripe secret key (sk_live_… or sk_test_…)")
         if self.stripe_webhook_secret == "whsec_stayflow_local":
             problems.append("STRIPE_WEBHOOK_SECRET must be the signing secret of your Stripe webhook endpoint")
+        if self.ical_allowed_hosts.strip():
+            problems.append("STAYFLOW_ICAL_ALLOWED_HOSTS must be empty: feed URLs never reach private addresses")
         if problems:
             raise SettingsError("Stayflow refuses to start in production mode:\n  - " + "\n  - ".join(problems))
 
@@ -194,6 +215,10 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_MESSAGE_DIGEST_QUIET_SECONDS": "message_digest_quiet_seconds",
     "STAYFLOW_MESSAGE_DIGEST_MAX_WAIT_SECONDS": "message_digest_max_wait_seconds",
     "STAYFLOW_WEBSOCKET_RECHECK_SECONDS": "websocket_recheck_seconds",
+    "STAYFLOW_ICAL_SYNC_INTERVAL_SECONDS": "ical_sync_interval_seconds",
+    "STAYFLOW_ICAL_ALLOWED_HOSTS": "ical_allowed_hosts",
+    "STAYFLOW_ICAL_MAX_FEED_BYTES": "ical_max_feed_bytes",
+    "STAYFLOW_ICAL_FETCH_TIMEOUT_SECONDS": "ical_fetch_timeout_seconds",
 }
 
 

@@ -273,3 +273,16 @@ def new_messages_email(
     )
     email = RenderedEmail(subject=f"{count} new {noun} from {sender_name}: {title}", text=text, html=html)
     return Notice(email, f"{sender_name} sent you {count} new {noun} about {title}.")
+
+
+def calendar_conflict_email(
+    *, full_name: str, title: str, feed_name: str, nights: list[str], check_in: str, check_out: str, url: str
+) -> Notice:
+    """A night an imported calendar closes is held by a Stayflow booking: the home may be booked twice."""
+    shown = ", ".join(nights[:10]) + (f" and {len(nights) - 10} more" if len(nights) > 10 else "")
+    body = (
+        f"The calendar “{feed_name}” closes {shown} at {title}, but a Stayflow booking from {check_in} to "
+        f"{check_out} holds these nights. Check both platforms now so the home is not booked twice."
+    )
+    email = _email(full_name, f"Possible double booking: {title}", body, url, "See the listing's calendar feeds")
+    return Notice(email, body)

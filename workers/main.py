@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
 from activities.bookings import BookingActivities
+from activities.calendar_feeds import CalendarFeedActivities
 from activities.changes import ChangeActivities
 from activities.conversations import ConversationActivities
 from activities.documents import DocumentActivities
@@ -31,6 +32,7 @@ from stayflow.temporal import temporal_address
 from stayflow.versioning import build_id, worker_deployment_config
 from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
+from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.message_digest import MessageDigestWorkflow
@@ -55,6 +57,7 @@ WORKFLOWS = [
     DeliverMessageWorkflow,  # PINNED: one send, retried at most DELIVERY_DEADLINE (a day) in an outage
     NotifyWorkflow,  # PINNED: record and deliver, seconds
     MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
+    CalendarSyncWorkflow,  # PINNED: one sync of a listing's feeds, seconds (started by its Schedule)
 ]
 
 
@@ -67,6 +70,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     changes = ChangeActivities()
     reviews = ReviewActivities(settings)
     conversations = ConversationActivities(settings)
+    calendar_feeds = CalendarFeedActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         accounts.issue_password_reset,
@@ -101,6 +105,8 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         notifications.record,
         conversations.record_message_digest,
         notifications.mark_message_failed,
+        calendar_feeds.list_calendar_feeds,
+        calendar_feeds.sync_calendar_feed,
     ]
 
 

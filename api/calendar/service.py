@@ -138,7 +138,7 @@ async def future_calendar(listing_id: UUID) -> CalendarBody:
     first = today()
     blocks = (
         await CalendarBlock.select()
-        .where((CalendarBlock.listing == listing_id) & (CalendarBlock.end_date > first))
+        .where((CalendarBlock.listing == listing_id) & CalendarBlock.feed.is_null() & (CalendarBlock.end_date > first))
         .order_by(CalendarBlock.start_date)
     )
     overrides = (
@@ -163,10 +163,12 @@ async def replace_calendar(listing: Listing, body: CalendarBody) -> CalendarBody
     async with Listing._meta.db.transaction():
         # One calendar replacement at a time per listing: no interleaved delete-and-insert.
         await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
-        for table in (CalendarBlock, PriceOverride):
-            await table.delete().where((table.listing == listing.id) & (table.start_date >= first))
+        # The nights imported calendar feeds close are theirs to replace (calendar sync), not the host's.
+        own_blocks = (CalendarBlock.listing == listing.id) & CalendarBlock.feed.is_null()
+        for table, owned in ((CalendarBlock, own_blocks), (PriceOverride, PriceOverride.listing == listing.id)):
+            await table.delete().where(owned & (table.start_date >= first))
             await table.update({table.end_date: first}).where(
-                (table.listing == listing.id) & (table.start_date < first) & (table.end_date > first)
+                owned & (table.start_date < first) & (table.end_date > first)
             )
         if body.blocks:
             await CalendarBlock.insert(

@@ -54,6 +54,7 @@ _KINDS = [
     NotificationKind("listing_rejected", "Your listing was not approved"),
     NotificationKind("listing_suspended", "Your listing was suspended"),
     NotificationKind("listing_review_reminder", "A listing is waiting for review (admins)"),
+    NotificationKind("calendar_conflict", "A night closed on another platform's calendar is booked here too", sms=True),
     NotificationKind("new_message", "A new message in one of your conversations"),
     NotificationKind("password_reset", "Password reset requested", security=True),
 ]

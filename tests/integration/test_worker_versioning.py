@@ -21,18 +21,19 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from temporalio.workflow import _Definition
 
-from activities.accounts import PasswordResetRequest
 from stayflow.settings import Settings
 from stayflow.versioning import build_id, deployment_version, describe_deployment, promote, worker_deployment_config
 from tests.integration.versioning_probes import AutoUpgradeProbe, BuildReporter, PinnedProbe, ProbeResult
 from workers.main import WORKFLOWS, build_worker
 from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
+from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
+from workflows.payloads.accounts import PasswordResetRequest
 from workflows.payment_capture import PaymentCaptureWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
@@ -53,6 +54,7 @@ def test_short_processes_are_pinned_and_long_lived_ones_auto_upgrade() -> None:
         PasswordResetWorkflow: PINNED,
         NotifyWorkflow: PINNED,
         DeliverMessageWorkflow: PINNED,
+        CalendarSyncWorkflow: PINNED,
     }
 
 

@@ -62,6 +62,15 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
     "new_message": lambda: templates.new_message_email(
         full_name="Ada Lovelace", sender_first_name="Grace", about=TITLE, excerpt="Is <early> check-in ok?", url=URL
     ),
+    "calendar_conflict": lambda: templates.calendar_conflict_email(
+        full_name="Ada Lovelace",
+        title=TITLE,
+        feed_name="Airbnb <main>",
+        nights=["2027-03-01"],
+        check_in="2027-03-01",
+        check_out="2027-03-04",
+        url=URL,
+    ),
     "password_reset": lambda: templates.password_reset_email(
         full_name="Ada Lovelace", reset_url=URL, token="secret-code", valid_minutes=30
     ),
