@@ -47,6 +47,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 DOCS_ASSETS_PATH = "/schema/assets"
 BEARER_SCHEME = "BearerToken"
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+_ALSO = {("GET", "/ready"): {503}}  # answers its own problem when a dependency is down
 
 _SCALAR_JS = "scalar.standalone.js"
 _SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css", "favicon-32x32.png")
@@ -138,7 +139,7 @@ _FIELD_ERROR_SCHEMA = Schema(
 
 _WHEN = {
     400: "The request body is not valid JSON.",
-    401: "No valid access token: send `Authorization: Bearer <token>`.",
+    401: "No valid access token (send `Authorization: Bearer <token>`), or wrong credentials.",
     403: "The caller may not do this.",
     404: "Nothing here, or nothing the caller may see.",
     409: "Conflicts with the current state (dates taken, an illegal status change, a duplicate).",
@@ -173,20 +174,22 @@ def _describe_operation(operation: Operation, handler: Any, method: str, public:
     has_body = operation.request_body is not None
     parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
     statuses: set[int] = set()
-    if "400" in responses or has_body:
-        statuses.add(400)  # replaces Litestar's own `ValidationException` schema
+    if "400" in responses or has_body or method in _WRITES:
+        statuses.add(400)  # replaces Litestar's own `ValidationException` schema; a raw body read may fail too
     if has_body:
         statuses.add(413)
     if has_body or parameters:
         statuses.add(422)
+    statuses.add(401)  # public routes too: a bad token, or bad credentials (login, refresh, reset)
     if not public:
-        statuses |= {401, 403}
+        statuses.add(403)
     if "{" in path:
         statuses.add(404)
     if method in _WRITES:
         statuses.add(409)
     if _rate_limited(handler):
         statuses.add(429)
+    statuses |= _ALSO.get((method, path), set())
     for status in sorted(statuses):
         responses[str(status)] = _problem(status)
     operation.security = [] if public else [{BEARER_SCHEME: []}]
