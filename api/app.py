@@ -10,8 +10,6 @@ from typing import Any
 from litestar import Litestar, Response, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
@@ -35,6 +33,7 @@ from api.listings import AmenitiesController, HostListingsController, ListingsCo
 from api.live import LiveHub, live_updates
 from api.metrics import MetricsController, instrument_requests
 from api.notifications import NotificationPreferencesController, NotificationsController
+from api.openapi import docs_assets_router, docs_openapi_config, document_truthfully
 from api.payments.controllers import PaymentsController, StripeWebhookController
 from api.photos import PhotosController
 from api.reviews import (
@@ -141,11 +140,12 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             include_in_schema=False,
             opt={"exclude_from_auth": True},
         ),
+        docs_assets_router(),
     ]
     if settings.env != "production":
         route_handlers.append(DevOutboxController)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         lifespan=[database_pool, live_delivery],
         on_app_init=[jwt_auth.on_app_init, instrument_requests],
@@ -163,16 +163,16 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         after_request=_secure_headers(settings),
         request_max_body_size=settings.max_request_body_bytes,
         state=State({"settings": settings, "live": live}),
-        openapi_config=OpenAPIConfig(
+        openapi_config=docs_openapi_config(
             title="Stayflow API",
             version="0.1.0",
             description="Short-term rental marketplace: accounts, listings, bookings, payments. "
             "Errors are RFC 9457 problem details; money is integer minor units.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
     )
+    document_truthfully(app, jwt_auth)
+    return app
 
 
 def app_factory() -> Litestar:

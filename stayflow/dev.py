@@ -112,6 +112,10 @@ def run_dev(settings: Settings) -> int:
             postgres = EmbeddedPostgres(home / "postgres" / "data", port)
             print(f"• PostgreSQL 18 (embedded) starting on 127.0.0.1:{port}, data in {postgres.data_dir}")
             postgres.start()
+            if postgres.cluster_dir != postgres.data_dir:
+                print(
+                    f"  (as root, in {postgres.cluster_dir}: PostgreSQL's own user cannot enter this checkout's path)"
+                )
             postgres.ensure_database(DEV_DATABASE)
             env["STAYFLOW_DATABASE_URL"] = settings.database_dsn
         if settings.temporal_address:

