@@ -274,15 +274,18 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     )
     cover = "(SELECT p.storage_key FROM listing_photos p WHERE p.listing = {t}.id ORDER BY p.position LIMIT 1)"
     if cells is not None:
-        # Radius by grid cell: one walk of the (geo_cell, nightly_price, id) index per cell, merged
-        # in price order (Merge Append), so the page costs the same however many listings are in range.
+        # Radius by grid cell: per cell, walk the (geo_cell, nightly_price, id) index in price order and
+        # stop after a page of hits; the page is the best of those few, however many listings are in range.
         conditions = " AND ".join(where + [f.format(t="l") for f in free])
         branches = " UNION ALL ".join(
-            f"(SELECT {columns} FROM listings l WHERE l.geo_cell = {sql.arg(cell)} AND {conditions})" for cell in cells
+            f"(SELECT {columns} FROM listings l WHERE l.geo_cell = {sql.arg(cell)} AND {conditions}"
+            f" ORDER BY {order_sql} LIMIT {limit})"
+            for cell in cells
         )
         merged = order_sql.replace("l.", "")
         statement = (
-            f"SELECT c.*, {cover.format(t='c')} AS cover_key FROM ({branches} ORDER BY {merged} LIMIT {limit}) c"
+            f"SELECT c.*, {cover.format(t='c')} AS cover_key"
+            f" FROM (SELECT * FROM ({branches}) u ORDER BY {merged} LIMIT {limit}) c"
             f" ORDER BY {order_sql.replace('l.', 'c.')}"
         )
     elif q.near is None:
