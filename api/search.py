@@ -3,8 +3,10 @@
 Each query walks an index in its sort order and stops after a page of hits (indexes in
 migration m0003). Availability is two anti-joins that probe, per candidate, the bookings'
 exclusion-constraint index and the blocks' gist index, so cost follows the page, not the
-table. A radius search filters by a bounding box on a gist index, orders the candidates by
-price, and checks availability only until the page is full. See README, "Search performance".
+table. A radius search sorted by price walks the (geo_cell, nightly_price) index of each grid
+cell the circle touches, merged in price order (m0018); other radius searches filter a bounding
+box on a gist index, order the candidates, and check availability only until the page is full.
+See README, "Search performance".
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = EARTH_RADIUS_KM * math.pi / 180  # the same sphere as the distance
 MAX_PRICE = 10_000_000
 MAX_RADIUS_KM = 500.0
+MAX_GRID_CELLS = 64  # a radius search touching more cells (over ~30 km) filters a gist box instead
 
 
 class Rating(msgspec.Struct):
@@ -131,6 +134,36 @@ def _boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float, float,
     return [(west, south, east, north)]
 
 
+def geo_cell(lat: float, lng: float) -> int:
+    """The listing's grid cell, as the database computes it (`listing_geo_cell`, migration m0018):
+    0.1° latitude bands, each cut into equal-longitude cells about 10 km wide."""
+    band = min(899, max(-900, math.floor(lat * 10)))
+    return (band + 900) * 4000 + _band_cell(band, lng)
+
+
+def _band_cells(band: int) -> int:
+    return max(1, (3240000 - (2 * band + 1) * (2 * band + 1)) // 900)
+
+
+def _band_cell(band: int, lng: float) -> int:
+    n = _band_cells(band)
+    return min(n - 1, max(0, math.floor((lng + 180) * n / 360)))
+
+
+def _cells(boxes: list[tuple[float, float, float, float]], most: int) -> list[int] | None:
+    """Every grid cell a box touches (a superset of the circle's), or None past `most` cells.
+    Both sides floor the same IEEE products, so a listing inside a box is always in one of them."""
+    cells: list[int] = []
+    for west, south, east, north in boxes:
+        first, last = min(899, max(-900, math.floor(south * 10))), min(899, max(-900, math.floor(north * 10)))
+        for band in range(first, last + 1):
+            low, high = _band_cell(band, west), _band_cell(band, east)
+            if len(cells) + high - low + 1 > most:
+                return None
+            cells.extend((band + 900) * 4000 + i for i in range(low, high + 1))
+    return sorted(set(cells))
+
+
 def _parse_near(near: str) -> tuple[float, float]:
     try:
         lat_text, lng_text = near.split(",")
@@ -181,20 +214,28 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     if q.instant_book is not None:
         where.append(f"l.instant_book = {sql.arg(q.instant_book)}")
     distance = "NULL::float8"
+    cells: list[int] | None = None
     if q.near is not None:
         lat, lng = q.near
-        boxes = " OR ".join(
-            f"point(l.longitude, l.latitude) <@ box(point({sql.arg(w)}, {sql.arg(s)}),"
-            f" point({sql.arg(e)}, {sql.arg(n)}))"
-            for w, s, e, n in _boxes(lat, lng, q.radius_km)
-        )
+        boxes = _boxes(lat, lng, q.radius_km)
+        if q.sort in ("price_asc", "price_desc"):
+            cells = _cells(boxes, MAX_GRID_CELLS)
+        if cells is None:
+            where.append(
+                "("
+                + " OR ".join(
+                    f"point(l.longitude, l.latitude) <@ box(point({sql.arg(w)}, {sql.arg(s)}),"
+                    f" point({sql.arg(e)}, {sql.arg(n)}))"
+                    for w, s, e, n in boxes
+                )
+                + ")"
+            )
         plat, plng = sql.arg(lat), sql.arg(lng)
         distance = (
             f"({EARTH_RADIUS_KM} * 2 * asin(sqrt(power(sin(radians(l.latitude - {plat}::float8) / 2), 2)"
             f" + cos(radians({plat}::float8)) * cos(radians(l.latitude))"
             f" * power(sin(radians(l.longitude - {plng}::float8) / 2), 2))))"
         )
-        where.append(f"({boxes})")
         where.append(f"{distance} <= {sql.arg(q.radius_km)}")
     order_sql, keyset = _ORDER[q.sort]
     if q.after is not None:
@@ -222,7 +263,22 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
         f" l.published_at, {distance} AS distance_km"
     )
     cover = "(SELECT p.storage_key FROM listing_photos p WHERE p.listing = {t}.id ORDER BY p.position LIMIT 1)"
-    if q.near is None:
+    if cells is not None:
+        # Radius by grid cell: per cell, walk the (geo_cell, nightly_price, id) index in price order and
+        # stop after a page of hits; the page is the best of those few, however many listings are in range.
+        conditions = " AND ".join(where + [f.format(t="l") for f in free])
+        branches = " UNION ALL ".join(
+            f"(SELECT {columns} FROM listings l WHERE l.geo_cell = {sql.arg(cell)} AND {conditions}"
+            f" ORDER BY {order_sql} LIMIT {limit})"
+            for cell in cells
+        )
+        merged = order_sql.replace("l.", "")
+        statement = (
+            f"SELECT c.*, {cover.format(t='c')} AS cover_key"
+            f" FROM (SELECT * FROM ({branches}) u ORDER BY {merged} LIMIT {limit}) c"
+            f" ORDER BY {order_sql.replace('l.', 'c.')}"
+        )
+    elif q.near is None:
         # One level: the planner walks the sort-order index and stops after a page of hits.
         conditions = " AND ".join(where + [f.format(t="l") for f in free])
         statement = (

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import datetime as dt
 import json
 import math
@@ -25,10 +26,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -37,7 +39,9 @@ RESULTS = ROOT / "bench" / "results"
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+import msgspec  # noqa: E402
 import psutil  # noqa: E402
+from floor_app import to_query  # noqa: E402  (bench/, beside this script)
 
 # Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
 from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
@@ -57,6 +61,7 @@ KIND_LABELS = {
     "d": "price range browse, sort=price_asc, no dates",
     "e": "page 2 (next_cursor) of a",
 }
+SIDES = ("floor", "stayflow")  # the order of the first round; rounds alternate
 SEQ_SCAN_TABLES = ("listings", "bookings", "calendar_blocks")
 
 # Share of listings that have each amenity (rough marketplace frequencies).
@@ -565,6 +570,7 @@ PARAMS: dict[str, Callable[[random.Random, World], dict[str, str]]] = {
 @dataclass
 class KindResult:
     kind: str
+    side: str
     requests: int
     seconds: float
     latencies_ms: list[float]
@@ -572,52 +578,47 @@ class KindResult:
     samples: list[tuple[float, dict[str, str]]]
     cpu_s: dict[str, float]
 
-    def summary(self) -> dict[str, Any]:
+    def pct(self, p: float) -> float:
         lat = sorted(self.latencies_ms)
+        return round(lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))], 2)
 
-        def pct(p: float) -> float:
-            return round(lat[min(len(lat) - 1, max(0, math.ceil(p / 100 * len(lat)) - 1))], 2)
-
+    def summary(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "what": KIND_LABELS.get(self.kind, self.kind),
+            "side": self.side,
             "requests": self.requests,
             "req_per_s": round(self.requests / self.seconds, 1),
-            "p50_ms": pct(50),
-            "p95_ms": pct(95),
-            "p99_ms": pct(99),
-            "max_ms": round(lat[-1], 2),
-            "mean_results": round(statistics.fmean(self.results), 2),
+            "p50_ms": self.pct(50),
+            "p95_ms": self.pct(95),
+            "p99_ms": self.pct(99),
+            "max_ms": round(max(self.latencies_ms), 2),
+            "mean_results": round(statistics.fmean(self.results), 2) if self.results else 0,
             "empty_pages": sum(1 for r in self.results if r == 0),
             "cpu_ms_per_request": {k: round(1000 * v / self.requests, 2) for k, v in self.cpu_s.items()},
         }
 
 
 class CpuMeter:
-    """CPU seconds spent by the API process, the PostgreSQL cluster and this load generator."""
+    """CPU seconds spent by each server process, the PostgreSQL cluster and this load generator."""
 
-    def __init__(self, api_pid: int, postmaster_pid: int) -> None:
-        self.procs = {"api": psutil.Process(api_pid), "postgres": psutil.Process(postmaster_pid)}
+    def __init__(self, servers: dict[str, int], postmaster_pid: int) -> None:
+        self.procs = {name: psutil.Process(pid) for name, pid in servers.items()}
+        self.procs["postgres"] = psutil.Process(postmaster_pid)
         self.me = psutil.Process()
 
     def _sample(self) -> dict[str, float]:
-        def total(p: psutil.Process, children: bool) -> float:
+        def total(p: psutil.Process) -> float:
             t = p.cpu_times()
             cpu = t.user + t.system
-            if children:
-                for c in p.children(recursive=True):
-                    try:
-                        ct = c.cpu_times()
-                        cpu += ct.user + ct.system
-                    except psutil.NoSuchProcess:
-                        pass
+            for c in p.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    ct = c.cpu_times()
+                    cpu += ct.user + ct.system
             return cpu
 
-        return {
-            "api": total(self.procs["api"], True),
-            "postgres": total(self.procs["postgres"], True),
-            "loadgen": total(self.me, False),
-        }
+        sample = {name: total(p) for name, p in self.procs.items()}
+        t = self.me.cpu_times()
+        return sample | {"loadgen": t.user + t.system}
 
     def start(self) -> None:
         self.base = self._sample()
@@ -627,126 +628,150 @@ class CpuMeter:
         return {k: end[k] - self.base[k] for k in end}
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: a tenth of httpx's CPU per request,
+    so the load generator takes less of the two cores the servers share with it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def search_path(params: dict[str, str]) -> str:
+    return "/api/v1/listings?" + urlencode(params)
+
+
 async def drive(
-    client: httpx.AsyncClient,
+    port: int,
     kind: str,
-    requests: Iterator[dict[str, str]],
-    total: int,
+    side: str,
+    requests: list[dict[str, str]],
     concurrency: int,
     cpu: CpuMeter | None,
-    record: bool,
+    rate: float | None = None,
     cursors: list[dict[str, str]] | None = None,
 ) -> KindResult:
+    """Send `requests`: closed loop with `concurrency` connections, or open loop at `rate` per second
+    (each request due at its own time, latency counted from when it was due, never waiting for
+    earlier answers: a slow server shows as latency, not as fewer requests)."""
     latencies: list[float] = []
     results: list[int] = []
     samples: list[tuple[float, dict[str, str]]] = []
-    remaining = total
+    idle = [Connection(port) for _ in range(concurrency)]
+    spare: asyncio.Queue[Connection] = asyncio.Queue()
+    for c in idle:
+        spare.put_nowait(c)
 
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            params = next(requests)
-            start = time.perf_counter()
-            response = await client.get("/api/v1/listings", params=params)
-            elapsed = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise RuntimeError(f"{kind}: {response.status_code} for {params}: {response.text[:500]}")
-            body = response.json()
-            latencies.append(elapsed)
-            results.append(len(body["items"]))
-            samples.append((elapsed, params))
-            if cursors is not None and body["next_cursor"]:
-                cursors.append({**params, "cursor": body["next_cursor"]})
+    async def one(params: dict[str, str], due: float) -> None:
+        conn = await spare.get()
+        try:
+            status, body = await conn.get(search_path(params))
+        finally:
+            spare.put_nowait(conn)
+        elapsed = (time.perf_counter() - due) * 1000
+        if status != 200:
+            raise RuntimeError(f"{side} {kind}: {status} for {params}: {body[:500]!r}")
+        page = msgspec.json.decode(body)
+        latencies.append(elapsed)
+        results.append(len(page["items"]))
+        samples.append((elapsed, params))
+        if cursors is not None and page["next_cursor"]:
+            cursors.append({**params, "cursor": page["next_cursor"]})
 
-    if cpu and record:
+    if cpu:
         cpu.start()
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if rate is None:
+        pending = iter(requests)
+
+        async def loop() -> None:
+            for params in pending:
+                await one(params, time.perf_counter())
+
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
+    else:
+        tasks = []
+        for i, params in enumerate(requests):
+            due = started + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(params, due)))
+        await asyncio.gather(*tasks)
     seconds = time.perf_counter() - started
-    cpu_s = cpu.stop() if cpu and record else {}
-    return KindResult(kind, total, seconds, latencies, results, samples, cpu_s)
+    cpu_s = cpu.stop() if cpu else {}
+    for c in idle:
+        c.close()
+    return KindResult(kind, side, len(requests), seconds, latencies, results, samples, cpu_s)
 
 
-async def load(
-    base_url: str, world: World, n: int, warmup: int, concurrency: int, cpu: CpuMeter
-) -> tuple[dict[str, KindResult], dict[str, list[dict[str, str]]]]:
+@dataclass
+class Comparison:
+    """Per kind: the best closed-loop round of each side, and each side at the fixed rate."""
+
+    throughput: dict[str, dict[str, KindResult]] = field(default_factory=dict)
+    paced: dict[str, dict[str, KindResult]] = field(default_factory=dict)
+    population: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+async def compare(ports: dict[str, int], world: World, args: argparse.Namespace, cpu: CpuMeter) -> Comparison:
+    """Stayflow and the floor get the same requests, in rounds that alternate which goes first, so
+    the noise of a shared machine falls on both sides alike."""
     rng = random.Random(SEED * 7 + len(world.listing_ids))
-    out: dict[str, KindResult] = {}
-    pool: list[dict[str, str]] = []
-    population: dict[str, list[dict[str, str]]] = {}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-        # The framework + client floor at the same concurrency.
-        async def ping_kind() -> KindResult:
-            latencies: list[float] = []
-            remaining = n
-
-            async def worker() -> None:
-                nonlocal remaining
-                while remaining > 0:
-                    remaining -= 1
-                    start = time.perf_counter()
-                    r = await client.get("/health")
-                    latencies.append((time.perf_counter() - start) * 1000)
-                    if r.status_code != 200:
-                        raise RuntimeError(f"/health: {r.status_code}")
-
-            cpu.start()
-            started = time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            seconds = time.perf_counter() - started
-            return KindResult("ping", n, seconds, latencies, [0] * n, [], cpu.stop())
-
-        out["ping"] = await ping_kind()
-        for kind in ("a", "b", "c", "d"):
-            make = PARAMS[kind]
-            params = [make(rng, world) for _ in range(warmup + n)]
-            population[kind] = params
-            # Page-1 responses of `a` (warm-up and timed) feed the cursors of `e`.
-            await drive(client, kind, iter(params[:warmup]), warmup, concurrency, cpu, False,
-                        pool if kind == "a" else None)  # fmt: skip
-            out[kind] = await drive(client, kind, iter(params[warmup:]), n, concurrency, cpu, True,
-                                    pool if kind == "a" else None)  # fmt: skip
-            log(f"  {kind}: {json.dumps(out[kind].summary())}")
-        if pool:
+    out = Comparison()
+    for kind in KINDS:
+        if kind == "e":
+            pool: list[dict[str, str]] = []
+            # Page-1 answers of `a` from Stayflow give the cursors of `e` (the floor reads them alike).
+            await drive(ports["stayflow"], "a", "stayflow", [PARAMS["a"](rng, world) for _ in range(args.requests)],
+                        args.concurrency, None, cursors=pool)  # fmt: skip
             rng.shuffle(pool)
-            population["e"] = pool
-            cycle = (pool[i % len(pool)] for i in range(10**9))
-            await drive(client, "e", cycle, min(warmup, len(pool)), concurrency, cpu, False)
-            out["e"] = await drive(client, "e", cycle, n, concurrency, cpu, True)
-            log(f"  e: {json.dumps(out['e'].summary())}")
-    return out, population
+            params = [pool[i % len(pool)] for i in range(args.warmup + args.requests)]
+        else:
+            params = [PARAMS[kind](rng, world) for _ in range(args.warmup + args.requests)]
+        out.population[kind] = params
+        warm, timed = params[: args.warmup], params[args.warmup :]
+        best: dict[str, KindResult] = {}
+        for side in SIDES:
+            await drive(ports[side], kind, side, warm, args.concurrency, None)
+        for round_ in range(args.rounds):
+            for side in SIDES if round_ % 2 == 0 else SIDES[::-1]:
+                r = await drive(ports[side], kind, side, timed, args.concurrency, cpu)
+                if side not in best or r.seconds < best[side].seconds:
+                    best[side] = r
+        out.throughput[kind] = best
+        paced_requests = timed * (1 + int(args.rate * args.paced_seconds) // len(timed))
+        paced_requests = paced_requests[: int(args.rate * args.paced_seconds)]
+        out.paced[kind] = {}
+        for side in SIDES[::-1]:
+            out.paced[kind][side] = await drive(ports[side], kind, side, paced_requests, 32, cpu, rate=args.rate)
+        fl, sf = best["floor"].summary()["req_per_s"], best["stayflow"].summary()["req_per_s"]
+        p = out.paced[kind]
+        log(
+            f"  {kind}: floor {fl} req/s, stayflow {sf} req/s (share {sf / fl:.2f}); at {args.rate:g}/s"
+            f" p95 stayflow {p['stayflow'].pct(95)} ms, floor {p['floor'].pct(95)} ms"
+        )
+    return out
 
 
 # --- Plans ----------------------------------------------------------------------------------
-
-
-def to_query(params: dict[str, str]) -> Any:
-    from api.search import search_query_from_params
-
-    def date(name: str) -> dt.date | None:
-        return dt.date.fromisoformat(params[name]) if name in params else None
-
-    def integer(name: str) -> int | None:
-        return int(params[name]) if name in params else None
-
-    return search_query_from_params(
-        city=params.get("city"),
-        country=params.get("country"),
-        near=params.get("near"),
-        radius_km=float(params.get("radius_km", 10.0)),
-        min_price=integer("min_price"),
-        max_price=integer("max_price"),
-        guests=integer("guests"),
-        amenities=params.get("amenities"),
-        check_in=date("check_in"),
-        check_out=date("check_out"),
-        instant_book=None,
-        sort=params.get("sort", "price_asc"),  # type: ignore[arg-type]
-        limit=int(params.get("limit", 20)),
-        cursor=params.get("cursor"),
-    )
 
 
 async def explain(
@@ -799,7 +824,9 @@ async def explain(
 # --- One size -------------------------------------------------------------------------------
 
 
-def markdown(size: int, seed_info: dict[str, Any], summaries: list[dict[str, Any]], plans: dict[str, Any]) -> str:
+def markdown(
+    size: int, seed_info: dict[str, Any], rows: list[dict[str, Any]], plans: dict[str, Any], rate: float
+) -> str:
     lines = [
         f"### {size:,} listings",
         "",
@@ -807,19 +834,20 @@ def markdown(size: int, seed_info: dict[str, Any], summaries: list[dict[str, Any
         f" {seed_info['rows']['calendar_blocks']:,} blocks, occupancy {seed_info['occupancy_next_90_days']:.0%},"
         f" exclusion constraint: {seed_info['constraint_mode']}, fsync off)",
         "",
-        "| kind | what | req/s | p50 ms | p95 ms | p99 ms | mean results | empty pages | SQL ms p50 (EXPLAIN) "
-        "| CPU ms/req api · pg · loadgen | seq scans |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        f"| kind | what | floor req/s | Stayflow req/s | share | Stayflow at {rate:g}/s p50 · p95 · p99 ms "
+        f"| floor at {rate:g}/s p95 ms | SQL ms p50 (EXPLAIN) | CPU ms/req Stayflow · floor · pg | seq scans |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    for s in summaries:
-        plan = plans.get(s["kind"], {})
-        cpu = s["cpu_ms_per_request"]
+    for r in rows:
+        plan = plans.get(r["kind"], {})
         seq = [t for t, n in plan.get("sampled_seq_scans", {}).items() if n] or (["none"] if plan else [""])
         sql = plan.get("sampled_execution_ms", {}).get("p50")
+        s, f, ps, pf = r["stayflow"], r["floor"], r["paced_stayflow"], r["paced_floor"]
         lines.append(
-            f"| {s['kind']} | {s['what']} | {s['req_per_s']:,} | {s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} "
-            f"| {s['mean_results']} | {s['empty_pages']} | {sql if sql is not None else ''} "
-            f"| {cpu.get('api', 0)} · {cpu.get('postgres', 0)} · {cpu.get('loadgen', 0)} | {', '.join(seq)} |"
+            f"| {r['kind']} | {KIND_LABELS[r['kind']]} | {f['req_per_s']:,} | {s['req_per_s']:,} | {r['share']:.2f} "
+            f"| {ps['p50_ms']} · {ps['p95_ms']} · {ps['p99_ms']} | {pf['p95_ms']} | {sql if sql is not None else ''} "
+            f"| {s['cpu_ms_per_request'].get('stayflow', 0)} · {f['cpu_ms_per_request'].get('floor', 0)}"
+            f" · {s['cpu_ms_per_request'].get('postgres', 0)} | {', '.join(seq)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -867,49 +895,63 @@ def run_size(
 
     asyncio.run(create())
     log(f"\n== {size:,} listings: seeding ...")
-    world, seed_info = asyncio.run(seed(dsn, size, args.constraint))
+    constraint = args.constraint if args.constraint != "auto" else ("rebuild" if size >= 500_000 else "keep")
+    world, seed_info = asyncio.run(seed(dsn, size, constraint))
     log(f"seeded in {seed_info['timings']['total_s']} s: {json.dumps(seed_info)}")
     asyncio.run(prewarm(dsn))
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    ports = {side: free_port() for side in SIDES}
     env = {
         **os.environ,
         "STAYFLOW_ENV": "test",
         "STAYFLOW_HOME": str(home),
         "STAYFLOW_DATABASE_URL": dsn,
         "STAYFLOW_TEMPORAL_ADDRESS": "127.0.0.1:1",
-        "STAYFLOW_API_PORT": str(port),
     }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "api.app:app_factory", "--host", "127.0.0.1",
-            "--port", str(port), "--workers", "1", "--log-level", "warning"]  # fmt: skip
-    log_path = home / f"uvicorn-{size}.log"
-    api = spawn("uvicorn", argv, env=env, log_path=log_path, cwd=ROOT)
+    apps = {"stayflow": ["--factory", "api.app:app_factory"],
+            "floor": ["--app-dir", str(ROOT / "bench"), "--factory", "floor_app:create_app"]}  # fmt: skip
+    servers: dict[str, ChildProcess] = {}
     try:
-        wait_for_health(api, base_url, log_path)
+        for side in SIDES:
+            argv = [sys.executable, "-m", "uvicorn", *apps[side], "--host", "127.0.0.1", "--port", str(ports[side]),
+                    "--workers", "1", "--log-level", "warning"]  # fmt: skip
+            log_path = home / f"uvicorn-{side}-{size}.log"
+            servers[side] = spawn(f"uvicorn-{side}", argv, env=env | {"STAYFLOW_API_PORT": str(ports[side])},
+                                  log_path=log_path, cwd=ROOT)  # fmt: skip
+            wait_for_health(servers[side], f"http://127.0.0.1:{ports[side]}", log_path)
         assert postgres.child is not None
-        cpu = CpuMeter(api.process.pid, postgres.child.process.pid)
-        log(f"load: {args.requests} requests per kind after {args.warmup} warm-up, {args.concurrency} clients")
-        results, population = asyncio.run(load(base_url, world, args.requests, args.warmup, args.concurrency, cpu))
+        cpu = CpuMeter({side: s.process.pid for side, s in servers.items()}, postgres.child.process.pid)
+        log(
+            f"load: {args.requests} requests per kind and side after {args.warmup} warm-up, {args.concurrency}"
+            f" connections, best of {args.rounds} alternating rounds; then {args.rate:g} req/s"
+            f" for {args.paced_seconds} s"
+        )
+        comparison = asyncio.run(compare(ports, world, args, cpu))
     finally:
-        api.stop()
-    summaries = [results[k].summary() for k in ("ping", *KINDS) if k in results]
+        for server in servers.values():
+            server.stop()
+    rows = []
+    for kind in KINDS:
+        t, p = comparison.throughput[kind], comparison.paced[kind]
+        s, f = t["stayflow"].summary(), t["floor"].summary()
+        rows.append({"kind": kind, "stayflow": s, "floor": f, "share": round(s["req_per_s"] / f["req_per_s"], 3),
+                     "paced_stayflow": p["stayflow"].summary(), "paced_floor": p["floor"].summary()})  # fmt: skip
 
     representative: dict[str, dict[str, str]] = {}
     for kind in KINDS:
-        if kind not in results:
-            continue
-        p95 = next(s["p95_ms"] for s in summaries if s["kind"] == kind)
-        representative[kind] = min(results[kind].samples, key=lambda s: abs(s[0] - p95))[1]
-    plans = asyncio.run(explain(dsn, representative, population))
+        paced = comparison.paced[kind]["stayflow"]
+        p95 = paced.pct(95)
+        representative[kind] = min(paced.samples, key=lambda s: abs(s[0] - p95))[1]
+    plans = asyncio.run(explain(dsn, representative, comparison.population))
 
-    md = markdown(size, seed_info, summaries, plans)
+    md = markdown(size, seed_info, rows, plans, args.rate)
     report = {
         "listings": size,
         "seed": seed_info,
-        "load": {"requests_per_kind": args.requests, "warmup_per_kind": args.warmup,
-                 "concurrency": args.concurrency, "client": "httpx.AsyncClient in the same process"},
-        "results": summaries,
+        "load": {"requests_per_kind": args.requests, "warmup_per_kind": args.warmup, "rounds": args.rounds,
+                 "concurrency": args.concurrency, "paced_rate": args.rate, "paced_seconds": args.paced_seconds,
+                 "client": "keep-alive HTTP/1.1 on asyncio streams, in the same process"},
+        "results": rows,
         "plans": plans,
         "markdown": md,
     }  # fmt: skip
@@ -952,39 +994,44 @@ async def drop_database(postgres: EmbeddedPostgres, database: str) -> None:
 
 
 def ratio_table(small: dict[str, Any], large: dict[str, Any]) -> str:
-    by_kind = {s["kind"]: s for s in small["results"]}
+    by_kind = {r["kind"]: r for r in small["results"]}
     lines = [
-        f"### {large['listings']:,} / {small['listings']:,} listings latency ratio (target: at most 2x)",
+        f"### {large['listings']:,} / {small['listings']:,} listings: Stayflow's latency ratio at the fixed rate",
         "",
-        "| kind | p50 ratio | p95 ratio | p95 ≤ 50 ms at the larger size |",
-        "| --- | ---: | ---: | --- |",
+        "| kind | p50 ratio | p95 ratio | p95 ≤ 50 ms at the larger size | share of the floor (small · large) |",
+        "| --- | ---: | ---: | --- | --- |",
     ]
-    for s in large["results"]:
-        k = by_kind.get(s["kind"])
+    for r in large["results"]:
+        k = by_kind.get(r["kind"])
         if not k:
             continue
+        big, little = r["paced_stayflow"], k["paced_stayflow"]
         lines.append(
-            f"| {s['kind']} | {s['p50_ms'] / k['p50_ms']:.2f} | {s['p95_ms'] / k['p95_ms']:.2f} "
-            f"| {'yes' if s['p95_ms'] <= 50 else 'NO'} ({s['p95_ms']} ms) |"
+            f"| {r['kind']} | {big['p50_ms'] / little['p50_ms']:.2f} | {big['p95_ms'] / little['p95_ms']:.2f} "
+            f"| {'yes' if big['p95_ms'] <= 50 else 'NO'} ({big['p95_ms']} ms) | {k['share']:.2f} · {r['share']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--listings", type=int, action="append", help="size (repeatable); default 10000 and 100000")
-    parser.add_argument("--requests", type=int, default=400, help="timed requests per kind")
-    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per kind")
-    parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--listings", type=int, action="append", help="size (repeatable); default 100000 and 1000000")
+    parser.add_argument("--requests", type=int, default=1000, help="timed requests per kind, side and round")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up requests per kind and side")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections in the throughput rounds")
+    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per side (best one counts)")
+    parser.add_argument("--rate", type=float, default=100.0, help="requests per second of the latency run")
+    parser.add_argument("--paced-seconds", type=float, default=8.0, help="length of the latency run per kind")
     parser.add_argument(
         "--constraint",
-        choices=("keep", "rebuild"),
-        default="keep",
-        help="load bookings with the exclusion constraint in place, or drop it and rebuild after COPY",
+        choices=("auto", "keep", "rebuild"),
+        default="auto",
+        help="load bookings with the exclusion constraint in place, or drop it and rebuild after COPY"
+        " (auto: rebuild from 500,000 listings)",
     )
     parser.add_argument("--hold", action="store_true", help="keep the last database and wait (for poking at plans)")
     args = parser.parse_args()
-    sizes = args.listings or [10_000, 100_000]
+    sizes = args.listings or [100_000, 1_000_000]
 
     started = time.perf_counter()
     home = Path(tempfile.mkdtemp(prefix="stayflow-bench-"))

@@ -36,6 +36,8 @@ class Listing(Table, tablename="listings"):
     country = Varchar(length=2)
     latitude = DoublePrecision()
     longitude = DoublePrecision()
+    geo_cell = Integer(null=True, default=None)
+    """The grid cell of latitude/longitude for radius search, set by the database (migration m0018)."""
     max_guests = Integer()
     bedrooms = Integer()
     beds = Integer()

@@ -148,3 +148,79 @@ async def test_bad_search_input_is_422(client: AsyncClient) -> None:
                          ("rating", forged("price_asc", 100, ident))]:  # fmt: skip
         response = await client.get("/api/v1/listings", params={"sort": sort, "cursor": cursor})
         assert response.status_code == 400, (sort, cursor, response.text)
+
+
+def _km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance on the search's sphere, computed here independently of the query."""
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    return 6371.0088 * 2 * math.asin(math.sqrt(h))
+
+
+async def _everything_within(client: AsyncClient, near: tuple[float, float], radius: float, sort: str) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"near": f"{near[0]},{near[1]}", "radius_km": radius, "sort": sort, "limit": 7}
+        page = (await client.get("/api/v1/listings", params=params | ({"cursor": cursor} if cursor else {}))).json()
+        seen += [i["title"] for i in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            return seen
+
+
+async def test_radius_search_finds_exactly_the_homes_within_the_radius_across_cells_meridian_and_poles(
+    client: AsyncClient,
+) -> None:
+    import math
+    import random
+
+    from api.search import geo_cell
+
+    rng = random.Random(14)
+    host = await make_user(role=Role.host)
+    centers = [(52.3, 4.9), (-16.5, 179.95), (65.0, -179.98), (89.93, 10.0), (-89.9, -120.0), (78.2, 15.6)]
+    points: dict[str, tuple[float, float]] = {}
+    for c_lat, c_lng in centers:
+        band = math.floor(c_lat * 10)
+        cells = max(1, (3240000 - (2 * band + 1) ** 2) // 900)
+        border_lng = -180 + 360 * (math.floor((c_lng + 180) * cells / 360) + 1) / cells  # a cell's east edge
+        exact = [(band / 10, c_lng), ((band + 1) / 10, c_lng), (c_lat, border_lng), (c_lat, 180.0), (c_lat, -180.0)]
+        scattered = []
+        for _ in range(30):
+            r, bearing = 30 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+            lat = max(-90.0, min(90.0, c_lat + r * math.cos(bearing) / 111.2))
+            lng = c_lng + r * math.sin(bearing) / (111.2 * max(math.cos(math.radians(lat)), 0.02))
+            scattered.append((round(lat, 6), round((lng + 180) % 360 - 180, 6)))
+        for lat, lng in exact + scattered:
+            title = f"home {len(points)}"
+            points[title] = (lat, lng)
+            await make_listing(
+                host, title=title, latitude=lat, longitude=lng, nightly_price=rng.randrange(50, 90) * 100
+            )
+    stored = {r["title"]: r["geo_cell"] for r in await Listing.select(Listing.title, Listing.geo_cell)}
+    assert stored == {t: geo_cell(*p) for t, p in points.items()}  # the database's cells are the query's cells
+
+    prices = {r["title"]: r["nightly_price"] for r in await Listing.select(Listing.title, Listing.nightly_price)}
+    for near in [*centers, (52.35, 4.9), (-16.5, -179.99), (90.0, 0.0), (-90.0, 45.0)]:
+        for radius in (1.0, 9.0, 25.0, 120.0):
+            distances = {t: _km(near[0], near[1], *p) for t, p in points.items()}
+            within = {t for t, d in distances.items() if d <= radius - 1e-6}
+            maybe = {t for t, d in distances.items() if d <= radius + 1e-6}
+            for sort in ("price_asc", "price_desc", "rating"):
+                found = await _everything_within(client, near, radius, sort)
+                assert len(found) == len(set(found)), (near, radius, sort)
+                assert within <= set(found) <= maybe, (near, radius, sort, within ^ set(found))
+                if sort != "rating":
+                    keys = [prices[t] for t in found]
+                    assert keys == sorted(keys, reverse=sort == "price_desc"), (near, radius, sort)
+
+
+async def test_a_home_moved_by_its_host_is_found_at_its_new_place(client: AsyncClient) -> None:
+    host = await make_user(role=Role.host)
+    home = await make_listing(host, title="moved", latitude=52.3752, longitude=4.8840)
+    assert await search(client, near="52.3752,4.8840", radius_km=2) == ["moved"]
+    await Listing.update({Listing.latitude: 48.8566, Listing.longitude: 2.3522}).where(Listing.id == home.id)
+    assert await search(client, near="52.3752,4.8840", radius_km=2) == []
+    assert await search(client, near="48.8566,2.3522", radius_km=2) == ["moved"]
