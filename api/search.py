@@ -4,7 +4,7 @@ Each query walks an index in its sort order and stops after a page of hits (inde
 migration m0003). Availability is two anti-joins that probe, per candidate, the bookings'
 exclusion-constraint index and the blocks' gist index, so cost follows the page, not the
 table. A radius search sorted by price walks the (geo_cell, nightly_price) index of each grid
-cell the circle touches, merged in price order (m0018); other radius searches filter a bounding
+cell the circle touches, merged in price order (m0020); other radius searches filter a bounding
 box on a gist index, order the candidates, and check availability only until the page is full.
 See README, "Search performance".
 """
@@ -135,7 +135,7 @@ def _boxes(lat: float, lng: float, radius_km: float) -> list[tuple[float, float,
 
 
 def geo_cell(lat: float, lng: float) -> int:
-    """The listing's grid cell, as the database computes it (`listing_geo_cell`, migration m0018):
+    """The listing's grid cell, as the database computes it (`listing_geo_cell`, migration m0020):
     0.1° latitude bands, each cut into equal-longitude cells about 10 km wide."""
     band = min(899, max(-900, math.floor(lat * 10)))
     return (band + 900) * 4000 + _band_cell(band, lng)

@@ -37,7 +37,7 @@ class Listing(Table, tablename="listings"):
     latitude = DoublePrecision()
     longitude = DoublePrecision()
     geo_cell = Integer(null=True, default=None)
-    """The grid cell of latitude/longitude for radius search, set by the database (migration m0018)."""
+    """The grid cell of latitude/longitude for radius search, set by the database (migration m0020)."""
     max_guests = Integer()
     bedrooms = Integer()
     beds = Integer()

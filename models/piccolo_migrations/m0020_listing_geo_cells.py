@@ -4,7 +4,7 @@ set by the database on every insert and update, and an index walks one cell in p
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
 
-ID = "2026-12-01T10:00:00:000000"
+ID = "2026-12-01T00:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "listing geo cells for radius search"
 
