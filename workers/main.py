@@ -26,30 +26,9 @@ from stayflow.providers.payments import payments_for
 from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
-from workflows.booking import BookingWorkflow
-from workflows.booking_change import BookingChangeWorkflow
-from workflows.cancellation import CancellationRefundWorkflow
-from workflows.listing_approval import ListingApprovalWorkflow
-from workflows.message_digest import MessageDigestWorkflow
-from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
-from workflows.password_reset import PasswordResetWorkflow
-from workflows.payment_capture import PaymentCaptureWorkflow
-from workflows.review_reminders import ReviewReminderWorkflow
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("stayflow.worker")
-
-WORKFLOWS = [
-    PasswordResetWorkflow,
-    ListingApprovalWorkflow,
-    BookingWorkflow,
-    PaymentCaptureWorkflow,
-    CancellationRefundWorkflow,
-    BookingChangeWorkflow,
-    ReviewReminderWorkflow,
-    DeliverMessageWorkflow,
-    NotifyWorkflow,
-    MessageDigestWorkflow,
-]
 
 
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
