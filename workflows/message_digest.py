@@ -18,9 +18,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.conversations import ConversationActivities, DigestRequest
 
-from workflows.messaging import deliver_email
-
-DB = timedelta(seconds=30)
+from workflows.messaging import deliver_message
+from workflows.policies import DB
 
 
 def digest_workflow_id(conversation_id: object, recipient_id: object) -> str:
@@ -95,9 +94,9 @@ class MessageDigestWorkflow:
             if result.message_id is None:
                 skipped += 1
                 continue
-            await deliver_email(result.message_id)
+            await deliver_message(result.message_id)
             for message_id in result.more_ids:
-                await deliver_email(message_id)
+                await deliver_message(message_id)
             sent += 1
             last_sent = workflow.now()
             if workflow.info().is_continue_as_new_suggested():
