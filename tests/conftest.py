@@ -14,12 +14,14 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 _STACK: dict[str, object] = {}
+HISTORIES = Path(__file__).parent / "workflows" / "histories"
+"""Recorded runs that tests/workflows/test_replay.py replays on today's code."""
 
 # A loaded 2-core CI machine makes wall-clock deadlines flaky; the properties are what we test.
 hypothesis_settings.register_profile("stayflow", deadline=None, max_examples=200)
@@ -227,3 +229,20 @@ def fake_stripe() -> Iterator[Any]:
 
     with FakeStripe() as server:
         yield server
+
+
+class RecordHistory(Protocol):
+    async def __call__(self, env: Any, workflow_id: str, name: str) -> None: ...
+
+
+@pytest.fixture
+def record_history() -> RecordHistory:
+    """`await record_history(env, workflow_id, "name")`, once the run has ended: with
+    STAYFLOW_RECORD_HISTORIES=1 its history is stored as histories/<name>.json (otherwise nothing)."""
+
+    async def record(env: Any, workflow_id: str, name: str) -> None:
+        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
+            history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+    return record

@@ -10,7 +10,8 @@
    (an instant booking runs the same steps in its own run).
 4. A durable timer until check-out -> `completed`.
 At any live stage the `cancel` update ends the wait it interrupts and runs the
-CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told.
+CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told. The
+update answers as soon as the cancellation is taken (a capture under way is waited for first).
 5. Before check-in, the guest's `modify` update changes dates or guests (a request-to-book
    listing's host first accepts it with the `decide_change` update, within the host response
    window): the BookingChangeWorkflow (child) charges or refunds the difference and moves
@@ -22,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, VersioningBehavior
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
@@ -35,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import PaymentActivities
     from workflows.payloads.booking import (
         AuthorizationOutcome,
-        BookingNotice,
         BookingNotices,
         BookingRef,
         BookingRequest,
@@ -50,16 +51,11 @@ with workflow.unsafe.imports_passed_through():
 from stayflow.rules.stays import night_starts, stay_ends
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
-from workflows.messaging import deliver_in_background, deliver_message, deliver_messages
+from workflows.messaging import deliver_messages
 from workflows.payment_capture import PaymentCaptureWorkflow, capture_and_confirm, capture_workflow_id
 from workflows.policies import DB, PROVIDER_RETRY
 from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
-
-BOOKING_ID = SearchAttributeKey.for_keyword("BookingId")
-LISTING_ID = SearchAttributeKey.for_keyword("ListingId")
-GUEST_ID = SearchAttributeKey.for_keyword("GuestId")
-HOST_ID = SearchAttributeKey.for_keyword("HostId")
-BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
+from workflows.search_attributes import BOOKING_ID, BOOKING_STATUS, GUEST_ID, HOST_ID, LISTING_ID
 
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
@@ -69,28 +65,65 @@ def booking_workflow_id(booking_id: object) -> str:
     return f"booking-{booking_id}"
 
 
+class Phase(StrEnum):
+    """Where the run is. The status is what the marketplace sees; the phase says which messages the
+    run can take now (a decision only while awaiting the host, a change only during the stay)."""
+
+    starting = "starting"
+    authorizing = "authorizing"
+    """Holding the money on the card, 3-D Secure included."""
+    awaiting_host = "awaiting_host"
+    capturing = "capturing"
+    """Taking the money: a cancellation or a change arriving now is taken once it is done."""
+    staying = "staying"
+    """Confirmed, until check-out: cancellable, changeable until check-in."""
+    changing = "changing"
+    """A change's money and nights are moving (BookingChangeWorkflow)."""
+    cancelling = "cancelling"
+    closing = "closing"
+    """The outcome is decided (declined, expired, failed, completed): nothing more is taken."""
+
+
+CANCELLABLE_PHASES = (Phase.authorizing, Phase.awaiting_host, Phase.staying)
+
+
+class Changes:
+    """The guest's changes of this booking: at most one open at a time, and how each one ended."""
+
+    def __init__(self) -> None:
+        self.open: ChangeRequest | None = None
+        self.awaiting_host = False
+        """The open change waits for the host's `decide_change`."""
+        self.decision: HostDecision | None = None
+        self.outcomes: dict[int, ChangeOutcome] = {}
+        self.arriving: set[int] = set()
+        """Changes taken by the update, waiting for the capture to finish before they start."""
+
+    def knows(self, number: int) -> bool:
+        return (
+            number in self.outcomes or number in self.arriving or (self.open is not None and self.open.number == number)
+        )
+
+    def finish(self, change: ChangeRequest, status: str, reason: str = "", code: str = "") -> None:
+        self.outcomes[change.number] = ChangeOutcome(change.number, status, reason, code)
+        self.open = None
+        self.awaiting_host = False
+        self.decision = None
+
+
 @workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class BookingWorkflow:
     def __init__(self) -> None:
         self._state = BookingState()
         self._request: BookingRequest | None = None
+        self._phase = Phase.starting
         self._decision: HostDecision | None = None
         self._payment_events: list[PaymentEvent] = []
         self._cancellation: CancellationRequest | None = None
-        self._phase = "starting"
-        """Where the run is: only some phases may be interrupted by a decision or a cancellation."""
-        self._stay_cancellable = False
+        self._changes = Changes()
+        self._stay: tuple[str, str, int] = ("", "", 0)
+        """Check-in, check-out and total as they are now (a change moves them)."""
         self._deliveries: list[asyncio.Task[bool]] = []
-        self._changes_allowed = False
-        self._change: ChangeRequest | None = None
-        self._change_awaiting_host = False
-        self._change_decision: HostDecision | None = None
-        self._change_outcomes: dict[int, ChangeOutcome] = {}
-        self._arriving: set[int] = set()
-        """Changes taken by the update, waiting for the capture to finish before they start."""
-        self._check_in = ""
-        self._check_out = ""
-        self._total = 0
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -98,11 +131,9 @@ class BookingWorkflow:
         self._state.timeline.append(TimelineStep(step, workflow.now().isoformat()))
 
     async def _db_step(self, activity: Any, arg: Any) -> Any:
-        """A database-only step. Since bench/booking.py at 20/s these run as local activities, in the
-        worker without a round trip through the server each (still retried, and idempotent)."""
-        if workflow.patched("local-db-steps"):
-            return await workflow.execute_local_activity_method(activity, arg, start_to_close_timeout=DB)
-        return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=DB)
+        """A database-only step: a local activity, in the worker without a round trip through the
+        server (still retried, and idempotent); measured by bench/booking.py at 20/s."""
+        return await workflow.execute_local_activity_method(activity, arg, start_to_close_timeout=DB)
 
     async def _move(self, status: str, reason: str | None = None) -> None:
         assert self._request is not None
@@ -114,26 +145,13 @@ class BookingWorkflow:
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set(status)])
 
     async def _tell(self, *kinds: str, reason: str = "", event: str = "") -> None:
+        """Record the messages of one event, and deliver them in one activity by a task of this
+        run (it lives long enough), not by a child workflow each."""
         assert self._request is not None
-        if workflow.patched("deliveries-in-booking"):
-            # Since bench/booking.py: one activity records the messages, and they are delivered by
-            # tasks of this (long-lived) workflow instead of one child workflow each.
-            message_ids = await self._db_step(
-                BookingActivities.notify_all, BookingNotices(self._request.booking_id, list(kinds), reason, event)
-            )
-            if workflow.patched("batched-deliveries"):
-                # Since bench/booking.py at 20/s: the messages of one event go in one activity.
-                self._deliveries.append(asyncio.create_task(deliver_messages(message_ids)))
-            else:
-                self._deliveries += [asyncio.create_task(deliver_message(m)) for m in message_ids]
-            return
-        for kind in kinds:
-            message_ids = await workflow.execute_activity_method(
-                BookingActivities.notify,
-                BookingNotice(self._request.booking_id, kind, reason),
-                start_to_close_timeout=DB,
-            )
-            await deliver_in_background(message_ids)
+        message_ids = await self._db_step(
+            BookingActivities.notify_all, BookingNotices(self._request.booking_id, list(kinds), reason, event)
+        )
+        self._deliveries.append(asyncio.create_task(deliver_messages(message_ids)))
 
     async def _void(self) -> None:
         assert self._request is not None
@@ -148,7 +166,7 @@ class BookingWorkflow:
     async def _cancel(self) -> str:
         """Carry out the cancellation that arrived by update (the money first, then the nights)."""
         assert self._cancellation is not None
-        self._phase = "cancelling"
+        self._phase = Phase.cancelling
         await workflow.execute_child_workflow(
             CancellationRefundWorkflow.run,
             self._cancellation,
@@ -168,34 +186,28 @@ class BookingWorkflow:
             start_to_close_timeout=DB,
         )
 
-    def _finish_change(self, change: ChangeRequest, status: str, reason: str = "", code: str = "") -> None:
-        self._change_outcomes[change.number] = ChangeOutcome(change.number, status, reason, code)
-        self._change = None
-        self._change_awaiting_host = False
-        self._change_decision = None
-
     async def _carry_out_change(self) -> None:
         """One change, start to end: the host's answer if needed, then the money and the nights."""
-        assert self._request is not None and self._change is not None
-        change = self._change
+        assert self._request is not None and self._changes.open is not None
+        change = self._changes.open
         event = f"change-{change.number}"
         if change.needs_host:
             await self._change_status(change, "awaiting_host")
-            self._change_awaiting_host = True
+            self._changes.awaiting_host = True
             self._step("change_requested")
             await self._tell("change_requested_host", reason=change.summary, event=event)
             window = min(
                 timedelta(hours=self._request.host_response_hours),
-                night_starts(dt.date.fromisoformat(self._check_in)) - workflow.now(),
+                night_starts(dt.date.fromisoformat(self._stay[0])) - workflow.now(),
             )
             try:
                 await workflow.wait_condition(
-                    lambda: self._change_decision is not None or self._cancellation is not None,
+                    lambda: self._changes.decision is not None or self._cancellation is not None,
                     timeout=max(window, timedelta(seconds=1)),
                 )
             except TimeoutError:
                 pass
-            decision = self._change_decision
+            decision = self._changes.decision
             if self._cancellation is not None or decision is None or not decision.accept:
                 outcome = (
                     "withdrawn" if self._cancellation is not None else "expired" if decision is None else "declined"
@@ -204,11 +216,11 @@ class BookingWorkflow:
                     change, outcome, "The booking was cancelled." if outcome == "withdrawn" else None
                 )
                 self._step(f"change_{outcome}")
-                self._finish_change(change, outcome)
+                self._changes.finish(change, outcome)
                 if outcome != "withdrawn":
                     await self._tell(f"change_{outcome}", event=event)
                 return
-        self._phase = "changing"
+        self._phase = Phase.changing
         try:
             result: ChangeResult = await workflow.execute_child_workflow(
                 BookingChangeWorkflow.run,
@@ -235,16 +247,15 @@ class BookingWorkflow:
             else:
                 reason = "The change could not be completed; nothing more was charged."
                 result = ChangeResult(applied=False, reason=reason, code="failed")
-        self._phase = "staying"
+        self._phase = Phase.staying
         if result.applied:
-            self._check_in, self._check_out = change.check_in, change.check_out
-            self._total = change.total or self._total
+            self._stay = (change.check_in, change.check_out, change.total or self._stay[2])
             self._step("changed")
-            self._finish_change(change, "applied")
+            self._changes.finish(change, "applied")
             await self._tell("booking_modified", "booking_modified_host", reason=change.summary, event=event)
         else:
             self._step("change_failed")
-            self._finish_change(change, "failed", result.reason, result.code)
+            self._changes.finish(change, "failed", result.reason, result.code)
             await self._tell("change_failed", reason=result.reason, event=event)
 
     # -- the process ----------------------------------------------------------------------
@@ -258,8 +269,7 @@ class BookingWorkflow:
 
     async def _run(self, request: BookingRequest) -> str:
         self._request = request
-        self._check_in, self._check_out = request.check_in, request.check_out
-        self._total = request.total
+        self._stay = (request.check_in, request.check_out, request.total)
         ref = BookingRef(request.booking_id)
         workflow.upsert_search_attributes(
             [
@@ -272,7 +282,7 @@ class BookingWorkflow:
         )
         self._step("requested")
 
-        self._phase = "authorizing"
+        self._phase = Phase.authorizing
         auth: AuthorizationOutcome = await workflow.execute_activity_method(
             PaymentActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
@@ -295,14 +305,14 @@ class BookingWorkflow:
             if self._cancellation is not None:
                 return await self._cancel()
         if auth.outcome != "authorized":
-            self._phase = "closing"
+            self._phase = Phase.closing
             await self._move("payment_failed", auth.message)
             await self._tell("payment_failed", reason=auth.message)
             return self._state.status
         self._step("payment_authorized")
 
         if not request.instant_book:
-            self._phase = "awaiting_host"
+            self._phase = Phase.awaiting_host
             await self._move("awaiting_host")
             await self._tell("booking_requested")
             window = min(timedelta(hours=request.host_response_hours), MAX_HOLD)
@@ -315,7 +325,7 @@ class BookingWorkflow:
             if self._cancellation is not None:
                 return await self._cancel()
             if self._decision is None or not self._decision.accept:
-                self._phase = "closing"
+                self._phase = Phase.closing
                 outcome: Literal["declined", "expired"] = "expired" if self._decision is None else "declined"
                 await self._void()
                 await self._move(outcome, "The host did not answer in time." if outcome == "expired" else None)
@@ -323,13 +333,12 @@ class BookingWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return self._state.status
 
-        self._phase = "capturing"
+        self._phase = Phase.capturing
         try:
-            if request.instant_book and workflow.patched("instant-capture-inline"):
-                # Since bench/booking.py at 20/s: an instant booking waits for nobody, so it captures
-                # in its own run (the child's very steps) instead of starting a second workflow:
-                # a third less CPU for the Temporal server per booking. Accepted requests keep the
-                # PaymentCaptureWorkflow child (SPEC §6 step 4).
+            if request.instant_book:
+                # An instant booking waits for nobody, so it captures in its own run (the child's
+                # very steps): a third less CPU for the Temporal server per booking (bench/booking.py
+                # at 20/s). Accepted requests keep the PaymentCaptureWorkflow child (SPEC §6 step 4).
                 await capture_and_confirm(ref)
             else:
                 await workflow.execute_child_workflow(
@@ -341,57 +350,47 @@ class BookingWorkflow:
         except (ChildWorkflowError, ActivityError) as err:
             # Stripe refused the capture for good (an expired or cancelled hold): release what is
             # left, free the nights, tell the guest, instead of failing with the dates held.
-            self._phase = "closing"
+            self._phase = Phase.closing
             await self._void()
             await self._move("payment_failed", f"The payment could not be captured: {err.cause or err}")
             await self._tell("payment_failed", reason="The payment could not be taken; nothing was charged.")
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._state.status
-        # Since cancellation, the stay can be cancelled until check-out (runs started before
-        # cannot: they sleep, so their validator refuses).
-        self._stay_cancellable = workflow.patched("cancellable-stay")
-        # Since booking changes, the guest may change the stay until check-in (patched: runs
-        # already waiting for check-out refuse changes).
-        self._changes_allowed = self._stay_cancellable and workflow.patched("booking-changes")
-        self._phase = "staying"
+        self._phase = Phase.staying
         self._step("payment_captured")
         self._state.status = "confirmed"
         self._step("confirmed")
         workflow.upsert_search_attributes([BOOKING_STATUS.value_set("confirmed")])
         await self._tell("booking_confirmed", "booking_confirmed_host", "payment_receipt")
 
-        until_check_out = stay_ends(dt.date.fromisoformat(request.check_out)) - workflow.now()
-        if self._stay_cancellable:
-            while True:
-                until_check_out = stay_ends(dt.date.fromisoformat(self._check_out)) - workflow.now()
-                if until_check_out > timedelta(0):
-                    try:
-                        await workflow.wait_condition(
-                            lambda: self._cancellation is not None or self._change is not None,
-                            timeout=until_check_out,
-                        )
-                    except TimeoutError:
-                        pass
-                if self._cancellation is not None:
-                    if self._change is not None:  # a change taken but not started: the cancellation wins
-                        await self._change_status(self._change, "withdrawn", "The booking was cancelled.")
-                        self._finish_change(self._change, "withdrawn")
-                    return await self._cancel()
-                if self._change is None:
-                    break
-                await self._carry_out_change()
-        elif until_check_out > timedelta(0):
-            await workflow.sleep(until_check_out)
-        self._phase = "closing"
+        # Until check-out (which a change may move): cancellable, changeable until check-in.
+        while True:
+            until_check_out = stay_ends(dt.date.fromisoformat(self._stay[1])) - workflow.now()
+            if until_check_out > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._cancellation is not None or self._changes.open is not None,
+                        timeout=until_check_out,
+                    )
+                except TimeoutError:
+                    pass
+            if self._cancellation is not None:
+                if self._changes.open is not None:  # a change taken but not started: the cancellation wins
+                    await self._change_status(self._changes.open, "withdrawn", "The booking was cancelled.")
+                    self._changes.finish(self._changes.open, "withdrawn")
+                return await self._cancel()
+            if self._changes.open is None:
+                break
+            await self._carry_out_change()
+        self._phase = Phase.closing
         await self._move("completed")
-        if workflow.patched("review-reminders"):
-            await workflow.start_child_workflow(
-                ReviewReminderWorkflow.run,
-                ReviewPeriod(request.booking_id, workflow.now().isoformat(), request.review_window_days),
-                id=review_workflow_id(request.booking_id),
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary="Review reminders and publication",
-            )
+        await workflow.start_child_workflow(
+            ReviewReminderWorkflow.run,
+            ReviewPeriod(request.booking_id, workflow.now().isoformat(), request.review_window_days),
+            id=review_workflow_id(request.booking_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            static_summary="Review reminders and publication",
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state.status
 
@@ -409,92 +408,102 @@ class BookingWorkflow:
         assert self._request is not None
         if decision.host_id != self._request.host_id:
             raise ValueError("only this listing's host can decide")
-        if self._phase != "awaiting_host" or self._decision is not None or self._cancellation is not None:
+        if self._phase != Phase.awaiting_host or self._decision is not None or self._cancellation is not None:
             raise ValueError(f"this booking is {self._state.status}, not awaiting the host")
 
     @workflow.update
     async def cancel(self, request: CancellationRequest) -> str:
-        """Cancel at any live stage; answers once the money is settled and the nights are free."""
+        """Cancel at any live stage. Answers `cancelling` as soon as the cancellation is taken (a
+        capture under way is waited for first); the run then settles the money and frees the
+        nights. A refusal after the capture fails the update with the reason."""
+        await workflow.wait_condition(lambda: self._phase != Phase.capturing)
+        refusal = self._cancel_refusal(request)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="CancellationRefused")
         self._cancellation = request
-        await workflow.wait_condition(lambda: self._state.status == "cancelled")
-        return self._state.status
+        return Phase.cancelling.value
 
     @cancel.validator
     def _validate_cancel(self, request: CancellationRequest) -> None:
+        if self._phase == Phase.capturing:  # decided once the capture is done (by the update)
+            if self._cancellation is not None:
+                raise ValueError("this booking is already being cancelled")
+            return
+        refusal = self._cancel_refusal(request)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _cancel_refusal(self, request: CancellationRequest) -> str | None:
         if self._cancellation is not None:
-            raise ValueError("this booking is already being cancelled")
-        cancellable = {"authorizing", "awaiting_host"} | ({"staying"} if self._stay_cancellable else set())
-        if self._phase not in cancellable:
-            raise ValueError(
-                f"this booking cannot be cancelled right now ({self._state.status}); try again in a moment"
-            )
-        if request.captured != (self._phase == "staying"):
+            return "this booking is already being cancelled"
+        if self._phase not in CANCELLABLE_PHASES:
+            return f"this booking cannot be cancelled right now ({self._state.status}); try again in a moment"
+        if request.captured != (self._phase == Phase.staying):
             # The refund was decided on a payment status that has changed since: decide again.
-            raise ValueError("the payment changed while cancelling; try again")
-        if request.total and self._total and request.total != self._total:
-            raise ValueError("the booking was changed while cancelling; try again")
+            return "the payment changed while cancelling; try again"
+        if request.total and self._stay[2] and request.total != self._stay[2]:
+            return "the booking was changed while cancelling; try again"
+        return None
 
     @workflow.update
     async def modify(self, change: ChangeRequest) -> ChangeOutcome:
         """The guest changes dates or guests. Answers when the change is applied or refused, or,
         on a request-to-book listing, once the host has been asked (`awaiting_host`)."""
-        known = self.knows_change(change.number)
-        if not known:  # (the same request again is answered with how it went)
-            self._arriving.add(change.number)
+        changes = self._changes
+        if not changes.knows(change.number):  # (the same request again is answered with how it went)
+            changes.arriving.add(change.number)
             # A booking whose capture is finishing (already `confirmed` for the API) is changed right after.
-            await workflow.wait_condition(lambda: self._phase != "capturing")
-            self._arriving.discard(change.number)
+            await workflow.wait_condition(lambda: self._phase != Phase.capturing)
+            changes.arriving.discard(change.number)
             refusal = (
                 f"this booking cannot be changed ({self._state.status})"
-                if self._phase != "staying" or not self._changes_allowed or self._cancellation is not None
+                if self._phase != Phase.staying or self._cancellation is not None
                 else "another change of this booking is still open"
-                if self._change is not None
+                if changes.open is not None
                 else None
             )
             if refusal is not None:  # (kept, so that the same request again hears the same)
-                self._change_outcomes[change.number] = ChangeOutcome(change.number, "failed", refusal, "refused")
+                changes.outcomes[change.number] = ChangeOutcome(change.number, "failed", refusal, "refused")
                 raise ApplicationError(refusal, type="ChangeRefused")
-            self._change = change
+            changes.open = change
         await workflow.wait_condition(
             lambda: (
-                change.number in self._change_outcomes
-                or (self._change is not None and self._change.number == change.number and self._change_awaiting_host)
+                change.number in changes.outcomes
+                or (changes.open is not None and changes.open.number == change.number and changes.awaiting_host)
             )
         )
-        return self._change_outcomes.get(change.number) or ChangeOutcome(change.number, "awaiting_host")
+        return changes.outcomes.get(change.number) or ChangeOutcome(change.number, "awaiting_host")
 
     @modify.validator
     def _validate_modify(self, change: ChangeRequest) -> None:
         assert self._request is not None
         if change.guest_id != self._request.guest_id:
             raise ValueError("only the guest can change a booking")
-        if self.knows_change(change.number):
+        if self._changes.knows(change.number):
             return  # the same request again (a retry): answered with how it went
-        capturing = self._phase == "capturing"  # (changes are allowed once the capture is done)
-        if not (self._changes_allowed or capturing) or self._phase not in ("staying", "capturing"):
+        if self._phase not in (Phase.staying, Phase.capturing) or self._cancellation is not None:
             raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
-        if self._cancellation is not None:
-            raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
-        if self._change is not None:
+        if self._changes.open is not None:
             raise ValueError("another change of this booking is still open")
-        if workflow.now() >= night_starts(dt.date.fromisoformat(self._check_in)):
+        if workflow.now() >= night_starts(dt.date.fromisoformat(self._stay[0])):
             raise ValueError("the stay has started; it can no longer be changed")
 
     @workflow.update
     async def decide_change(self, decision: HostDecision) -> ChangeOutcome:
         """The host accepts or declines the guest's change; answers with how the change ended."""
-        assert self._change is not None
-        number = self._change.number
-        self._change_decision = decision
-        await workflow.wait_condition(lambda: number in self._change_outcomes)
-        return self._change_outcomes[number]
+        assert self._changes.open is not None
+        number = self._changes.open.number
+        self._changes.decision = decision
+        await workflow.wait_condition(lambda: number in self._changes.outcomes)
+        return self._changes.outcomes[number]
 
     @decide_change.validator
     def _validate_change_decision(self, decision: HostDecision) -> None:
         assert self._request is not None
         if decision.host_id != self._request.host_id:
             raise ValueError("only this listing's host can decide")
-        if not self._change_awaiting_host or self._change_decision is not None or self._cancellation is not None:
+        changes = self._changes
+        if not changes.awaiting_host or changes.decision is not None or self._cancellation is not None:
             raise ValueError("no change of this booking is awaiting your answer")
 
     @workflow.signal
@@ -511,10 +520,10 @@ class BookingWorkflow:
         return self._state.status
 
     @workflow.query
+    def phase(self) -> str:
+        return self._phase.value
+
+    @workflow.query
     def knows_change(self, number: int) -> bool:
         """Whether change `number` ever reached this run (the API's check for a lost request)."""
-        return (
-            number in self._change_outcomes
-            or number in self._arriving
-            or (self._change is not None and self._change.number == number)
-        )
+        return self._changes.knows(number)

@@ -8,8 +8,6 @@ note, then the booking is `cancelled` (its nights free) and guest and host are t
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
@@ -20,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payloads.cancellation import CancellationRequest, Settlement, SettlementResult
 
 from workflows.messaging import deliver_in_background
-from workflows.policies import PROVIDER_RETRY
+from workflows.policies import DB, PROVIDER_RETRY
 
 
 def cancellation_workflow_id(booking_id: str) -> str:
@@ -34,17 +32,17 @@ class CancellationRefundWorkflow:
         result: SettlementResult = await workflow.execute_activity_method(
             PaymentActivities.settle_cancellation,
             Settlement(request.booking_id, request.refund, request.lines, request.captured),
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=PROVIDER_RETRY,
+            start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY,
         )  # fmt: skip
         await workflow.execute_activity_method(
             BookingActivities.set_booking_status,
             StatusChange(request.booking_id, "cancelled", f"Cancelled by the {request.cancelled_by}: {request.reason}"),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB,
         )  # fmt: skip
         for kind in ("booking_cancelled", "booking_cancelled_host"):
             message_ids = await workflow.execute_activity_method(
                 BookingActivities.notify, BookingNotice(request.booking_id, kind, request.reason),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=DB,
             )  # fmt: skip
             await deliver_in_background(message_ids)
         return result

@@ -16,18 +16,15 @@ from typing import Literal
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, VersioningBehavior
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.listings import ListingActivities
     from workflows.payloads.listings import AdminReminder, BeginReview, ListingDecision, ReviewStart
 
 from workflows.messaging import deliver_in_background
-
-LISTING_ID = SearchAttributeKey.for_keyword("ListingId")
-LISTING_STATUS = SearchAttributeKey.for_keyword("ListingStatus")
-
-DB_ACTIVITY = timedelta(seconds=30)
+from workflows.policies import DB
+from workflows.search_attributes import LISTING_ID, LISTING_STATUS
 
 
 def approval_workflow_id(listing_id: UUID | str) -> str:
@@ -67,7 +64,7 @@ class ListingApprovalWorkflow:
         start: ReviewStart = await workflow.execute_activity_method(
             ListingActivities.begin_review,
             BeginReview(listing_id=request.listing_id, review_id=review_id),
-            start_to_close_timeout=DB_ACTIVITY,
+            start_to_close_timeout=DB,
         )
         if start.problems:
             self._outcome = "returned_to_host"
@@ -86,7 +83,7 @@ class ListingApprovalWorkflow:
                     AdminReminder(
                         listing_id=request.listing_id, review_id=review_id, reminder_number=self._reminders_sent
                     ),
-                    start_to_close_timeout=DB_ACTIVITY,
+                    start_to_close_timeout=DB,
                 )
                 await deliver_in_background(message_ids)
         decision = self._decision
@@ -95,7 +92,7 @@ class ListingApprovalWorkflow:
             ListingActivities.apply_decision,
             ListingDecision(listing_id=request.listing_id, review_id=review_id, approve=decision.approve,
                             admin_id=decision.admin_id, reason=decision.reason),
-            start_to_close_timeout=DB_ACTIVITY,
+            start_to_close_timeout=DB,
         )  # fmt: skip
         workflow.upsert_search_attributes([LISTING_STATUS.value_set(outcome)])
         self._outcome = outcome

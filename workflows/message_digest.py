@@ -20,9 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.conversations import ConversationActivities
     from workflows.payloads.conversations import DigestRequest
 
-from workflows.messaging import deliver_email
-
-DB = timedelta(seconds=30)
+from workflows.messaging import deliver_message
+from workflows.policies import DB
 
 
 def digest_workflow_id(conversation_id: object, recipient_id: object) -> str:
@@ -97,9 +96,9 @@ class MessageDigestWorkflow:
             if result.message_id is None:
                 skipped += 1
                 continue
-            await deliver_email(result.message_id)
+            await deliver_message(result.message_id)
             for message_id in result.more_ids:
-                await deliver_email(message_id)
+                await deliver_message(message_id)
             sent += 1
             last_sent = workflow.now()
             if workflow.info().is_continue_as_new_suggested():

@@ -5,10 +5,9 @@ caller. Messages are recorded by `activities.notifications.record_notification`.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -16,12 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from workflows.payloads.notifications import DeliverMessage, DeliverMessages, MessageFailed, NotificationRequest
 
-DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-)
-DELIVERY_DEADLINE = timedelta(days=1)
+from workflows.policies import DB, DELIVERY_DEADLINE, DELIVERY_RETRY
 
 
 async def deliver_message(message_id: str) -> bool:
@@ -30,7 +24,7 @@ async def deliver_message(message_id: str) -> bool:
         await workflow.execute_activity_method(
             NotificationActivities.send_message,
             DeliverMessage(message_id),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB,
             schedule_to_close_timeout=DELIVERY_DEADLINE,
             retry_policy=DELIVERY_RETRY,
         )
@@ -39,7 +33,7 @@ async def deliver_message(message_id: str) -> bool:
         await workflow.execute_activity_method(
             NotificationActivities.mark_message_failed,
             MessageFailed(message_id, str(err.cause or err)),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB,
         )
         return False
 
@@ -55,7 +49,7 @@ async def deliver_messages(message_ids: list[str]) -> bool:
             DeliverMessages(message_ids),
             # One attempt sends them one after another: as long as each alone would get, so that a
             # slow provider does not make the server start a second attempt beside the first.
-            start_to_close_timeout=timedelta(seconds=30) * max(2, len(message_ids)),
+            start_to_close_timeout=DB * max(2, len(message_ids)),
             schedule_to_close_timeout=DELIVERY_DEADLINE,
             retry_policy=DELIVERY_RETRY,
         )
@@ -65,13 +59,9 @@ async def deliver_messages(message_ids: list[str]) -> bool:
             await workflow.execute_activity_method(
                 NotificationActivities.mark_message_failed,
                 MessageFailed(message_id, str(err.cause or err)),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=DB,
             )
         return False
-
-
-deliver_email = deliver_message
-"""The name from before SMS; both channels go through `deliver_message`."""
 
 
 @workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
@@ -111,7 +101,7 @@ class NotifyWorkflow:
     @workflow.run
     async def run(self, request: NotificationRequest) -> int:
         message_ids: list[str] = await workflow.execute_activity_method(
-            NotificationActivities.record, request, start_to_close_timeout=timedelta(seconds=30)
+            NotificationActivities.record, request, start_to_close_timeout=DB
         )
         delivered = await asyncio.gather(*(deliver_message(m) for m in message_ids))
         return sum(delivered)

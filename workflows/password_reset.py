@@ -7,7 +7,6 @@ request the same way in the same time; the activity decides whether an account e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
@@ -17,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payloads.accounts import PasswordResetRequest
 
 from workflows.messaging import deliver_message
+from workflows.policies import DB
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class PasswordResetWorkflow:
         message_id = await workflow.execute_activity_method(
             AccountActivities.issue_password_reset,
             request,
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=DB,
         )
         if message_id is None:
             return PasswordResetOutcome(account_found=False, delivered=False)

@@ -7,8 +7,6 @@ it as a child; an instant booking runs the same steps (`capture_and_confirm`) in
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 from temporalio.common import VersioningBehavior
 
@@ -19,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.payloads.booking import BookingRef, CaptureResult, StatusChange
 
 
-from workflows.policies import PROVIDER_RETRY
+from workflows.policies import DB, PROVIDER_RETRY
 
 
 def capture_workflow_id(booking_id: str) -> str:
@@ -31,38 +29,19 @@ async def capture_and_confirm(ref: BookingRef) -> CaptureResult:
     (retried with backoff), then the database-only steps as local activities, in the worker
     without a round trip through the server each (still retried, idempotent)."""
     captured = await workflow.execute_activity_method(
-        PaymentActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=PROVIDER_RETRY,
-    )  # fmt: skip
-    return CaptureResult(captured=captured, documents=await _confirm(ref))
-
-
-async def _confirm(ref: BookingRef) -> list[str]:
+        PaymentActivities.capture_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+    )
     documents = await workflow.execute_local_activity_method(
-        DocumentActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
+        DocumentActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=DB
     )
     await workflow.execute_local_activity_method(
-        BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"),
-        start_to_close_timeout=timedelta(seconds=30),
-    )  # fmt: skip
-    return list(documents)
+        BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"), start_to_close_timeout=DB
+    )
+    return CaptureResult(captured=captured, documents=list(documents))
 
 
 @workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class PaymentCaptureWorkflow:
     @workflow.run
     async def run(self, ref: BookingRef) -> CaptureResult:
-        captured = await workflow.execute_activity_method(
-            PaymentActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PROVIDER_RETRY,
-        )  # fmt: skip
-        if workflow.patched("capture-local-steps"):  # since bench/booking.py at 20/s: see capture_and_confirm
-            return CaptureResult(captured=captured, documents=await _confirm(ref))
-        documents = await workflow.execute_activity_method(
-            DocumentActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
-        )
-        await workflow.execute_activity_method(
-            BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"),
-            start_to_close_timeout=timedelta(seconds=30),
-        )  # fmt: skip
-        return CaptureResult(captured=captured, documents=documents)
+        return await capture_and_confirm(ref)

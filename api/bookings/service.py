@@ -9,7 +9,6 @@ failures are mapped once, in `api/errors.py`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -23,7 +22,6 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
 )
 from temporalio.service import RPCError
 
@@ -277,7 +275,6 @@ async def cancel_booking(
                 captured=captured,
                 total=booking.total,
             ),
-            attempts=CANCEL_ATTEMPTS,
         )
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         # Unknown whether the workflow took it: keep the claim; the same request again is safe.
@@ -313,27 +310,10 @@ async def cancel_booking(
     return await _cancel_answer(fresh, payment, rule=decision.rule)
 
 
-CANCEL_ATTEMPTS = 12
-"""Right after a capture the database already shows, the run may refuse a cancellation for a
-moment (it has not yet moved to the stay): ask again every quarter second for ~3 s."""
-
-
-async def _hand_over_cancellation(
-    handle: WorkflowHandle[Any, Any], request: CancellationRequest, *, attempts: int = 1
-) -> None:
-    """Send the `cancel` update; raise WorkflowUpdateFailedError when the run's validator refuses.
-
-    Waiting for ACCEPTED, a refusal comes back as the update's outcome rather than as an error,
-    so it is checked here: an unchecked refusal would answer 202 for a cancellation that never runs.
-    """
-    for attempt in range(1, attempts + 1):
-        update = await handle.start_update(BookingWorkflow.cancel, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
-        outcome = update._known_outcome  # set when the server answered with the outcome (a refusal)
-        if outcome is None or not outcome.HasField("failure"):
-            return
-        if attempt == attempts:
-            await update.result()  # raises the refusal as WorkflowUpdateFailedError
-        await asyncio.sleep(0.25)
+async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: CancellationRequest) -> None:
+    """Send the `cancel` update: it answers once the run has taken the cancellation (after any
+    capture under way), and a refusal raises WorkflowUpdateFailedError with the run's reason."""
+    await handle.execute_update(BookingWorkflow.cancel, request)
 
 
 async def _resend_cancellation(

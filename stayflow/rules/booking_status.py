@@ -52,10 +52,6 @@ NEXT: dict[B, set[B]] = {
 }
 
 
-def may_become(current: str, target: str) -> bool:
-    return BookingStatus(target) in NEXT[BookingStatus(current)]
-
-
 def sources_of(target: str) -> list[B]:
     """Every status that may move to `target` (the WHERE of a conditional status update)."""
     return [source for source, targets in NEXT.items() if BookingStatus(target) in targets]

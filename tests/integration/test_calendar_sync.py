@@ -15,6 +15,7 @@ from httpx import AsyncClient
 from models import CalendarBlock, CalendarFeed, Notification
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
 from tests.fakes.ical_server import FeedServer
 from workflows.calendar_sync import calendar_sync_schedule_id
@@ -113,7 +114,7 @@ async def test_the_export_is_a_secret_url_with_bookings_and_own_blocks_and_rotat
 
 
 async def test_an_imported_feed_blocks_its_nights_reports_conflicts_and_goes_with_its_feed(
-    client: AsyncClient, worker: None, feed_server: FeedServer, dev_server_env: Any
+    client: AsyncClient, worker: None, feed_server: FeedServer, dev_server_env: Any, record_history: RecordHistory
 ) -> None:
     host = await signed_in_user(client, role=Role.host)
     admin = await make_user(role=Role.admin)
@@ -129,6 +130,10 @@ async def test_an_imported_feed_blocks_its_nights_reports_conflicts_and_goes_wit
 
     [feed] = await wait_for_fetch(client, host.headers, listing.id)
     assert feed["status"] == "ok" and feed["last_error"] is None and feed["blocked_nights"] == 6
+    first_run = await dev_server_env.client.get_schedule_handle(calendar_sync_schedule_id(str(listing.id))).describe()
+    run_id = first_run.info.recent_actions[0].action.workflow_id
+    await dev_server_env.client.get_workflow_handle(run_id).result()
+    await record_history(dev_server_env, run_id, "calendar_sync_with_a_conflict")
     days = await available(client, listing.id, 4, 9)
     assert days == {day(4): True, day(5): False, day(6): False, day(7): False, day(8): True}
     assert feed["conflicts"] == [{"booking_id": str(booking.id), "check_in": day(20).isoformat(),

@@ -7,6 +7,8 @@ import pytest
 
 from stayflow.settings import Settings
 
+"""One recorded run per interesting path, replayed on today's code by test_replay.py."""
+
 
 @pytest.fixture
 def stripe_settings(settings: Settings, fake_stripe: Any) -> Settings:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from temporalio.service import RPCError
@@ -16,11 +14,10 @@ from temporalio.service import RPCError
 from models import Booking, LedgerEntry, Message, Payment
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user
 from workers.main import build_worker
 from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:
@@ -71,7 +68,11 @@ async def status(booking: Booking) -> str:
 
 
 async def test_no_answer_in_24_hours_expires_and_voids(
-    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     listing = await make_listing(instant_book=False)
@@ -84,8 +85,7 @@ async def test_no_answer_in_24_hours_expires_and_voids(
         assert await handle.query(BookingWorkflow.status) == "awaiting_host"
         assert await handle.result() == "expired"
         await deliveries_done(env)
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "booking_request_expired.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(env, handle.id, "booking_request_expired")
     assert await status(booking) == "expired"
     assert len(fake_stripe.calls("POST", "/cancel")) == 1 and fake_stripe.calls("POST", "/capture") == []
     payment = await Payment.objects().get(Payment.booking == booking.id)
@@ -95,7 +95,11 @@ async def test_no_answer_in_24_hours_expires_and_voids(
 
 
 async def test_instant_book_confirms_then_completes_after_check_out(
-    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     listing = await make_listing(instant_book=True)
@@ -109,15 +113,18 @@ async def test_instant_book_confirms_then_completes_after_check_out(
         steps = [s.step for s in await handle.query(BookingWorkflow.timeline)]
         reviews = await env.client.get_workflow_handle(f"review-reminders-{booking.id}").describe()
         assert reviews.workflow_type == "ReviewReminderWorkflow"  # check-out opens the review window
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "booking_completed_with_reviews.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(env, handle.id, "booking_instant_to_completed")
     assert steps[0] == "requested" and steps.index("confirmed") < steps.index("completed")
     assert await status(booking) == "completed"
     assert len(fake_stripe.calls("POST", "/capture")) == 1
 
 
 async def test_stripe_outage_during_capture_is_retried_and_captures_once(
-    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     host = await make_user(role=Role.host)
@@ -132,6 +139,7 @@ async def test_stripe_outage_during_capture_is_retried_and_captures_once(
         fake_stripe.fail_next = 4  # Stripe answers 500 four times
         assert await handle.execute_update(BookingWorkflow.decide, HostDecision(True, str(host.id))) == "confirmed"
         await deliveries_done(env)
+        await record_history(env, f"payment-capture-{booking.id}", "payment_capture_after_an_outage")
         await handle.terminate("test done")  # skip the wait for check-out
     captures = [r for r in fake_stripe.requests if r.path.endswith("/capture")]
     assert [r.status for r in captures] == [500, 500, 500, 500, 200]
@@ -199,7 +207,7 @@ async def test_cancel_while_the_card_is_being_authenticated_voids_it(
         handle = await start(env, booking, instant=True, task_queue=task_queue)
         while "authentication_required" not in [s.step for s in await handle.query(BookingWorkflow.timeline)]:
             await env.sleep(timedelta(seconds=1))
-        assert await handle.execute_update(BookingWorkflow.cancel, cancellation(booking, "guest", 0)) == "cancelled"
+        assert await handle.execute_update(BookingWorkflow.cancel, cancellation(booking, "guest", 0)) == "cancelling"
         assert await handle.result() == "cancelled"
         await deliveries_done(env)
     assert await status(booking) == "cancelled"
@@ -212,7 +220,11 @@ async def test_cancel_while_the_card_is_being_authenticated_voids_it(
 
 
 async def test_cancel_during_the_stay_refunds_what_was_decided_and_ends_the_run(
-    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     listing = await make_listing(instant_book=True)
@@ -236,7 +248,7 @@ async def test_cancel_during_the_stay_refunds_what_was_decided_and_ends_the_run(
         except (WorkflowUpdateFailedError, RPCError):  # the test server reports a rejection as not found
             pass
         cancel = cancellation(booking, "guest", 15_000, captured=True)
-        assert await handle.execute_update(BookingWorkflow.cancel, cancel) == "cancelled"
+        assert await handle.execute_update(BookingWorkflow.cancel, cancel) == "cancelling"
         try:
             await handle.execute_update(BookingWorkflow.cancel, cancel)
             raise AssertionError("a second cancellation was accepted")
@@ -244,14 +256,55 @@ async def test_cancel_during_the_stay_refunds_what_was_decided_and_ends_the_run(
             pass
         assert await handle.result() == "cancelled"  # it no longer waits for check-out
         await deliveries_done(env)
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "booking_cancelled_during_stay.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(env, handle.id, "booking_cancelled_during_stay")
+        await record_history(env, f"cancellation-{booking.id}", "cancellation_refund_during_stay")
+        [told] = await Message.objects().where(Message.kind == "booking_cancelled")
+        await record_history(env, f"deliver-message-{told.id}", "deliver_message_of_a_cancellation")
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "15000"
     payment = await Payment.objects().get(Payment.booking == booking.id)
     assert payment is not None and payment.status == "partially_refunded"
     ledger = [(e.kind, e.amount) for e in await LedgerEntry.objects().order_by(LedgerEntry.created_at)]
     assert ledger == [("authorization", 50_000), ("capture", 50_000), ("refund", 15_000)]
+
+
+async def test_a_cancellation_during_the_capture_is_taken_once_the_money_is_in_not_refused(
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
+) -> None:
+    env = own_time_skipping_env
+    listing = await make_listing(instant_book=True)
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing, await make_user(), check_in=today + timedelta(10), check_out=today + timedelta(12), total=40_000
+    )
+    fake_stripe.fail_only, fake_stripe.fail_next = "/capture", 100_000  # Stripe is down while capturing
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while not [r for r in fake_stripe.requests if r.path.endswith("/capture")]:
+            await asyncio.sleep(0.05)
+        assert await handle.query(BookingWorkflow.phase) == "capturing"
+        # The guest cancels now (the API decided the refund on the payment it is about to become).
+        cancel = asyncio.create_task(
+            handle.execute_update(BookingWorkflow.cancel, cancellation(booking, "guest", 40_000, captured=True))
+        )
+        await asyncio.sleep(1)
+        assert not cancel.done()  # neither refused nor taken while the money is moving
+        fake_stripe.fail_next = 0  # Stripe is back: the capture goes through, then the cancellation
+        assert await handle.result() == "cancelled"  # (waiting for the result lets the server skip time)
+        assert await cancel == "cancelling"
+        await deliveries_done(env)
+        await record_history(env, handle.id, "booking_cancelled_during_capture")
+        steps = [s.step for s in await handle.query(BookingWorkflow.timeline)]
+    assert steps.index("payment_captured") < steps.index("cancelled")
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "40000"
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.status == "refunded"
+    assert await status(booking) == "cancelled"
 
 
 async def test_the_host_cannot_accept_once_the_request_has_expired(

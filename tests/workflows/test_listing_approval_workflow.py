@@ -4,21 +4,18 @@ checks that fail late, and a recorded history that today's code must replay."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from activities.listings import ListingActivities
 from models import Listing, ListingPhoto, Message
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_listing, make_user
 from workers.main import build_worker
 from workflows.listing_approval import Decision, ListingApprovalWorkflow, ReviewOutcome, ReviewRequest
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 async def ready_listing(status: str = "draft") -> Listing:
@@ -48,7 +45,10 @@ async def all_messages_delivered(env: Any) -> None:
 
 
 async def test_admins_are_reminded_every_day_until_someone_decides(
-    own_time_skipping_env: Any, settings: Settings, task_queue: str
+    own_time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    record_history: RecordHistory,
 ) -> None:
     admin = await make_user(role=Role.admin, email="admin@example.com")
     await make_user(role=Role.admin, email="second-admin@example.com")
@@ -72,8 +72,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
         assert status == "published"
         assert await handle.result() == ReviewOutcome(status="published", reasons=[])
         await all_messages_delivered(env)
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "listing_approval_with_reminders.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(env, handle.id, "listing_approval_with_reminders")
     stored = await Listing.objects().get(Listing.id == listing.id)
     assert stored is not None and stored.status == "published" and stored.published_at is not None
     [approved] = await Message.objects().where(Message.kind == "listing_approved")

@@ -3,20 +3,18 @@ the conversation is quiet (or at the cap), at most one per interval, none when a
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from models import Conversation, ConversationMessage, Message
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_listing, make_user
 from workers.main import build_worker
 from workflows.message_digest import DigestOutcome, DigestTarget, MessageDigestWorkflow, digest_workflow_id
 
 QUIET, CAP = 300, 900
-HISTORIES = Path(__file__).parent / "histories"
 
 
 class Chat:
@@ -89,7 +87,10 @@ async def test_a_burst_of_messages_makes_one_email_once_the_conversation_is_quie
 
 
 async def test_a_chatty_conversation_gets_at_most_one_email_per_interval(
-    time_skipping_env: Any, settings: Settings, task_queue: str
+    time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    record_history: RecordHistory,
 ) -> None:
     env = time_skipping_env
     chat = await Chat.create()
@@ -102,8 +103,7 @@ async def test_a_chatty_conversation_gets_at_most_one_email_per_interval(
                 sent_at.append(minute)
             await tell_host(env, chat, await chat.guest_says(f"line {minute}"), task_queue)
         outcome = await handle.result()
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "message_digest_chatty.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(env, handle.id, "message_digest_chatty")
     # Never quiet: the first at the cap, 15 minutes after line 0 (seen at minute 16); the next 15
     # minutes after the first line it did not cover (line 16, seen at minute 32); the rest once quiet.
     assert sent_at == [16, 32]

@@ -5,9 +5,7 @@ revoked credentials fail the message for good, and nothing is sent twice."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,13 +20,12 @@ from stayflow.providers import DeliveryError
 from stayflow.providers.email import OutboxEmailSender
 from stayflow.providers.sms import TwilioSmsSender, sms_sender_for
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_user
 from tests.fakes.twilio import FakeTwilio
 from workers.main import build_worker
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow, notify_workflow_id
 from workflows.payloads.notifications import DeliverMessage, DeliverMessages, NotificationRequest
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 def request_notice(title: str = "Cliff cabin") -> templates.Notice:
@@ -183,7 +180,11 @@ async def test_delivery_workflow_waits_out_a_twilio_outage(
 
 
 async def test_notify_workflow_records_and_delivers_an_api_event_once(
-    time_skipping_env: Any, settings: Settings, task_queue: str, fake_twilio: FakeTwilio
+    time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    fake_twilio: FakeTwilio,
+    record_history: RecordHistory,
 ) -> None:
     user = await user_with_phone()
     notice = templates.booking_email(
@@ -210,8 +211,7 @@ async def test_notify_workflow_records_and_delivers_an_api_event_once(
             NotifyWorkflow.run, request, id=f"{notify_workflow_id('event-1')}-again", task_queue=task_queue
         )
         assert again == 2  # a second start for the same event finds both messages sent
-        if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-            (HISTORIES / "notify_with_sms_outage.json").write_text((await handle.fetch_history()).to_json())
+        await record_history(time_skipping_env, handle.id, "notify_with_sms_outage")
     assert len(fake_twilio.delivered) == 1 and len(fake_twilio.received) == 3
     assert await Notification.count() == 1 and await Message.count() == 2
     [item] = await Notification.objects()

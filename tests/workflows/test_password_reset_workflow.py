@@ -3,13 +3,10 @@ a local fake SendGrid: outages are retried with backoff and the email goes out e
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
@@ -20,14 +17,13 @@ from models.messages import DeliveryStatus
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.sms import OutboxSmsSender
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_user
 from tests.fakes.sendgrid import FakeSendGrid
 from workers.main import build_worker
 from workflows.password_reset import PasswordResetOutcome, PasswordResetWorkflow
 from workflows.payloads.accounts import PasswordResetRequest
 from workflows.payloads.notifications import DeliverMessage
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 def with_sendgrid(settings: Settings, fake: FakeSendGrid) -> Settings:
@@ -49,7 +45,11 @@ async def run_reset(
 
 
 async def test_sendgrid_outage_delays_the_email_and_it_goes_out_once(
-    time_skipping_env: Any, settings: Settings, task_queue: str, fake_sendgrid: FakeSendGrid
+    time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    fake_sendgrid: FakeSendGrid,
+    record_history: RecordHistory,
 ) -> None:
     await make_user(email="ada@example.com", full_name="Ada Lovelace")
     fake_sendgrid.fail_next = 3  # SendGrid answers 503 three times in a row
@@ -68,9 +68,7 @@ async def test_sendgrid_outage_delays_the_email_and_it_goes_out_once(
     assert message.status == DeliveryStatus.sent
     assert message.provider == "sendgrid" and message.provider_message_id == mail.message_id
     assert message.attempts == 4
-    if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
-        history = await handle.fetch_history()
-        (HISTORIES / "password_reset_with_outage.json").write_text(history.to_json())
+    await record_history(time_skipping_env, handle.id, "password_reset_with_outage")
 
 
 async def test_rejected_api_key_fails_the_message_without_endless_retries(
@@ -121,15 +119,3 @@ async def test_sending_a_sent_message_again_does_not_call_the_provider(
     second = await ActivityEnvironment().run(notifications.send_message, DeliverMessage(message_id))
     assert first == second
     assert len(fake_sendgrid.delivered) == 1
-
-
-@pytest.mark.parametrize("history_file", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
-async def test_recorded_histories_replay_on_todays_code(history_file: Path) -> None:
-    """Workflow code changes must stay compatible with runs already in flight (or be patched)."""
-    from temporalio.client import WorkflowHistory
-    from temporalio.worker import Replayer
-
-    from workers.main import WORKFLOWS
-
-    history = WorkflowHistory.from_json(history_file.stem, history_file.read_text())
-    await Replayer(workflows=WORKFLOWS).replay_workflow(history)

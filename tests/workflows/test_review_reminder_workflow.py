@@ -10,6 +10,7 @@ from typing import Any
 from models import Booking, Listing, Message, Notification, Review
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user
 from workers.main import build_worker
 from workflows.review_reminders import ReviewOutcome, ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
@@ -44,7 +45,10 @@ async def reminders_to() -> list[str]:
 
 
 async def test_reminders_on_day_1_and_7_then_publication_on_day_14(
-    own_time_skipping_env: Any, settings: Settings, task_queue: str
+    own_time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     booking, _host, guest = await completed_stay()
@@ -66,6 +70,7 @@ async def test_reminders_on_day_1_and_7_then_publication_on_day_14(
         assert await reminders_to() == ["guest@example.com", "host@example.com", "host@example.com"]
         assert (await Review.objects().first()).published_at is None  # type: ignore[union-attr]  # still blind
         outcome = await handle.result()  # day 14: the window closes
+        await record_history(env, handle.id, "review_reminders_then_publication")
     assert outcome == ReviewOutcome(published=1, reminders_sent=[1, 7], early=False)
     [review] = await Review.objects()
     assert review.published_at is not None
@@ -74,7 +79,10 @@ async def test_reminders_on_day_1_and_7_then_publication_on_day_14(
 
 
 async def test_both_written_publishes_at_once_and_stops_reminding(
-    own_time_skipping_env: Any, settings: Settings, task_queue: str
+    own_time_skipping_env: Any,
+    settings: Settings,
+    task_queue: str,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     booking, host, guest = await completed_stay()
@@ -91,6 +99,7 @@ async def test_both_written_publishes_at_once_and_stops_reminding(
         await write(booking, host, "host", 4)
         await handle.signal(ReviewReminderWorkflow.review_written, "host")
         outcome = await handle.result()
+        await record_history(env, handle.id, "reviews_written_early_and_received")
     assert outcome == ReviewOutcome(published=2, reminders_sent=[], early=True)
     assert await reminders_to() == []
     assert all(r.published_at is not None for r in await Review.objects())
