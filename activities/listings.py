@@ -12,12 +12,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications import record_notification
 from models import Listing, ListingPhoto, PlatformSettings, User
-from models.identity import Role
 from stayflow import templates
 from stayflow.audit import Actor, record_admin_action
 from stayflow.rules import listing_status
 from stayflow.rules.listing_checks import ListingFacts, review_problems
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 
 

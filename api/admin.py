@@ -17,8 +17,8 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from api.users import UserRead, load_user, user_read
 from models import User
-from models.identity import Role
 from stayflow.audit import record_admin_action
+from stayflow.rules.roles import Role
 
 
 class RoleChange(msgspec.Struct, forbid_unknown_fields=True):

@@ -19,9 +19,9 @@ from temporalio.client import Client
 
 from api.security import requires_admin
 from models import Booking, Listing, User
-from models.identity import Role
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow

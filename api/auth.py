@@ -23,8 +23,8 @@ from api.throttle import throttle
 from api.users import UserRead, user_read
 from api.validation import acceptable_password, normalized_email, normalized_phone
 from models import PasswordResetToken, Session, User
-from models.identity import Role
 from stayflow.credentials import hash_password, needs_rehash, token_digest, verify_password
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.password_reset import PasswordResetRequest, PasswordResetWorkflow

@@ -26,8 +26,8 @@ from api.security import CurrentUser
 from api.users import PublicProfile, public_profile
 from api.validation import invalid
 from models import Booking, Conversation, ConversationMessage, Listing, User
-from models.identity import Role
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.message_digest import DigestTarget, MessageDigestWorkflow, digest_workflow_id

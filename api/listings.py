@@ -21,13 +21,13 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.search import Rating
 from api.security import CurrentUser, TokenIssuer, requires_role
 from api.users import PublicProfile, public_profile
-from api.validation import invalid
 from models import Listing, ListingPhoto, User
-from models.identity import Role
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import AMENITIES, unknown_amenities
+from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, review_problems
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.storage import MediaStorage
 from stayflow.temporal import TemporalGateway
@@ -210,10 +210,6 @@ def _listing_read(
     )
 
 
-def city_key(city: str) -> str:
-    return " ".join(city.split()).casefold()
-
-
 def _check_fields(values: dict[str, Any]) -> None:
     """Cross-field rules msgspec cannot express; each failure names its field."""
     problems: list[tuple[str, str]] = []
@@ -330,7 +326,7 @@ class ListingsController(Controller):
         values = msgspec.structs.asdict(data)
         _check_fields(values)
         listing = Listing(**values, host=request.user.id, city_key=city_key(data.city), status=ListingStatus.draft)
-        listing.city = " ".join(data.city.split())
+        listing.city = city_name(data.city)
         listing.amenities = sorted(set(data.amenities))
         await listing.save()
         return await listing_read(listing, storage, for_owner=True)
@@ -372,7 +368,7 @@ class ListingsController(Controller):
         merged = {"min_nights": listing.min_nights, "max_nights": listing.max_nights} | changes
         _check_fields(merged)
         if "city" in changes:
-            changes["city"] = " ".join(changes["city"].split())
+            changes["city"] = city_name(changes["city"])
             changes["city_key"] = city_key(changes["city"])
         if "amenities" in changes:
             changes["amenities"] = sorted(set(changes["amenities"]))
@@ -498,8 +494,3 @@ class AmenitiesController(Controller):
     @get(operation_id="amenities", summary="The amenity catalogue", exclude_from_auth=True, cache=3600)
     async def catalogue(self) -> list[Amenity]:
         return [Amenity(code, label) for code, label in AMENITIES.items()]
-
-
-def require_published(listing: Listing) -> None:
-    if listing.status != ListingStatus.published:
-        raise invalid("listing", "only published listings can be quoted or booked")

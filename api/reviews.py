@@ -20,7 +20,8 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.users import load_user
 from models import Listing, Review
-from stayflow.rules.reviews import CATEGORIES, Role, categories_problem, review_problem
+from stayflow.rules.reviews import CATEGORIES, categories_problem, review_problem
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
@@ -101,7 +102,7 @@ class BookingReviewsController(Controller):
         booking = await load_booking_for(booking_id, request.user)
         if request.user.id not in (booking.guest, booking.host):
             raise Problem(404, "No such booking.")
-        role: Role = "guest" if request.user.id == booking.guest else "host"
+        role = Role.guest if request.user.id == booking.guest else Role.host
         # The window the stay was booked with (bookings from before the snapshot: the current one).
         window = booking.review_window_days or (await current_platform()).review_window_days
         now = dt.datetime.now(dt.UTC)
@@ -115,7 +116,7 @@ class BookingReviewsController(Controller):
             booking=booking.id,
             listing=booking.listing,
             author=request.user.id,
-            subject=booking.host if role == "guest" else booking.guest,
+            subject=booking.host if role == Role.guest else booking.guest,
             author_role=role,
             rating=data.rating,
             categories=data.categories,
@@ -158,7 +159,9 @@ class ListingReviewsController(Controller):
         cursor: Cursor = None,
     ) -> ListingReviews:
         listing = await load_visible_listing(listing_id, None)
-        published = (Review.listing == listing.id) & (Review.author_role == "guest") & Review.published_at.is_not_null()
+        published = (
+            (Review.listing == listing.id) & (Review.author_role == Role.guest) & Review.published_at.is_not_null()
+        )
         rows, next_cursor = await keyset(
             Review.select().where(published),
             time_column=Review.created_at,
@@ -218,7 +221,7 @@ class ReviewRepliesController(Controller):
     ) -> ReviewRead:
         review = await Review.objects().get(Review.id == review_id)
         listing = await Listing.objects().get(Listing.id == review.listing) if review else None
-        if review is None or listing is None or listing.host != request.user.id or review.author_role != "guest":
+        if review is None or listing is None or listing.host != request.user.id or review.author_role != Role.guest:
             raise Problem(404, "No such review of your listings.")
         if review.published_at is None:
             raise Problem(409, "You can answer once the review is published.", slug="review-not-published")

@@ -15,7 +15,7 @@ from api.errors import Problem
 from api.security import CurrentUser
 from api.validation import invalid, normalized_phone
 from models import User
-from models.identity import Role
+from stayflow.rules.roles import Role
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Bio = Annotated[str, msgspec.Meta(max_length=2000)]

@@ -41,6 +41,7 @@ import psutil  # noqa: E402
 
 # Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
 from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
+from stayflow.rules.cities import city_key  # noqa: E402
 
 SEED = 20261126
 N_CITIES = 1000
@@ -274,9 +275,7 @@ def make_cities(rng: random.Random, n_listings: int) -> list[City]:
             lat = math.degrees(math.asin(rng.uniform(math.sin(math.radians(-55)), math.sin(math.radians(70)))))
             lng = rng.uniform(-180, 180)
             country = rng.choice(COUNTRIES)
-        cities.append(
-            City(name, " ".join(name.split()).casefold(), country, lat, lng, price_factor=rng.lognormvariate(0, 0.3))
-        )
+        cities.append(City(name, city_key(name), country, lat, lng, price_factor=rng.lognormvariate(0, 0.3)))
     # Zipf-like sizes over a shuffled order, so the biggest cities are anywhere on the globe.
     s = zipf_exponent(N_CITIES, LARGEST_CITY_SHARE)
     weights = [k**-s for k in range(1, N_CITIES + 1)]

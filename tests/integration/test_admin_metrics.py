@@ -16,8 +16,8 @@ from temporalio.client import WorkflowFailureError
 
 from api.app import create_app
 from models import Booking, LedgerEntry, Payment, User
-from models.identity import Role
 from stayflow.devstack import free_port
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
 from tests.integration.conftest import api_client

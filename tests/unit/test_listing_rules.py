@@ -7,6 +7,7 @@ from PIL import Image
 
 from api.search import _boxes
 from stayflow.images import ImageRejected, check_image
+from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, review_problems
 from stayflow.rules.listing_status import allowed
 from tests.factories import image_bytes
@@ -79,3 +80,13 @@ def test_search_boxes_cover_the_antimeridian_and_the_poles() -> None:
     assert any(w <= 179.95 <= e for w, _, e, _ in fiji) and any(w <= -179.9 <= e for w, _, e, _ in fiji)
     [polar] = _boxes(89.95, 10, 20)
     assert polar[0] == -180 and polar[2] == 180 and polar[3] == 90
+
+
+@pytest.mark.parametrize("typed", ["New York", "  new   york ", "NEW\tYORK", "New\u00a0York"])
+def test_a_city_is_one_city_however_it_is_typed(typed: str) -> None:
+    assert city_key(typed) == city_key("New York") == "new york"
+
+
+def test_a_city_is_stored_as_typed_with_its_spacing_tidied() -> None:
+    assert city_name("  São   Paulo ") == "São Paulo"
+    assert city_key("STRASSE") == city_key("straße")
