@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.audit import actor_of
+from api.admin.audit import actor_of
 from api.booking_reads import BookingRead, IdempotencyKey, booking_read, booking_reads
 from api.bookings import CancelAnswer, CancelBody, cancel_booking
 from api.errors import Problem, field_errors

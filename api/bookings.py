@@ -29,7 +29,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from api.audit import actor_of
+from api.admin.audit import actor_of
 from api.booking_changes import BookingChangeHandlers
 from api.booking_reads import (
     BookingRead,
@@ -42,7 +42,7 @@ from api.booking_reads import (
 )
 from api.calendar import current_platform, priced_stay
 from api.errors import Problem, caused_by
-from api.listings import load_visible_listing
+from api.listings.controllers import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.errors import Problem, field_errors
-from api.listings import NightlyPrice, load_own_listing, load_visible_listing
+from api.listings.controllers import NightlyPrice, load_own_listing, load_visible_listing
 from api.security import CurrentUser, TokenIssuer
 from api.validation import today
 from models import Booking, CalendarBlock, Listing, PlatformSettings, PriceOverride

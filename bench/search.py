@@ -722,7 +722,7 @@ async def load(
 
 
 def to_query(params: dict[str, str]) -> Any:
-    from api.search import search_query_from_params
+    from api.listings.search import search_query_from_params
 
     def date(name: str) -> dt.date | None:
         return dt.date.fromisoformat(params[name]) if name in params else None
@@ -753,7 +753,7 @@ async def explain(
 ) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of one representative statement per kind (the request closest to
     the p95 latency), and a scan for sequential scans over a sample of each kind's requests."""
-    from api.search import build_search_sql
+    from api.listings.search import build_search_sql
     from piccolo_conf import DB
 
     server_settings = DB.config.get("server_settings") or {}

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from api.search import _boxes
+from api.listings.search import _boxes
 from stayflow.images import ImageRejected, check_image
 from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, review_problems

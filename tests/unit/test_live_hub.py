@@ -9,7 +9,7 @@ import uuid
 
 import msgspec
 
-from api.live import SEND_QUEUE, LiveConnection, LiveHub, ReadMoved
+from api.conversations.live import SEND_QUEUE, LiveConnection, LiveHub, ReadMoved
 from api.security import CurrentUser
 from stayflow.rules.roles import Role
 

@@ -15,12 +15,12 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody
 from temporalio.common import WorkflowIDReusePolicy
 
-from api import identity
+from api.accounts import identity
+from api.accounts.users import UserRead, user_read
 from api.errors import Problem
 from api.pagination import Page
 from api.security import CurrentUser, TokenIssuer
 from api.throttle import throttle
-from api.users import UserRead, user_read
 from api.validation import acceptable_password, normalized_email, normalized_phone
 from models import PasswordResetToken, Session, User
 from stayflow.credentials import hash_password, needs_rehash, token_digest, verify_password

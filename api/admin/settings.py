@@ -13,7 +13,7 @@ import msgspec
 from litestar import Controller, Request, get, patch
 from litestar.params import JSONBody
 
-from api.audit import actor_of
+from api.admin.audit import actor_of
 from api.calendar import current_platform
 from api.security import CurrentUser, requires_admin
 from models import PlatformSettings

@@ -1,5 +1,5 @@
 """Host-guest messaging (SPEC §8): conversations about a listing or a booking, their messages and
-read markers. Live delivery is in api/live.py; the emails about new messages in
+read markers. Live delivery is in api/conversations/live.py; the emails about new messages in
 workflows/message_digest.py.
 
 Only the two participants see a conversation (admins may read it too); everyone else gets 404.
@@ -18,12 +18,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from temporalio.service import RPCError
 
+from api.accounts.users import PublicProfile, public_profile
+from api.conversations.live import MessagePosted, MessageRead, ReadMoved, message_read, publish
 from api.errors import Problem
-from api.listings import load_visible_listing
-from api.live import MessagePosted, MessageRead, ReadMoved, message_read, publish
+from api.listings.controllers import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_number_cursor, encode_cursor, keyset
 from api.security import CurrentUser
-from api.users import PublicProfile, public_profile
 from api.validation import invalid
 from models import Booking, Conversation, ConversationMessage, Listing, User
 from stayflow.rules.listing_status import ListingStatus

@@ -14,10 +14,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.audit import actor_of
+from api.admin.audit import actor_of
 from api.errors import Problem
-from api.listings import ListingRead, listing_read, listing_reads, load_visible_listing
-from api.notify import tell_host_of_suspension
+from api.listings.controllers import ListingRead, listing_read, listing_reads, load_visible_listing
+from api.notifications.notify import tell_host_of_suspension
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
 from models import Listing, ListingReport

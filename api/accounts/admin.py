@@ -10,12 +10,12 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api import identity
-from api.audit import actor_of
+from api.accounts import identity
+from api.accounts.users import UserRead, load_user, user_read
+from api.admin.audit import actor_of
 from api.errors import Problem
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
-from api.users import UserRead, load_user, user_read
 from models import User
 from stayflow.audit import record_admin_action
 from stayflow.rules.roles import Role

@@ -15,12 +15,12 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api import search
+from api.accounts.users import PublicProfile, public_profile
 from api.errors import Problem, field_errors
+from api.listings import search
+from api.listings.search import Rating
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
-from api.search import Rating
 from api.security import CurrentUser, TokenIssuer, requires_role
-from api.users import PublicProfile, public_profile
 from models import Listing, ListingPhoto, User
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import AMENITIES, unknown_amenities

@@ -12,13 +12,13 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from api.accounts.users import load_user
 from api.booking_reads import load_booking_for
 from api.calendar import current_platform
 from api.errors import Problem, caused_by, field_errors
-from api.listings import load_visible_listing
+from api.listings.controllers import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
-from api.users import load_user
 from models import Listing, Review
 from stayflow.rules.reviews import CATEGORIES, categories_problem, review_problem
 from stayflow.rules.roles import Role

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
-from api.auth import client_ip
+from api.accounts.auth import client_ip
 from api.errors import Problem, field_errors
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser, requires_admin
