@@ -42,7 +42,7 @@ from api.booking_reads import (
 )
 from api.calendar import current_platform, priced_stay
 from api.errors import Problem, caused_by
-from api.listings.controllers import load_visible_listing
+from api.listings.service import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from api.validation import invalid

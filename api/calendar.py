@@ -13,7 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.errors import Problem, field_errors
-from api.listings.controllers import NightlyPrice, load_own_listing, load_visible_listing
+from api.listings.schemas import NightlyPrice
+from api.listings.service import load_own_listing, load_visible_listing
 from api.security import CurrentUser, TokenIssuer
 from api.validation import today
 from models import Booking, CalendarBlock, Listing, PlatformSettings, PriceOverride

@@ -117,7 +117,7 @@ class ReviewPeriod:
 
 
 @dataclass(frozen=True)
-class ReviewOutcome:
+class ModerationOutcome:
     published: int
     reminders_sent: list[int]
     early: bool

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from api.accounts.users import PublicProfile, public_profile
 from api.conversations.live import MessagePosted, MessageRead, ReadMoved, message_read, publish
 from api.errors import Problem
-from api.listings.controllers import load_visible_listing
+from api.listings.service import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_number_cursor, encode_cursor, keyset
 from api.security import CurrentUser
 from api.validation import invalid

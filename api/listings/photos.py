@@ -16,7 +16,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, MultipartBody
 
 from api.errors import Problem
-from api.listings.controllers import PhotoRead, load_own_listing, load_visible_listing, photo_read
+from api.listings.schemas import PhotoRead, photo_read
+from api.listings.service import load_own_listing, load_visible_listing
 from api.security import CurrentUser, TokenIssuer
 from api.validation import invalid
 from models import Listing, ListingPhoto

@@ -16,7 +16,7 @@ from api.accounts.users import load_user
 from api.booking_reads import load_booking_for
 from api.calendar import current_platform
 from api.errors import Problem, caused_by, field_errors
-from api.listings.controllers import load_visible_listing
+from api.listings.service import load_visible_listing
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
 from api.security import CurrentUser
 from models import Listing, Review

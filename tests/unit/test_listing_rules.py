@@ -8,7 +8,7 @@ from PIL import Image
 from api.listings.search import _boxes
 from stayflow.images import ImageRejected, check_image
 from stayflow.rules.cities import city_key, city_name
-from stayflow.rules.listing_checks import ListingFacts, review_problems
+from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_status import allowed
 from tests.factories import image_bytes
 
@@ -17,7 +17,7 @@ READY = ListingFacts(title="Sunny loft by the canal", description="x" * 60, phot
 
 
 def test_a_complete_listing_is_ready_for_review() -> None:
-    assert review_problems(READY) == []
+    assert moderation_problems(READY) == []
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_a_complete_listing_is_ready_for_review() -> None:
 )  # fmt: skip
 def test_review_problems_name_what_to_fix(change: dict[str, object], fragment: str) -> None:
     facts = ListingFacts(**(READY.__dict__ | change))
-    assert any(fragment in p for p in review_problems(facts))
+    assert any(fragment in p for p in moderation_problems(facts))
 
 
 def test_status_transitions() -> None:

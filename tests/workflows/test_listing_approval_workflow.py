@@ -16,7 +16,7 @@ from models.identity import Role
 from stayflow.settings import Settings
 from tests.factories import make_listing, make_user
 from workers.main import build_worker
-from workflows.listing_approval import Decision, ListingApprovalWorkflow, ReviewOutcome, ReviewRequest
+from workflows.listing_approval import Decision, ListingApprovalWorkflow, ModerationOutcome, ModerationRequest
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -56,7 +56,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         handle = await env.client.start_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}-{uuid.uuid4()}", task_queue=task_queue,
         )  # fmt: skip
         await env.sleep(timedelta(hours=23))
@@ -70,7 +70,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
 
         status = await handle.execute_update(ListingApprovalWorkflow.decide, Decision(True, str(admin.id)))
         assert status == "published"
-        assert await handle.result() == ReviewOutcome(status="published", reasons=[])
+        assert await handle.result() == ModerationOutcome(status="published", reasons=[])
         await all_messages_delivered(env)
         if os.environ.get("STAYFLOW_RECORD_HISTORIES"):
             (HISTORIES / "listing_approval_with_reminders.json").write_text((await handle.fetch_history()).to_json())
@@ -88,7 +88,7 @@ async def test_a_listing_that_fails_the_checks_goes_back_to_its_host(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         outcome = await env.client.execute_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}", task_queue=task_queue,
         )  # fmt: skip
         await all_messages_delivered(env)
@@ -109,7 +109,7 @@ async def test_decisions_are_refused_before_review_and_rejections_need_a_reason(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         handle = await env.client.start_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}", task_queue=task_queue,
         )  # fmt: skip
         await wait_for_status(listing, "pending_review")
