@@ -1,257 +1,33 @@
 """Host-guest messaging (SPEC §8): conversations about a listing or a booking, their messages and
-read markers. Live delivery is in api/conversations/live.py; the emails about new messages in
-workflows/message_digest.py.
+read markers. The rules are in `api.conversations.service`; live delivery in
+`api.conversations.live`; the emails about new messages in workflows/message_digest.py.
 
 Only the two participants see a conversation (admins may read it too); everyone else gets 404.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from temporalio.service import RPCError
 
-from api.accounts.users import PublicProfile, public_profile
-from api.conversations.live import MessagePosted, MessageRead, ReadMoved, message_read, publish
-from api.errors import Problem
-from api.listings.service import load_visible_listing
-from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_number_cursor, encode_cursor, keyset
+from api.conversations import service
+from api.conversations.live import MessageRead, message_read
+from api.conversations.schemas import (
+    ConversationRead,
+    ConversationStart,
+    MessageCreate,
+    ReadMarkerUpdate,
+    ReadState,
+    UnreadSummary,
+)
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_number_cursor, encode_cursor
 from api.security import CurrentUser
-from api.validation import invalid
-from models import Booking, Conversation, ConversationMessage, Listing, User
-from stayflow.rules.listing_status import ListingStatus
-from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.message_digest import DigestTarget, MessageDigestWorkflow, digest_workflow_id
-
-log = logging.getLogger("stayflow.api")
-
-MAX_BODY = 4000
-PREVIEW_CHARS = 140
-
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY, description="1 to 4000 characters; trimmed")]
-
-
-class ConversationStart(msgspec.Struct, forbid_unknown_fields=True):
-    body: Body
-    listing_id: UUID | None = None
-    """A guest's question about a listing, before booking."""
-    booking_id: UUID | None = None
-    """About a booking, between its guest and its host. Exactly one of the two."""
-
-
-class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
-    body: Body
-
-
-class ReadMarkerUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    message_id: UUID | None = None
-    """Read up to and including this message; omitted: up to the newest."""
-
-
-class ListingRef(msgspec.Struct):
-    id: UUID
-    title: str
-
-
-class LastMessage(msgspec.Struct):
-    id: UUID
-    seq: int
-    sender_id: UUID
-    preview: str
-    created_at: dt.datetime
-
-
-class ConversationRead(msgspec.Struct):
-    id: UUID
-    listing: ListingRef
-    booking_id: UUID | None
-    host_id: UUID
-    guest_id: UUID
-    other_participant: PublicProfile | None
-    """The other person, seen by a participant (None for an admin reading along)."""
-    last_message: LastMessage | None
-    unread_count: int
-    """Messages from the other participant after my read marker."""
-    my_last_read_seq: int | None
-    their_last_read_seq: int | None
-    """How far the other participant has read (for "seen")."""
-    created_at: dt.datetime
-    last_message_at: dt.datetime
-
-
-class UnreadSummary(msgspec.Struct):
-    unread_count: int
-    """Unread messages in all my conversations."""
-    conversations: int
-    """Conversations with at least one unread message."""
-
-
-class ReadState(msgspec.Struct):
-    conversation_id: UUID
-    last_read_seq: int
-    unread_count: int
-
-
-def _preview(body: str) -> str:
-    line = " ".join(body.split())
-    return line if len(line) <= PREVIEW_CHARS else line[: PREVIEW_CHARS - 1] + "…"
-
-
-def _marker_column(conversation: dict[str, Any], user_id: UUID) -> str | None:
-    if user_id == conversation["host"]:
-        return "host_last_read_seq"
-    if user_id == conversation["guest"]:
-        return "guest_last_read_seq"
-    return None
-
-
-async def conversation_reads(rows: list[dict[str, Any]], viewer: UUID) -> list[ConversationRead]:
-    """A page of conversations as `viewer` sees them, in a fixed number of queries."""
-    if not rows:
-        return []
-    ids = [r["id"] for r in rows]
-    others = {r["guest"] if r["host"] == viewer else r["host"] for r in rows if viewer in (r["host"], r["guest"])}
-    users = {u.id: u for u in await User.objects().where(User.id.is_in(list(others)))} if others else {}
-    titles = {
-        r["id"]: r["title"]
-        for r in await Listing.select(Listing.id, Listing.title).where(Listing.id.is_in([r["listing"] for r in rows]))
-    }
-    last = {
-        m["conversation"]: m
-        for m in await ConversationMessage.raw(
-            """SELECT m.* FROM conversation_messages m JOIN conversations c ON c.id = m.conversation
-               WHERE c.id = ANY({}::uuid[]) AND m.seq = c.last_seq""",
-            ids,
-        )
-    }
-    unread = {
-        r["conversation"]: r["n"]
-        for r in await ConversationMessage.raw(
-            """SELECT m.conversation, count(*) AS n FROM conversation_messages m
-               JOIN conversations c ON c.id = m.conversation
-               WHERE c.id = ANY({}::uuid[]) AND m.sender <> {}
-                 AND m.seq > CASE WHEN c.host = {} THEN c.host_last_read_seq
-                                  WHEN c.guest = {} THEN c.guest_last_read_seq ELSE c.last_seq END
-               GROUP BY m.conversation""",
-            ids,
-            viewer,
-            viewer,
-            viewer,
-        )
-    }
-    reads = []
-    for r in rows:
-        mine, theirs = _marker_column(r, viewer), None
-        if mine is not None:
-            theirs = "guest_last_read_seq" if mine == "host_last_read_seq" else "host_last_read_seq"
-        other = users.get(r["guest"] if r["host"] == viewer else r["host"]) if mine else None
-        message = last.get(r["id"])
-        reads.append(
-            ConversationRead(
-                id=r["id"],
-                listing=ListingRef(id=r["listing"], title=titles.get(r["listing"], "")),
-                booking_id=r["booking"],
-                host_id=r["host"],
-                guest_id=r["guest"],
-                other_participant=public_profile(other) if other is not None else None,
-                last_message=LastMessage(
-                    id=message["id"],
-                    seq=message["seq"],
-                    sender_id=message["sender"],
-                    preview=_preview(message["body"]),
-                    created_at=message["created_at"],
-                )
-                if message
-                else None,
-                unread_count=unread.get(r["id"], 0),
-                my_last_read_seq=r[mine] if mine else None,
-                their_last_read_seq=r[theirs] if theirs else None,
-                created_at=r["created_at"],
-                last_message_at=r["last_message_at"],
-            )
-        )
-    return reads
-
-
-async def load_conversation_for(conversation_id: UUID, user: CurrentUser) -> dict[str, Any]:
-    """The conversation if the caller is one of its two participants or an admin; 404 otherwise."""
-    rows = await Conversation.select().where(Conversation.id == conversation_id)
-    if not rows or (user.id not in (rows[0]["host"], rows[0]["guest"]) and user.role != Role.admin):
-        raise Problem(404, "No such conversation.")
-    return rows[0]
-
-
-def _participant_only(conversation: dict[str, Any], user: CurrentUser) -> str:
-    column = _marker_column(conversation, user.id)
-    if column is None:  # an admin reading along
-        raise Problem(403, "Only the conversation's guest and host can write in it or mark it read.")
-    return column
-
-
-def _body(text: str) -> str:
-    body = text.strip()
-    if not body:
-        raise invalid("body", "must not be blank")
-    return body
-
-
-async def _append(conversation_id: UUID, sender: UUID, body: str) -> dict[str, Any]:
-    """Inside the caller's transaction: number, store and announce one message. Writing a
-    message also moves the sender's own read marker to it."""
-    [bump] = await Conversation.raw(
-        """UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now(),
-             host_last_read_seq = CASE WHEN host = {} THEN last_seq + 1 ELSE host_last_read_seq END,
-             guest_last_read_seq = CASE WHEN guest = {} THEN last_seq + 1 ELSE guest_last_read_seq END
-           WHERE id = {} RETURNING last_seq, host, guest""",
-        sender,
-        sender,
-        conversation_id,
-    )
-    [message] = await ConversationMessage.raw(
-        """INSERT INTO conversation_messages (id, conversation, seq, sender, body, created_at)
-           VALUES (gen_random_uuid(), {}, {}, {}, {}, now()) RETURNING *""",
-        conversation_id,
-        bump["last_seq"],
-        sender,
-        body,
-    )
-    await publish(MessagePosted(conversation_id, message["id"], bump["host"], bump["guest"]))
-    return dict(message)
-
-
-async def _tell_recipient(
-    temporal: TemporalGateway, settings: Settings, conversation: dict[str, Any], message: dict[str, Any]
-) -> None:
-    """Signal-with-start the recipient's digest. The message is stored and delivered live
-    already: if Temporal is unreachable this one email is lost, not the message."""
-    recipient = conversation["guest"] if message["sender"] == conversation["host"] else conversation["host"]
-    try:
-        client = await temporal.client()
-        await client.start_workflow(
-            MessageDigestWorkflow.run,
-            DigestTarget(
-                conversation_id=str(conversation["id"]),
-                recipient_id=str(recipient),
-                quiet_seconds=settings.message_digest_quiet_seconds,
-                max_wait_seconds=settings.message_digest_max_wait_seconds,
-            ),
-            id=digest_workflow_id(conversation["id"], recipient),
-            task_queue=settings.task_queue,
-            start_signal="message_posted",
-            start_signal_args=[message["seq"]],
-            static_summary="Email about new messages",
-        )
-    except (RPCError, RuntimeError, TimeoutError, OSError) as exc:
-        log.warning("no new-message email for conversation %s: Temporal unreachable (%s)", conversation["id"], exc)
 
 
 class ConversationsController(Controller):
@@ -262,30 +38,12 @@ class ConversationsController(Controller):
     async def list_mine(
         self, request: Request[CurrentUser, Any, Any], limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     ) -> Page[ConversationRead]:
-        me = request.user.id
-        rows, next_cursor = await keyset(
-            Conversation.select().where((Conversation.host == me) | (Conversation.guest == me)),
-            time_column=Conversation.last_message_at,
-            id_column=Conversation.id,
-            limit=limit,
-            cursor=cursor,
-            newest_first=True,
-        )
-        return Page(items=await conversation_reads(rows, me), next_cursor=next_cursor)
+        items, next_cursor = await service.conversations_of(request.user.id, limit=limit, cursor=cursor)
+        return Page(items=items, next_cursor=next_cursor)
 
     @get("/unread", operation_id="countUnreadMessages", summary="My unread messages, for a badge")
     async def unread(self, request: Request[CurrentUser, Any, Any]) -> UnreadSummary:
-        me = request.user.id
-        [row] = await ConversationMessage.raw(
-            """SELECT count(*) AS n, count(DISTINCT m.conversation) AS c FROM conversation_messages m
-               JOIN conversations c ON c.id = m.conversation
-               WHERE (c.host = {} AND m.seq > c.host_last_read_seq OR c.guest = {} AND m.seq > c.guest_last_read_seq)
-                 AND m.sender <> {}""",
-            me,
-            me,
-            me,
-        )
-        return UnreadSummary(unread_count=row["n"], conversations=row["c"])
+        return await service.unread_summary(request.user.id)
 
     @post(operation_id="startConversation", summary="Message a host about a listing, or about a booking")
     async def start(
@@ -297,59 +55,19 @@ class ConversationsController(Controller):
     ) -> Response[ConversationRead]:
         """Starts the conversation with its first message, or adds the message to the conversation
         that already exists (201 when started, 200 when it existed)."""
-        user = request.user
-        body = _body(data.body)
-        if (data.listing_id is None) == (data.booking_id is None):
-            raise invalid("listing_id", "give exactly one of listing_id and booking_id")
-        if data.booking_id is not None:
-            booking = await Booking.objects().get(Booking.id == data.booking_id)
-            if booking is None or user.id not in (booking.guest, booking.host):
-                raise Problem(404, "No such booking.")
-            listing_id, booking_id, guest = booking.listing, booking.id, booking.guest
-            listing_row = await Listing.objects().get(Listing.id == booking.listing)
-            assert listing_row is not None
-            host = booking.host or listing_row.host
-            conflict = "(booking) WHERE booking IS NOT NULL"
-        else:
-            assert data.listing_id is not None
-            listing = await load_visible_listing(data.listing_id, user)
-            if listing.host == user.id:
-                raise invalid("listing_id", "this is your own listing: guests start conversations about it")
-            if listing.status != ListingStatus.published:
-                raise invalid("listing_id", "the listing is not published")
-            listing_id, booking_id, guest, host = listing.id, None, user.id, listing.host
-            conflict = "(listing, guest) WHERE booking IS NULL"
-        async with Conversation._meta.db.transaction():
-            created = await Conversation.raw(
-                f"""INSERT INTO conversations (id, listing, booking, host, guest, last_seq, host_last_read_seq,
-                                               guest_last_read_seq, created_at, last_message_at)
-                    VALUES (gen_random_uuid(), {{}}, {{}}, {{}}, {{}}, 0, 0, 0, now(), now())
-                    ON CONFLICT {conflict} DO NOTHING RETURNING id""",
-                listing_id,
-                booking_id,
-                host,
-                guest,
-            )
-            if created:
-                conversation_id = created[0]["id"]
-            else:
-                match = (Conversation.listing == listing_id) & (Conversation.guest == guest)
-                match &= (
-                    (Conversation.booking == booking_id) if booking_id is not None else Conversation.booking.is_null()
-                )
-                [existing] = await Conversation.select(Conversation.id).where(match)
-                conversation_id = existing["id"]
-            message = await _append(conversation_id, user.id, body)
-        [conversation] = await Conversation.select().where(Conversation.id == conversation_id)
-        await _tell_recipient(temporal, settings, conversation, message)
-        [read] = await conversation_reads([conversation], user.id)
+        read, created = await service.start_conversation(
+            request.user,
+            data.body,
+            listing_id=data.listing_id,
+            booking_id=data.booking_id,
+            temporal=temporal,
+            settings=settings,
+        )
         return Response(read, status_code=201 if created else 200)
 
     @get("/{conversation_id:uuid}", operation_id="getConversation", summary="One conversation")
     async def read(self, request: Request[CurrentUser, Any, Any], conversation_id: FromPath[UUID]) -> ConversationRead:
-        conversation = await load_conversation_for(conversation_id, request.user)
-        [read] = await conversation_reads([conversation], request.user.id)
-        return read
+        return await service.conversation_for(conversation_id, request.user)
 
     @get(
         "/{conversation_id:uuid}/messages",
@@ -365,14 +83,9 @@ class ConversationsController(Controller):
     ) -> Page[MessageRead]:
         """Newest first, like a chat screen that scrolls back: `next_cursor` leads to older ones.
         Reading does not move the read marker; `POST …/read` does."""
-        await load_conversation_for(conversation_id, request.user)
-        before = decode_number_cursor(cursor)
-        query = ConversationMessage.select().where(ConversationMessage.conversation == conversation_id)
-        if before is not None:
-            query = query.where(ConversationMessage.seq < before)
-        rows = await query.order_by(ConversationMessage.seq, ascending=False).limit(limit + 1)
-        shown = rows[:limit]
-        more = len(rows) > limit
+        shown, more = await service.messages_before(
+            conversation_id, request.user, before=decode_number_cursor(cursor), limit=limit
+        )
         return Page(
             items=[message_read(r) for r in shown],
             next_cursor=encode_cursor(shown[-1]["seq"]) if more and shown else None,
@@ -387,12 +100,7 @@ class ConversationsController(Controller):
         temporal: NamedDependency[TemporalGateway],
         settings: NamedDependency[Settings],
     ) -> MessageRead:
-        conversation = await load_conversation_for(conversation_id, request.user)
-        _participant_only(conversation, request.user)
-        body = _body(data.body)
-        async with Conversation._meta.db.transaction():
-            message = await _append(conversation_id, request.user.id, body)
-        await _tell_recipient(temporal, settings, conversation, message)
+        message = await service.post_message(conversation_id, request.user, data.body, temporal, settings)
         return message_read(message)
 
     @post(
@@ -408,29 +116,4 @@ class ConversationsController(Controller):
         data: JSONBody[ReadMarkerUpdate | None] = None,
     ) -> ReadState:
         """A read marker never moves back."""
-        user = request.user
-        conversation = await load_conversation_for(conversation_id, user)
-        column = _participant_only(conversation, user)
-        up_to: int | None = None
-        if data is not None and data.message_id is not None:
-            found = await ConversationMessage.select(ConversationMessage.seq).where(
-                (ConversationMessage.id == data.message_id) & (ConversationMessage.conversation == conversation_id)
-            )
-            if not found:
-                raise invalid("message_id", "is not a message of this conversation")
-            up_to = found[0]["seq"]
-        async with Conversation._meta.db.transaction():
-            moved = await Conversation.raw(
-                f"""UPDATE conversations SET {column} = COALESCE({{}}, last_seq)
-                    WHERE id = {{}} AND {column} < COALESCE({{}}, last_seq)
-                    RETURNING {column} AS seq, host, guest""",
-                up_to,
-                conversation_id,
-                up_to,
-            )
-            if moved:
-                row = moved[0]
-                await publish(ReadMoved(conversation_id, user.id, row["seq"], row["host"], row["guest"]))
-        [fresh] = await Conversation.select().where(Conversation.id == conversation_id)
-        [read] = await conversation_reads([fresh], user.id)
-        return ReadState(conversation_id=conversation_id, last_read_seq=fresh[column], unread_count=read.unread_count)
+        return await service.mark_read(conversation_id, request.user, data.message_id if data is not None else None)
