@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -13,21 +11,15 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromPath, JSONBody
-from temporalio.common import WorkflowIDReusePolicy
 
-from api.accounts import identity
+from api.accounts import identity, service
 from api.accounts.users import UserRead, user_read
-from api.errors import Problem
 from api.pagination import Page
 from api.security import CurrentUser, TokenIssuer
-from api.throttle import throttle
-from api.validation import acceptable_password, normalized_email, normalized_phone
-from models import PasswordResetToken, Session, User
-from stayflow.credentials import hash_password, needs_rehash, token_digest, verify_password
-from stayflow.rules.roles import Role
+from models import Session
+from stayflow.rules.roles import Role, SelfServiceRole
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.password_reset import PasswordResetRequest, PasswordResetWorkflow
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
@@ -40,7 +32,7 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
     full_name: Name
     phone: str | None = None
-    role: Literal["guest", "host"] = "guest"
+    role: SelfServiceRole = "guest"
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,9 +84,6 @@ def session_read(session: Session, current_session_id: UUID) -> SessionRead:
     )
 
 
-_BAD_CREDENTIALS = "Wrong email or password."
-
-
 def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
@@ -110,25 +99,9 @@ class AuthController(Controller):
 
     @post("/register", operation_id="register", summary="Create an account", exclude_from_auth=True)
     async def register(self, data: JSONBody[RegisterRequest]) -> UserRead:
-        email = normalized_email(data.email)
-        acceptable_password(data.password, email)
-        phone = normalized_phone(data.phone)
-        if await User.exists().where(User.email == email):
-            raise Problem(409, "An account with this email already exists.", slug="email-taken")
-        password_hash = await asyncio.to_thread(hash_password, data.password)
-        user = User(
-            email=email,
-            password_hash=password_hash,
-            full_name=data.full_name.strip(),
-            phone=phone,
-            role=Role(data.role),
+        user = await service.register(
+            email=data.email, password=data.password, full_name=data.full_name, phone=data.phone, role=Role(data.role)
         )
-        try:
-            await user.save()
-        except Exception as exc:  # the unique index closes the race between exists() and save()
-            if "unique" in str(exc).lower():
-                raise Problem(409, "An account with this email already exists.", slug="email-taken") from exc
-            raise
         return user_read(user)
 
     @post(
@@ -145,25 +118,11 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         tokens: NamedDependency[TokenIssuer],
     ) -> identity.TokenPair:
-        email = data.email.strip().lower()
-        await throttle(
-            f"login:{email}",
-            limit=settings.login_attempts_per_account,
-            window_seconds=settings.account_throttle_window_seconds,
-        )
-        user = await identity.find_user_by_email(email)
-        # The same work and the same answer for a wrong password and an unknown email.
-        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, data.password)
-        if user is None or not ok:
-            raise Problem(401, _BAD_CREDENTIALS, slug="bad-credentials")
-        if user.suspended_at is not None:
-            raise Problem(403, "This account is suspended.", slug="account-suspended")
-        if needs_rehash(user.password_hash):
-            new_hash = await asyncio.to_thread(hash_password, data.password)
-            await User.update({User.password_hash: new_hash}).where(User.id == user.id)
-        return await identity.open_session(
+        return await service.sign_in(
             tokens,
-            user_id=user.id,
+            settings,
+            email=data.email,
+            password=data.password,
             user_agent=request.headers.get("user-agent", ""),
             ip_address=client_ip(request),
         )
@@ -184,13 +143,11 @@ class AuthController(Controller):
 
     @post("/logout", operation_id="logout", summary="Sign out this session", status_code=204)
     async def logout(self, request: Request[CurrentUser, Any, Any]) -> None:
-        await identity.revoke_session(request.user.session_id, reason="logout")
-        await identity.revoke_access_token(request.user.jti, request.user.token_expires_at)
+        await service.sign_out(request.user, everywhere=False)
 
     @post("/logout-all", operation_id="logoutAll", summary="Sign out every session", status_code=204)
     async def logout_all(self, request: Request[CurrentUser, Any, Any]) -> None:
-        await identity.revoke_sessions_of(request.user.id, reason="logout_all")
-        await identity.revoke_access_token(request.user.jti, request.user.token_expires_at)
+        await service.sign_out(request.user, everywhere=True)
 
     @post(
         "/password/forgot",
@@ -206,22 +163,7 @@ class AuthController(Controller):
         temporal: NamedDependency[TemporalGateway],
     ) -> Accepted:
         """The same answer whether or not the email has an account."""
-        email = data.email.strip().lower()
-        await throttle(
-            f"forgot:{email}",
-            limit=settings.password_resets_per_account,
-            window_seconds=settings.account_throttle_window_seconds,
-        )
-        request_id = f"password-reset-{uuid.uuid4()}"
-        client = await temporal.client()
-        await client.start_workflow(
-            PasswordResetWorkflow.run,
-            PasswordResetRequest(request_id=request_id, email=email),
-            id=request_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary="Password reset email",
-        )
+        await service.request_password_reset(data.email, settings, temporal)
         return Accepted("If an account exists for that email, a reset link is on its way.")
 
     @post(
@@ -232,53 +174,15 @@ class AuthController(Controller):
         status_code=204,
     )
     async def reset_password(self, data: JSONBody[ResetPasswordRequest]) -> None:
-        digest = token_digest(data.token)
-        token = (
-            await PasswordResetToken.objects(PasswordResetToken.user)
-            .where(PasswordResetToken.token_hash == digest)
-            .first()
-        )
-        now = dt.datetime.now(dt.UTC)
-        if token is None or token.used_at is not None or token.expires_at <= now:
-            raise Problem(
-                400, "This reset link is invalid, used or expired; ask for a new one.", slug="bad-reset-token"
-            )
-        acceptable_password(data.new_password, token.user.email, field="new_password")
-        new_hash = await asyncio.to_thread(hash_password, data.new_password)
-        async with User._meta.db.transaction():
-            used = (
-                await PasswordResetToken.update({PasswordResetToken.used_at: now})
-                .where((PasswordResetToken.id == token.id) & PasswordResetToken.used_at.is_null())
-                .returning(PasswordResetToken.id)
-            )
-            if not used:  # a concurrent reset with the same token won
-                raise Problem(
-                    400, "This reset link is invalid, used or expired; ask for a new one.", slug="bad-reset-token"
-                )
-            await User.update({User.password_hash: new_hash, User.updated_at: now}).where(User.id == token.user.id)
-        # Whoever knew the old password is signed out everywhere.
-        await identity.revoke_sessions_of(token.user.id, reason="password_reset")
+        """One use per token; every session of the account is signed out."""
+        await service.reset_password(data.token, data.new_password)
 
     @post("/password/change", operation_id="changePassword", summary="Change my password", status_code=204)
     async def change_password(
         self, request: Request[CurrentUser, Any, Any], data: JSONBody[ChangePasswordRequest]
     ) -> None:
         """Other sessions are signed out; this one stays."""
-        user = await User.objects().get(User.id == request.user.id)
-        assert user is not None
-        if not await asyncio.to_thread(verify_password, user.password_hash, data.current_password):
-            raise Problem(
-                422,
-                "current_password: wrong password",
-                slug="bad-credentials",
-                errors=[{"field": "current_password", "message": "wrong password"}],
-            )
-        acceptable_password(data.new_password, user.email, field="new_password")
-        new_hash = await asyncio.to_thread(hash_password, data.new_password)
-        await User.update({User.password_hash: new_hash, User.updated_at: dt.datetime.now(dt.UTC)}).where(
-            User.id == user.id
-        )
-        await identity.revoke_sessions_of(user.id, reason="password_change", keep=request.user.session_id)
+        await service.change_password(request.user, data.current_password, data.new_password)
 
 
 class SessionsController(Controller):
@@ -287,24 +191,13 @@ class SessionsController(Controller):
 
     @get(operation_id="listSessions", summary="My signed-in sessions")
     async def list_sessions(self, request: Request[CurrentUser, Any, Any]) -> Page[SessionRead]:
-        sessions = (
-            await Session.objects()
-            .where(
-                (Session.user == request.user.id)
-                & Session.revoked_at.is_null()
-                & (Session.expires_at > dt.datetime.now(dt.UTC))
-            )
-            .order_by(Session.last_used_at, ascending=False)
-        )
+        sessions = await service.live_sessions_of(request.user.id)
         # A user has a handful of live sessions: one page, always complete.
         return Page(items=[session_read(s, request.user.session_id) for s in sessions], next_cursor=None)
 
     @get("/{session_id:uuid}", operation_id="getSession", summary="One of my sessions")
     async def read(self, request: Request[CurrentUser, Any, Any], session_id: FromPath[UUID]) -> SessionRead:
-        session = await Session.objects().get((Session.id == session_id) & (Session.user == request.user.id))
-        if session is None:
-            raise Problem(404, "No such session.")
-        return session_read(session, request.user.session_id)
+        return session_read(await service.session_of(request.user.id, session_id), request.user.session_id)
 
     @delete(
         "/{session_id:uuid}",
@@ -313,7 +206,4 @@ class SessionsController(Controller):
         status_code=204,
     )
     async def revoke(self, request: Request[CurrentUser, Any, Any], session_id: FromPath[UUID]) -> None:
-        mine = await Session.exists().where((Session.id == session_id) & (Session.user == request.user.id))
-        if not mine:
-            raise Problem(404, "No such session.")
-        await identity.revoke_session(session_id, reason="revoked_by_user")
+        await service.revoke_own_session(request.user.id, session_id)

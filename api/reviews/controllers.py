@@ -12,7 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from api.accounts.users import load_user
+from api.accounts.service import load_user
 from api.booking_reads import load_booking_for
 from api.calendar import current_platform
 from api.errors import Problem, caused_by, field_errors

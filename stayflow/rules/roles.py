@@ -4,6 +4,7 @@ API's guards, the admin tools and the activities."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class Role(StrEnum):
@@ -12,5 +13,6 @@ class Role(StrEnum):
     admin = "admin"
 
 
-SELF_SERVICE = (Role.guest, Role.host)
-"""The roles anyone may register as or switch between; admins are made with `stayflow create-admin`."""
+SelfServiceRole = Literal["guest", "host"]
+"""The `Role`s anyone may register as, spelled as a request body takes them (msgspec's `Literal`
+holds plain strings); admins are made with `stayflow create-admin`."""
