@@ -7,7 +7,10 @@ the controllers only parse, authorize and shape the answer.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -23,9 +26,11 @@ from api.errors import Problem, field_errors
 from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, listing_read_of
 from api.pagination import Page, keyset
 from api.security import CurrentUser
+from api.validation import invalid
 from models import Listing, ListingPhoto, ListingReport, User
 from models.listings import ReportStatus
 from stayflow.audit import Actor, record_admin_action
+from stayflow.images import ImageRejected, check_image
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import unknown_amenities
 from stayflow.rules.cities import city_key, city_name
@@ -369,3 +374,115 @@ async def resolve_report(actor: Actor, report_id: UUID, resolution: str) -> dict
             reason=resolution,
         )
     return dict(rows[0])
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+MAX_PHOTOS_PER_LISTING = 50
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+async def _ordered_photos(listing_id: UUID) -> list[ListingPhoto]:
+    return await ListingPhoto.objects().where(ListingPhoto.listing == listing_id).order_by(ListingPhoto.position)
+
+
+async def _renumber(photos: list[ListingPhoto]) -> None:
+    for index, photo in enumerate(photos):
+        if photo.position != index:
+            await ListingPhoto.update({ListingPhoto.position: index}).where(ListingPhoto.id == photo.id)
+            photo.position = index
+
+
+async def _editable_for_photos(listing_id: UUID, user: CurrentUser) -> Listing:
+    listing = await load_own_listing(listing_id, user)
+    if listing.status not in listing_status.EDITABLE:
+        raise Problem(
+            409, f"The photos of a listing that is {listing.status} cannot change.", slug="illegal-transition"
+        )
+    return listing
+
+
+async def add_photo(
+    listing_id: UUID,
+    user: CurrentUser,
+    read: Callable[[int], Awaitable[bytes]],
+    caption: str,
+    storage: MediaStorage,
+) -> ListingPhoto:
+    """Checked by content (JPEG, PNG or WebP), stored, then numbered after the others. `read` gives
+    the upload's bytes, at most the number asked for; the file is read only once the caller may add it."""
+    listing = await _editable_for_photos(listing_id, user)
+    if len(caption) > 300:
+        raise invalid("caption", "must be at most 300 characters")
+    raw = await read(MAX_UPLOAD_BYTES + 1)
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise Problem(413, f"A photo may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    try:
+        image = await asyncio.to_thread(check_image, raw)
+    except ImageRejected as exc:
+        raise invalid("file", str(exc)) from exc
+    photo_id = uuid.uuid4()
+    key = f"listings/{listing.id}/{photo_id}.{image.extension}"
+    await storage.save(key, image.data, image.content_type)
+    try:
+        async with Listing._meta.db.transaction():
+            # Concurrent uploads take positions one after another, and the cap holds.
+            await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
+            count = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+            if count >= MAX_PHOTOS_PER_LISTING:
+                raise Problem(409, f"A listing has at most {MAX_PHOTOS_PER_LISTING} photos.")
+            photo = ListingPhoto(id=photo_id, listing=listing.id, storage_key=key, content_type=image.content_type,
+                                 width=image.width, height=image.height, size_bytes=len(image.data),
+                                 caption=caption.strip(), position=count)  # fmt: skip
+            await photo.save()
+    except BaseException:
+        await storage.delete(key)  # no orphan file when the row is not written
+        raise
+    await Listing.update({Listing.updated_at: dt.datetime.now(dt.UTC)}).where(Listing.id == listing.id)
+    return photo
+
+
+async def photos_of(listing_id: UUID, user: CurrentUser | None) -> list[ListingPhoto]:
+    listing = await load_visible_listing(listing_id, user)
+    return await _ordered_photos(listing.id)
+
+
+async def update_photo(
+    listing_id: UUID,
+    photo_id: UUID,
+    user: CurrentUser,
+    *,
+    caption: str | msgspec.UnsetType = msgspec.UNSET,
+    position: int | msgspec.UnsetType = msgspec.UNSET,
+) -> ListingPhoto:
+    """A new caption, or a new place in the order (0 = cover) with the others moving up or down."""
+    listing = await _editable_for_photos(listing_id, user)
+    photos = await _ordered_photos(listing.id)
+    photo = next((p for p in photos if p.id == photo_id), None)
+    if photo is None:
+        raise Problem(404, "No such photo.")
+    if not isinstance(caption, msgspec.UnsetType):
+        await ListingPhoto.update({ListingPhoto.caption: caption.strip()}).where(ListingPhoto.id == photo.id)
+        photo.caption = caption.strip()
+    if not isinstance(position, msgspec.UnsetType):
+        photos.remove(photo)
+        photos.insert(min(position, len(photos)), photo)
+        await _renumber(photos)
+    return photo
+
+
+async def delete_photo(listing_id: UUID, photo_id: UUID, user: CurrentUser, storage: MediaStorage) -> None:
+    """The file goes too; a published listing keeps at least one photo."""
+    listing = await _editable_for_photos(listing_id, user)
+    remaining = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
+    if listing.status == ListingStatus.published and remaining <= 1:
+        raise Problem(409, "A published listing keeps at least one photo; upload another first.")
+    deleted = (
+        await ListingPhoto.delete()
+        .where((ListingPhoto.id == photo_id) & (ListingPhoto.listing == listing.id))
+        .returning(ListingPhoto.storage_key)
+    )
+    if not deleted:
+        raise Problem(404, "No such photo.")
+    await storage.delete(deleted[0]["storage_key"])
+    await _renumber(await _ordered_photos(listing.id))
