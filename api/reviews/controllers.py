@@ -6,25 +6,17 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from api.accounts.service import load_user
-from api.booking_reads import load_booking_for
-from api.calendar import current_platform
-from api.errors import Problem, caused_by, field_errors
-from api.listings.service import load_visible_listing
-from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from api.reviews import service
 from api.security import CurrentUser
-from models import Listing, Review
-from stayflow.rules.reviews import CATEGORIES, categories_problem, review_problem
-from stayflow.rules.roles import Role
+from models import Review
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
@@ -99,46 +91,14 @@ class BookingReviewsController(Controller):
         settings: NamedDependency[Settings],
     ) -> ReviewRead:
         """Hidden until both have written or the review window closes."""
-        booking = await load_booking_for(booking_id, request.user)
-        if request.user.id not in (booking.guest, booking.host):
-            raise Problem(404, "No such booking.")
-        role = Role.guest if request.user.id == booking.guest else Role.host
-        # The window the stay was booked with (bookings from before the snapshot: the current one).
-        window = booking.review_window_days or (await current_platform()).review_window_days
-        now = dt.datetime.now(dt.UTC)
-        if problem := review_problem(
-            status=booking.status, completed_at=booking.completed_at, now=now, window_days=window
-        ):
-            raise Problem(409, problem, slug="review-not-open")
-        if problem := categories_problem(role, data.categories):
-            raise Problem(422, f"categories: {problem}", errors=field_errors(("categories", problem)))
-        review = Review(
-            booking=booking.id,
-            listing=booking.listing,
-            author=request.user.id,
-            subject=booking.host if role == Role.guest else booking.guest,
-            author_role=role,
+        review = await service.write_review(
+            booking_id,
+            request.user,
             rating=data.rating,
+            comment=data.comment,
             categories=data.categories,
-            comment=data.comment.strip(),
-        )
-        try:
-            await review.save()
-        except Exception as exc:
-            if caused_by(exc, asyncpg.exceptions.UniqueViolationError):
-                raise Problem(409, "You already reviewed this stay.", slug="duplicate-review") from exc
-            raise
-        assert booking.completed_at is not None
-        client = await temporal.client()
-        # Signal-with-start: the reminders' run exists for stays completed since it was introduced;
-        # for older ones the first review starts it, with deadlines still counted from check-out.
-        await client.start_workflow(
-            ReviewReminderWorkflow.run,
-            ReviewPeriod(str(booking.id), booking.completed_at.isoformat(), window),
-            id=review_workflow_id(booking.id),
-            task_queue=settings.task_queue,
-            start_signal="review_written",
-            start_signal_args=[role],
+            temporal=temporal,
+            settings=settings,
         )
         return review_read(review)
 
@@ -158,29 +118,8 @@ class ListingReviewsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> ListingReviews:
-        listing = await load_visible_listing(listing_id, None)
-        published = (
-            (Review.listing == listing.id) & (Review.author_role == Role.guest) & Review.published_at.is_not_null()
-        )
-        rows, next_cursor = await keyset(
-            Review.select().where(published),
-            time_column=Review.created_at,
-            id_column=Review.id,
-            limit=limit,
-            cursor=cursor,
-            newest_first=True,
-        )
-        averages = await Review.raw(
-            "SELECT "
-            + ", ".join(f"round(avg((categories->>'{c}')::int)::numeric, 2)::float8 AS {c}" for c in CATEGORIES)
-            + " FROM reviews WHERE listing = {} AND author_role = 'guest' AND published_at IS NOT NULL",
-            listing.id,
-        )
-        summary = RatingSummary(
-            average=listing.rating_average,
-            count=listing.rating_count,
-            categories={c: averages[0][c] for c in CATEGORIES},
-        )
+        listing, averages, rows, next_cursor = await service.reviews_of_listing(listing_id, limit=limit, cursor=cursor)
+        summary = RatingSummary(average=listing.rating_average, count=listing.rating_count, categories=averages)
         return ListingReviews(summary=summary, items=[review_read(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -195,17 +134,7 @@ class UserReviewsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[ReviewRead]:
-        user = await load_user(user_id)
-        if user.suspended_at is not None:
-            raise Problem(404, "No such user.")
-        rows, next_cursor = await keyset(
-            Review.select().where((Review.subject == user.id) & Review.published_at.is_not_null()),
-            time_column=Review.created_at,
-            id_column=Review.id,
-            limit=limit,
-            cursor=cursor,
-            newest_first=True,
-        )
+        rows, next_cursor = await service.reviews_about(user_id, limit=limit, cursor=cursor)
         return Page(items=[review_read(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -219,19 +148,4 @@ class ReviewRepliesController(Controller):
     async def reply(
         self, request: Request[CurrentUser, Any, Any], review_id: FromPath[UUID], data: JSONBody[ReplyCreate]
     ) -> ReviewRead:
-        review = await Review.objects().get(Review.id == review_id)
-        listing = await Listing.objects().get(Listing.id == review.listing) if review else None
-        if review is None or listing is None or listing.host != request.user.id or review.author_role != Role.guest:
-            raise Problem(404, "No such review of your listings.")
-        if review.published_at is None:
-            raise Problem(409, "You can answer once the review is published.", slug="review-not-published")
-        answered = (
-            await Review.update({Review.reply: data.reply.strip(), Review.replied_at: dt.datetime.now(dt.UTC)})
-            .where((Review.id == review.id) & Review.reply.is_null())
-            .returning(Review.id)
-        )
-        if not answered:
-            raise Problem(409, "You already answered this review.", slug="duplicate-reply")
-        fresh = await Review.objects().get(Review.id == review.id)
-        assert fresh is not None
-        return review_read(fresh)
+        return review_read(await service.reply_to_review(review_id, request.user, data.reply))
