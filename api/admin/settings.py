@@ -26,7 +26,7 @@ HostResponseHours = Annotated[
 ]
 ReviewWindowDays = Annotated[int, msgspec.Meta(ge=1, le=60, description="days after check-out to write a review")]
 ReminderHours = Annotated[
-    int, msgspec.Meta(ge=1, le=168, description="hours between reminders to admins of a listing waiting for review")
+    int, msgspec.Meta(ge=1, le=168, description="hours between reminders to admins of a listing waiting for moderation")
 ]
 
 SETTING_FIELDS = (

@@ -106,7 +106,7 @@ class ListingsController(Controller):
         settings: NamedDependency[Settings],
     ) -> ListingRead:
         """Edits of a published listing go live at once, except a change of location, which sends
-        the listing back through review."""
+        the listing back through moderation."""
         listing = await service.update_listing(listing_id, request.user, data, temporal, settings)
         return await service.listing_read(listing, storage, for_owner=True)
 

@@ -78,7 +78,7 @@ class AdminListingsController(Controller):
     tags = ["admin"]
     guards = [requires_admin]
 
-    @get(operation_id="adminListings", summary="Listings by status, oldest first (the review queue)")
+    @get(operation_id="adminListings", summary="Listings by status, oldest first (the moderation queue)")
     async def queue(
         self,
         storage: NamedDependency[MediaStorage],
@@ -91,7 +91,7 @@ class AdminListingsController(Controller):
     @post(
         "/{listing_id:uuid}/approve",
         operation_id="adminApproveListing",
-        summary="Publish a listing under review",
+        summary="Publish a listing awaiting moderation",
         status_code=200,
     )
     async def approve(

@@ -234,7 +234,7 @@ async def start_moderation(temporal: TemporalGateway, settings: Settings, listin
             task_queue=settings.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            static_summary=f"Review of “{listing.title}” by {host_name}",
+            static_summary=f"Moderation of “{listing.title}” by {host_name}",
         )
     except WorkflowAlreadyStartedError as exc:
         raise Problem(409, "This listing is already being reviewed.", slug="illegal-transition") from exc
