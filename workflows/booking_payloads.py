@@ -117,7 +117,7 @@ class ReviewPeriod:
 
 
 @dataclass(frozen=True)
-class ModerationOutcome:
+class ReviewOutcome:
     published: int
     reminders_sent: list[int]
     early: bool

@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.reviews import Publication, ReviewActivities, ReviewReminder
     from stayflow.rules.reviews import REMINDER_DAYS
-    from workflows.booking_payloads import ModerationOutcome, ReviewPeriod
+    from workflows.booking_payloads import ReviewOutcome, ReviewPeriod
 
 from workflows.messaging import deliver_message
 
@@ -55,7 +55,7 @@ class ReviewReminderWorkflow:
         return self._both()
 
     @workflow.run
-    async def run(self, period: ReviewPeriod) -> ModerationOutcome:
+    async def run(self, period: ReviewPeriod) -> ReviewOutcome:
         start = dt.datetime.fromisoformat(period.completed_at)
         reminded: list[int] = []
         deliveries: list[asyncio.Task[bool]] = []
@@ -83,4 +83,4 @@ class ReviewReminderWorkflow:
             )
             deliveries += [asyncio.create_task(deliver_message(m)) for m in message_ids]
         await asyncio.gather(*deliveries)
-        return ModerationOutcome(published=published, reminders_sent=reminded, early=early)
+        return ReviewOutcome(published=published, reminders_sent=reminded, early=early)

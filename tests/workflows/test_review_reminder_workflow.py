@@ -12,7 +12,7 @@ from models.identity import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user
 from workers.main import build_worker
-from workflows.review_reminders import ModerationOutcome, ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
+from workflows.review_reminders import ReviewOutcome, ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 
 
 async def completed_stay() -> tuple[Booking, Any, Any]:
@@ -66,7 +66,7 @@ async def test_reminders_on_day_1_and_7_then_publication_on_day_14(
         assert await reminders_to() == ["guest@example.com", "host@example.com", "host@example.com"]
         assert (await Review.objects().first()).published_at is None  # type: ignore[union-attr]  # still blind
         outcome = await handle.result()  # day 14: the window closes
-    assert outcome == ModerationOutcome(published=1, reminders_sent=[1, 7], early=False)
+    assert outcome == ReviewOutcome(published=1, reminders_sent=[1, 7], early=False)
     [review] = await Review.objects()
     assert review.published_at is not None
     listing = await Listing.objects().get(Listing.id == booking.listing)
@@ -91,7 +91,7 @@ async def test_both_written_publishes_at_once_and_stops_reminding(
         await write(booking, host, "host", 4)
         await handle.signal(ReviewReminderWorkflow.review_written, "host")
         outcome = await handle.result()
-    assert outcome == ModerationOutcome(published=2, reminders_sent=[], early=True)
+    assert outcome == ReviewOutcome(published=2, reminders_sent=[], early=True)
     assert await reminders_to() == []
     assert all(r.published_at is not None for r in await Review.objects())
     # Each of them is told the other's review is out (SPEC §8 "review received"), once.
