@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from temporalio import activity
@@ -13,13 +12,7 @@ from models import Message, PasswordResetToken, User
 from stayflow import templates
 from stayflow.credentials import new_opaque_token, token_digest
 from stayflow.settings import Settings
-
-
-@dataclass(frozen=True)
-class PasswordResetRequest:
-    request_id: str
-    """Unique per request (the workflow id): makes the activity safe to retry."""
-    email: str
+from workflows.payloads.accounts import PasswordResetRequest
 
 
 class AccountActivities:

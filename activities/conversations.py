@@ -3,7 +3,6 @@ recording the one email that tells the recipient about it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from uuid import UUID
 
 from temporalio import activity
@@ -12,31 +11,11 @@ from activities.notifications import record_notification
 from models import Conversation, ConversationMessage, Listing, User
 from stayflow import templates
 from stayflow.settings import Settings
+from workflows.payloads.conversations import DigestRequest, DigestResult
 
 PREVIEWS = 5
 """The digest quotes at most this many of the newest unread messages."""
 PREVIEW_CHARS = 300
-
-
-@dataclass(frozen=True)
-class DigestRequest:
-    conversation_id: str
-    recipient_id: str
-    after_seq: int
-    """Messages up to this `seq` were already in an earlier digest."""
-    round: int
-    """Which digest of this run: with the run id, the email's dedupe key."""
-
-
-@dataclass(frozen=True)
-class DigestResult:
-    message_id: str | None
-    """The first message to deliver (the email, or the SMS when email is off for new messages),
-    or None when the recipient has read everything meanwhile (or wants neither)."""
-    up_to_seq: int
-    """The newest message this digest accounts for."""
-    more_ids: list[str] = field(default_factory=list)
-    """Further messages to deliver for this digest (the SMS, when both channels are on)."""
 
 
 class ConversationActivities:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -19,36 +18,7 @@ from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
-
-
-@dataclass(frozen=True)
-class BeginReview:
-    listing_id: str
-    review_id: str
-    """The workflow run: one set of messages per run, however often an activity retries."""
-
-
-@dataclass(frozen=True)
-class ReviewStart:
-    problems: list[str]
-    reminder_hours: int
-    message_ids: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class AdminReminder:
-    listing_id: str
-    review_id: str
-    reminder_number: int
-
-
-@dataclass(frozen=True)
-class ListingDecision:
-    listing_id: str
-    review_id: str
-    approve: bool
-    admin_id: str
-    reason: str = ""
+from workflows.payloads.listings import AdminReminder, BeginReview, ListingDecision, ReviewStart
 
 
 class ListingActivities:

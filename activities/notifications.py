@@ -12,7 +12,6 @@ process that caused it, and a message already sent is never handed to a provider
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from uuid import UUID
 
 from temporalio import activity
@@ -25,41 +24,7 @@ from stayflow.providers.email import EmailSender, OutgoingEmail
 from stayflow.providers.sms import OutgoingSms, SmsSender
 from stayflow.rules.notifications import PreferenceChannel, wanted_channels
 from stayflow.templates import Notice, RenderedEmail, sms_text
-
-
-@dataclass(frozen=True)
-class DeliverMessage:
-    message_id: str
-
-
-@dataclass(frozen=True)
-class DeliverMessages:
-    message_ids: list[str]
-
-
-@dataclass(frozen=True)
-class MessageFailed:
-    message_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class NotificationRequest:
-    """An event rendered outside a workflow (by the API), for `NotifyWorkflow` to record."""
-
-    user_id: str
-    kind: str
-    dedupe_key: str
-    subject: str
-    text: str
-    html: str
-    short: str
-    link: str = ""
-
-    @classmethod
-    def of(cls, *, user_id: UUID, kind: str, dedupe_key: str, notice: Notice, link: str = "") -> NotificationRequest:
-        email = notice.email
-        return cls(str(user_id), kind, dedupe_key, email.subject, email.text, email.html, notice.short, link)
+from workflows.payloads.notifications import DeliverMessage, DeliverMessages, MessageFailed, NotificationRequest
 
 
 class NotificationActivities:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from uuid import UUID
 
 from temporalio import activity
@@ -12,17 +11,7 @@ from activities.notifications import record_notification
 from models import Booking, Listing, Review, User
 from stayflow import templates
 from stayflow.settings import Settings
-
-
-@dataclass(frozen=True)
-class ReviewReminder:
-    booking_id: str
-    day: int
-
-
-@dataclass(frozen=True)
-class Publication:
-    booking_id: str
+from workflows.payloads.reviews import Publication, ReviewReminder
 
 
 class ReviewActivities:

@@ -44,7 +44,8 @@ from stayflow.rules.refunds import Policy
 from stayflow.rules.stays import stay_started
 from stayflow.templates import money
 from stayflow.temporal import TemporalGateway
-from workflows.booking import BookingWorkflow, ChangeRequest, booking_workflow_id
+from workflows.booking import BookingWorkflow, booking_workflow_id
+from workflows.payloads.change import ChangeRequest
 
 OPEN = ("requested", "awaiting_host")
 

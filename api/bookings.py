@@ -53,8 +53,9 @@ from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED
 from stayflow.rules.refunds import Canceller, Refund, refund_for_cancellation
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
-from workflows.cancellation import CancellationRequest
+from workflows.booking import BookingWorkflow, booking_workflow_id
+from workflows.payloads.booking import BookingRequest, HostDecision
+from workflows.payloads.cancellation import CancellationRequest
 
 
 class BookingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -424,10 +425,16 @@ async def cancel_booking(
     )
     captured = payment.status in WAS_CAPTURED
     amount = decision.amount if captured else 0
+    lines = credit_lines(decision) if captured else []
     async with Booking._meta.db.transaction():
         claimed = (
             await Booking.update(
-                {Booking.cancellation_key: claim, Booking.cancelled_by: by, Booking.refund_amount: amount}
+                {
+                    Booking.cancellation_key: claim,
+                    Booking.cancelled_by: by,
+                    Booking.refund_amount: amount,
+                    Booking.refund_lines: lines,
+                }
             )
             .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
             .returning(Booking.id)
@@ -453,7 +460,7 @@ async def cancel_booking(
                 cancelled_by=by,
                 reason=reason,
                 refund=amount,
-                lines=credit_lines(decision) if captured else [],
+                lines=lines,
                 captured=captured,
                 total=booking.total,
             ),
@@ -470,7 +477,12 @@ async def cancel_booking(
         cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
         async with Booking._meta.db.transaction():
             await Booking.update(
-                {Booking.cancellation_key: None, Booking.cancelled_by: None, Booking.refund_amount: None}
+                {
+                    Booking.cancellation_key: None,
+                    Booking.cancelled_by: None,
+                    Booking.refund_amount: None,
+                    Booking.refund_lines: None,
+                }
             ).where(Booking.id == booking.id)
             if by == "admin":  # the claim was audited: so is its withdrawal
                 await record_admin_action(
@@ -525,12 +537,13 @@ async def _resend_cancellation(
     temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
 ) -> None:
     amount = booking.refund_amount or 0
+    stored = json.loads(booking.refund_lines) if isinstance(booking.refund_lines, str) else booking.refund_lines
     request = CancellationRequest(
         booking_id=str(booking.id),
         cancelled_by=by,
         reason=reason,
         refund=amount,
-        lines=[{"description": "Refund", "amount": amount}] if amount else [],
+        lines=stored if stored is not None else [{"description": "Refund", "amount": amount}] if amount else [],
         captured=payment.status in WAS_CAPTURED,
         total=booking.total,
     )

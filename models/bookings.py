@@ -45,6 +45,8 @@ class Booking(Table, tablename="bookings"):
     cancelled_by = Varchar(length=10, null=True, default=None)
     refund_amount = Integer(null=True, default=None)
     """What the cancellation gives back, decided (and answered) before the money moves."""
+    refund_lines = JSONB(null=True, default=None)
+    """The credit note's lines of that refund, decided with it (the credit note follows them)."""
     review_window_days = Integer(null=True, default=None)
     """The platform's review window when this was booked: a later change of the setting does not move it."""
 

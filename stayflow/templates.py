@@ -8,6 +8,8 @@ from html import escape
 
 import msgspec
 
+from stayflow.money import format_money
+
 
 class RenderedEmail(msgspec.Struct, frozen=True):
     subject: str
@@ -118,7 +120,7 @@ def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: 
 
 
 def money(amount: int, currency: str) -> str:
-    return f"{currency} {amount // 100:,}.{amount % 100:02d}"
+    return format_money(amount, currency)
 
 
 _BOOKING_LINES: dict[str, tuple[str, str]] = {

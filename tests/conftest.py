@@ -27,6 +27,8 @@ hypothesis_settings.load_profile("stayflow")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Point every process-wide setting at this run's database. The server itself starts only when
+    a test asks for the database (`db_pool`): unit tests run without PostgreSQL."""
     if hasattr(config, "workerinput"):
         return
     home = Path(tempfile.mkdtemp(prefix="stayflow-test-"))
@@ -36,20 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for provider_key in ("SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
         os.environ.pop(provider_key, None)
     database = f"stayflow_test_{uuid.uuid4().hex[:10]}"
+    _STACK["database"] = database
     external = os.environ.get("STAYFLOW_TEST_DATABASE_URL")
     if external:
-        import asyncio
-
-        import asyncpg
-
-        async def create() -> None:
-            conn = await asyncpg.connect(external)
-            try:
-                await conn.execute(f'CREATE DATABASE "{database}"')
-            finally:
-                await conn.close()
-
-        asyncio.run(create())
         base, _, _ = external.rpartition("/")
         os.environ["STAYFLOW_DATABASE_URL"] = f"{base}/{database}"
         _STACK["external_admin"] = external
@@ -57,25 +48,47 @@ def pytest_configure(config: pytest.Config) -> None:
         from stayflow.devstack import EmbeddedPostgres, free_port
 
         postgres = EmbeddedPostgres(home / "postgres" / "data", free_port(), fast_and_unsafe=True)
-        postgres.start()
-        postgres.ensure_database(database)
         _STACK["postgres"] = postgres
         os.environ["STAYFLOW_DATABASE_URL"] = postgres.dsn(database)
-    _STACK["database"] = database
 
+
+def _prepare_database() -> None:
+    """Start (or create on the external server) this run's database and migrate it, once."""
+    if _STACK.get("database_ready"):
+        return
     import asyncio
+
+    database = str(_STACK["database"])
+    external = _STACK.get("external_admin")
+    if external:
+        import asyncpg
+
+        async def create() -> None:
+            conn = await asyncpg.connect(str(external))
+            try:
+                await conn.execute(f'CREATE DATABASE "{database}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
+    else:
+        postgres: Any = _STACK["postgres"]
+        postgres.start()
+        postgres.ensure_database(database)
+        _STACK["postgres_started"] = True
 
     from stayflow.migrations import migrate
 
     asyncio.run(migrate())
+    _STACK["database_ready"] = True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     postgres = _STACK.pop("postgres", None)
-    if postgres is not None:
+    if postgres is not None and _STACK.pop("postgres_started", False):
         postgres.stop()  # type: ignore[attr-defined]
     external = _STACK.pop("external_admin", None)
-    if external:
+    if external and _STACK.get("database_ready"):
         import asyncio
 
         import asyncpg
@@ -107,7 +120,13 @@ def settings():
 
 
 @pytest.fixture(scope="session")
-async def db_pool() -> AsyncIterator[None]:
+def database() -> None:
+    """This run's migrated database (started on first use)."""
+    _prepare_database()
+
+
+@pytest.fixture(scope="session")
+async def db_pool(database: None) -> AsyncIterator[None]:
     from piccolo_conf import DB
 
     await DB.start_connection_pool(min_size=1, max_size=10)
@@ -115,9 +134,9 @@ async def db_pool() -> AsyncIterator[None]:
     await DB.close_connection_pool()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def clean_database(db_pool: None) -> AsyncIterator[None]:
-    """Every test starts from empty tables."""
+    """Empty tables for the test (autouse in the suites that use the database)."""
     from models import ALL_TABLES
 
     names = ", ".join(t._meta.tablename for t in ALL_TABLES)

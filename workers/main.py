@@ -15,11 +15,13 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from activities.accounts import AccountActivities
-from activities.bookings import BookingActivities, CancellationActivities
+from activities.bookings import BookingActivities
 from activities.changes import ChangeActivities
 from activities.conversations import ConversationActivities
+from activities.documents import DocumentActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
+from activities.payments import PaymentActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
@@ -55,10 +57,10 @@ WORKFLOWS = [
 def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
-    payments = payments_for(settings)
-    bookings = BookingActivities(settings, payments)
-    cancellations = CancellationActivities(settings, payments)
-    changes = ChangeActivities(settings, payments)
+    payments = PaymentActivities(payments_for(settings))
+    documents = DocumentActivities()
+    bookings = BookingActivities(settings)
+    changes = ChangeActivities()
     reviews = ReviewActivities(settings)
     conversations = ConversationActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
@@ -67,21 +69,24 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         listings.begin_review,
         listings.remind_admins,
         listings.apply_decision,
-        bookings.authorize_payment,
-        bookings.confirm_authentication,
-        bookings.capture_payment,
-        bookings.void_payment,
+        # money through Stripe, with its ledger rows: the booking's, a change's, a cancellation's
+        payments.authorize_payment,
+        payments.confirm_authentication,
+        payments.capture_payment,
+        payments.void_payment,
+        payments.authorize_change,
+        payments.capture_change,
+        payments.void_change,
+        payments.refund_change,
+        payments.settle_cancellation,
+        # invoices, receipts and credit notes
+        documents.issue_invoice_and_receipt,
+        documents.issue_change_documents,
+        # a booking's rows and what it tells guest and host
         bookings.set_booking_status,
-        bookings.issue_invoice_and_receipt,
         bookings.notify,
         bookings.notify_all,
-        cancellations.settle_cancellation,
-        changes.authorize_change,
         changes.move_dates,
-        changes.capture_change,
-        changes.void_change,
-        changes.refund_change,
-        changes.issue_change_documents,
         changes.set_change_status,
         changes.settle_failed_change,
         reviews.remind_reviewers,

@@ -30,24 +30,22 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import (
+    from activities.bookings import BookingActivities
+    from activities.changes import ChangeActivities
+    from activities.payments import PaymentActivities
+    from workflows.payloads.booking import (
         AuthorizationOutcome,
-        BookingActivities,
         BookingNotice,
         BookingNotices,
         BookingRef,
-        StatusChange,
-    )
-    from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
-    from workflows.booking_payloads import (
         BookingRequest,
         BookingState,
-        ChangeOutcome,
-        ChangeRequest,
         HostDecision,
         PaymentEvent,
+        StatusChange,
         TimelineStep,
     )
+    from workflows.payloads.change import ChangeOutcome, ChangeRef, ChangeRequest, ChangeStatus
 
 from stayflow.rules.stays import night_starts, stay_ends
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
@@ -140,7 +138,7 @@ class BookingWorkflow:
     async def _void(self) -> None:
         assert self._request is not None
         await workflow.execute_activity_method(
-            BookingActivities.void_payment,
+            PaymentActivities.void_payment,
             BookingRef(self._request.booking_id),
             start_to_close_timeout=DB,
             retry_policy=PROVIDER_RETRY,
@@ -222,7 +220,7 @@ class BookingWorkflow:
             # Stripe refused for good (or a step failed past its retries): release any hold of the
             # change, record it failed, and keep the stay running rather than fail the booking.
             await workflow.execute_activity_method(
-                ChangeActivities.void_change,
+                PaymentActivities.void_change,
                 ChangeRef(change.booking_id, change.number),
                 start_to_close_timeout=DB,
                 retry_policy=PROVIDER_RETRY,
@@ -276,7 +274,7 @@ class BookingWorkflow:
 
         self._phase = "authorizing"
         auth: AuthorizationOutcome = await workflow.execute_activity_method(
-            BookingActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+            PaymentActivities.authorize_payment, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
         if self._cancellation is not None:
             return await self._cancel()
@@ -292,7 +290,7 @@ class BookingWorkflow:
             if self._cancellation is not None:
                 return await self._cancel()
             auth = await workflow.execute_activity_method(
-                BookingActivities.confirm_authentication, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+                PaymentActivities.confirm_authentication, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
             )
             if self._cancellation is not None:
                 return await self._cancel()

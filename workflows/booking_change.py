@@ -11,9 +11,11 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import AuthorizationOutcome
-    from activities.changes import ChangeActivities, ChangeRef, ChangeStatus
-    from workflows.booking_payloads import ChangeResult
+    from activities.changes import ChangeActivities
+    from activities.documents import DocumentActivities
+    from activities.payments import PaymentActivities
+    from workflows.payloads.booking import AuthorizationOutcome
+    from workflows.payloads.change import ChangeRef, ChangeResult, ChangeStatus
 
 from workflows.policies import DB, PROVIDER_RETRY
 
@@ -27,23 +29,23 @@ class BookingChangeWorkflow:
     @workflow.run
     async def run(self, ref: ChangeRef) -> ChangeResult:
         auth: AuthorizationOutcome = await workflow.execute_activity_method(
-            ChangeActivities.authorize_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+            PaymentActivities.authorize_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
         if auth.outcome != "authorized":
             return await self._fail(ref, auth.message or "The card was declined.", "card_declined")
         if not await workflow.execute_activity_method(ChangeActivities.move_dates, ref, start_to_close_timeout=DB):
             await workflow.execute_activity_method(
-                ChangeActivities.void_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+                PaymentActivities.void_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
             )
             return await self._fail(ref, "Some of the new nights were just taken by another booking.", "dates_taken")
         await workflow.execute_activity_method(
-            ChangeActivities.capture_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+            PaymentActivities.capture_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
         await workflow.execute_activity_method(
-            ChangeActivities.refund_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
+            PaymentActivities.refund_change, ref, start_to_close_timeout=DB, retry_policy=PROVIDER_RETRY
         )
         documents = await workflow.execute_activity_method(
-            ChangeActivities.issue_change_documents, ref, start_to_close_timeout=DB
+            DocumentActivities.issue_change_documents, ref, start_to_close_timeout=DB
         )
         return ChangeResult(applied=True, documents=documents)
 

@@ -13,15 +13,10 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import (
-        BookingActivities,
-        BookingNotice,
-        CancellationActivities,
-        Settlement,
-        SettlementResult,
-        StatusChange,
-    )
-    from workflows.booking_payloads import CancellationRequest
+    from activities.bookings import BookingActivities
+    from activities.payments import PaymentActivities
+    from workflows.payloads.booking import BookingNotice, StatusChange
+    from workflows.payloads.cancellation import CancellationRequest, Settlement, SettlementResult
 
 from workflows.messaging import deliver_in_background
 from workflows.policies import PROVIDER_RETRY
@@ -36,7 +31,7 @@ class CancellationRefundWorkflow:
     @workflow.run
     async def run(self, request: CancellationRequest) -> SettlementResult:
         result: SettlementResult = await workflow.execute_activity_method(
-            CancellationActivities.settle_cancellation,
+            PaymentActivities.settle_cancellation,
             Settlement(request.booking_id, request.refund, request.lines, request.captured),
             start_to_close_timeout=timedelta(seconds=30), retry_policy=PROVIDER_RETRY,
         )  # fmt: skip

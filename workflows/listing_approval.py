@@ -19,13 +19,8 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from activities.listings import (
-        AdminReminder,
-        BeginReview,
-        ListingActivities,
-        ListingDecision,
-        ReviewStart,
-    )
+    from activities.listings import ListingActivities
+    from workflows.payloads.listings import AdminReminder, BeginReview, ListingDecision, ReviewStart
 
 from workflows.messaging import deliver_in_background
 

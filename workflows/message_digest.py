@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.conversations import ConversationActivities, DigestRequest
+    from activities.conversations import ConversationActivities
+    from workflows.payloads.conversations import DigestRequest
 
 from workflows.messaging import deliver_email
 

@@ -13,13 +13,8 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import (
-        DeliverMessage,
-        DeliverMessages,
-        MessageFailed,
-        NotificationActivities,
-        NotificationRequest,
-    )
+    from activities.notifications import NotificationActivities
+    from workflows.payloads.notifications import DeliverMessage, DeliverMessages, MessageFailed, NotificationRequest
 
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),

@@ -12,7 +12,8 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts import AccountActivities, PasswordResetRequest
+    from activities.accounts import AccountActivities
+    from workflows.payloads.accounts import PasswordResetRequest
 
 from workflows.messaging import deliver_message
 

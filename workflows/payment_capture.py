@@ -12,8 +12,10 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.bookings import BookingActivities, BookingRef, StatusChange
-    from workflows.booking_payloads import CaptureResult
+    from activities.bookings import BookingActivities
+    from activities.documents import DocumentActivities
+    from activities.payments import PaymentActivities
+    from workflows.payloads.booking import BookingRef, CaptureResult, StatusChange
 
 
 from workflows.policies import PROVIDER_RETRY
@@ -28,7 +30,7 @@ async def capture_and_confirm(ref: BookingRef) -> CaptureResult:
     (retried with backoff), then the database-only steps as local activities, in the worker
     without a round trip through the server each (still retried, idempotent)."""
     captured = await workflow.execute_activity_method(
-        BookingActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
+        PaymentActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
         retry_policy=PROVIDER_RETRY,
     )  # fmt: skip
     return CaptureResult(captured=captured, documents=await _confirm(ref))
@@ -36,7 +38,7 @@ async def capture_and_confirm(ref: BookingRef) -> CaptureResult:
 
 async def _confirm(ref: BookingRef) -> list[str]:
     documents = await workflow.execute_local_activity_method(
-        BookingActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
+        DocumentActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
     )
     await workflow.execute_local_activity_method(
         BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"),
@@ -50,13 +52,13 @@ class PaymentCaptureWorkflow:
     @workflow.run
     async def run(self, ref: BookingRef) -> CaptureResult:
         captured = await workflow.execute_activity_method(
-            BookingActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
+            PaymentActivities.capture_payment, ref, start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PROVIDER_RETRY,
         )  # fmt: skip
         if workflow.patched("capture-local-steps"):  # since bench/booking.py at 20/s: see capture_and_confirm
             return CaptureResult(captured=captured, documents=await _confirm(ref))
         documents = await workflow.execute_activity_method(
-            BookingActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
+            DocumentActivities.issue_invoice_and_receipt, ref, start_to_close_timeout=timedelta(seconds=30)
         )
         await workflow.execute_activity_method(
             BookingActivities.set_booking_status, StatusChange(ref.booking_id, "confirmed"),

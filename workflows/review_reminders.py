@@ -15,9 +15,9 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.reviews import Publication, ReviewActivities, ReviewReminder
+    from activities.reviews import ReviewActivities
     from stayflow.rules.reviews import REMINDER_DAYS
-    from workflows.booking_payloads import ReviewOutcome, ReviewPeriod
+    from workflows.payloads.reviews import Publication, ReviewOutcome, ReviewPeriod, ReviewReminder
 
 from workflows.messaging import deliver_message
 

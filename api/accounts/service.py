@@ -25,7 +25,8 @@ from stayflow.credentials import hash_password, needs_rehash, token_digest, veri
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.password_reset import PasswordResetRequest, PasswordResetWorkflow
+from workflows.password_reset import PasswordResetWorkflow
+from workflows.payloads.accounts import PasswordResetRequest
 
 _BAD_CREDENTIALS = "Wrong email or password."
 _BAD_RESET_TOKEN = "This reset link is invalid, used or expired; ask for a new one."

@@ -10,7 +10,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.notifications import NotificationRequest
 from models import Listing, User
 from stayflow import templates
 from stayflow.rules.notifications import kind_named
@@ -18,6 +17,7 @@ from stayflow.settings import Settings
 from stayflow.templates import Notice
 from stayflow.temporal import TemporalGateway
 from workflows.messaging import NotifyWorkflow, notify_workflow_id
+from workflows.payloads.notifications import NotificationRequest
 
 log = logging.getLogger("stayflow.api")
 

@@ -21,7 +21,8 @@ from stayflow.rules.reviews import CATEGORIES, categories_problem, review_proble
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
-from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
+from workflows.payloads.reviews import ReviewPeriod
+from workflows.review_reminders import ReviewReminderWorkflow, review_workflow_id
 
 
 async def write_review(

@@ -38,3 +38,8 @@ async def worker(api_settings: Settings, dev_server_env: Any) -> AsyncIterator[N
 
     async with build_worker(dev_server_env.client, api_settings):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(clean_database: None) -> None:
+    """Every test here starts from empty tables."""

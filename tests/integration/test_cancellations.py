@@ -3,14 +3,26 @@ Stripe with a ledger row and a credit note; the nights come free; twice is a 409
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from httpx import AsyncClient
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+    WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 
+from api.app import create_app
 from models import Invoice, LedgerEntry, Payment
 from models.identity import Role
+from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, make_user, sign_in, signed_in_user
+from tests.integration.conftest import api_client
 from tests.integration.test_bookings import book, stay, wait_status
 
 
@@ -119,3 +131,39 @@ async def test_only_the_guest_the_host_or_an_admin_can_cancel(client: AsyncClien
     answer = await cancel(client, admin, booking["id"])
     assert answer.status_code == 202 and answer.json()["refund"]["amount"] == booking["price"]["total"]
     await wait_status(booking["id"], "cancelled")
+
+
+class _UpdatesLostOnTheWay(Interceptor):
+    """A network that drops every workflow update before it reaches Temporal: the API hears a
+    timeout, the booking's run hears nothing."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _DropUpdates(next)
+
+
+class _DropUpdates(OutboundInterceptor):
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> WorkflowUpdateHandle[Any]:
+        raise WorkflowUpdateRPCTimeoutOrCancelledError()
+
+
+async def test_a_repeated_cancellation_gets_the_credit_note_that_was_decided(
+    client: AsyncClient, worker: None, fake_stripe: Any, api_settings: Settings, dev_server_env: Any
+) -> None:
+    guest = await signed_in_user(client)
+    booking = await confirmed_booking(client, guest, start=2, cancellation_policy="moderate")
+    lossy = Client(**(dev_server_env.client.config() | {"interceptors": [_UpdatesLostOnTheWay()]}))
+    async with api_client(create_app(api_settings, temporal_client=lossy)) as lossy_api:
+        lost = await cancel(lossy_api, guest, booking["id"], key="cancel-lost-0001")
+    assert lost.status_code == 503  # the refund is decided and claimed, the process never heard of it
+    repeated = await cancel(client, guest, booking["id"], key="cancel-lost-0001")
+    assert repeated.status_code == 202 and repeated.json()["refund"]["amount"] == 20_000
+    await wait_status(booking["id"], "cancelled")
+    [credit_note] = await Invoice.objects().where(Invoice.kind == "credit_note")
+    lines = credit_note.lines if isinstance(credit_note.lines, list) else json.loads(credit_note.lines)
+    assert lines == [  # line by line as decided, not one "Refund" line because the first request was lost
+        {"description": "Refund of nights", "amount": 15_000},
+        {"description": "Refund of cleaning fee", "amount": 5_000},
+    ]
+    assert credit_note.total == 20_000
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == "20000"

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from activities.bookings import issue_document
+from activities.documents import issue_document
 from models import Invoice
 from tests.factories import make_booking, make_listing, make_user
 

@@ -15,7 +15,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from stayflow.devstack import free_port
-from workflows.password_reset import PasswordResetOutcome, PasswordResetRequest, PasswordResetWorkflow
+from workflows.password_reset import PasswordResetOutcome, PasswordResetWorkflow
+from workflows.payloads.accounts import PasswordResetRequest
 
 
 def _completed(text: str, workflow_type: str) -> float:

@@ -15,13 +15,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.notifications import (
-    DeliverMessage,
-    DeliverMessages,
-    NotificationActivities,
-    NotificationRequest,
-    record_notification,
-)
+from activities.notifications import NotificationActivities, record_notification
 from models import Message, Notification, NotificationPreference, User
 from stayflow import templates
 from stayflow.providers import DeliveryError
@@ -32,6 +26,7 @@ from tests.factories import make_user
 from tests.fakes.twilio import FakeTwilio
 from workers.main import build_worker
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow, notify_workflow_id
+from workflows.payloads.notifications import DeliverMessage, DeliverMessages, NotificationRequest
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -224,16 +219,16 @@ async def test_notify_workflow_records_and_delivers_an_api_event_once(
 
 
 async def test_repeatable_booking_events_are_told_once_per_occurrence(settings: Settings) -> None:
-    from activities.bookings import BookingActivities, BookingNotice
-    from stayflow.providers.payments import payments_for
+    from activities.bookings import BookingActivities
     from tests.factories import make_booking, make_listing
+    from workflows.payloads.booking import BookingNotice
 
     listing = await make_listing(title="Dune shack")
     guest = await make_user()
     booking = await make_booking(
         listing, guest, check_in=dt.date(2027, 6, 1), check_out=dt.date(2027, 6, 4), total=30_000
     )
-    activities = BookingActivities(settings, payments_for(settings))
+    activities = BookingActivities(settings)
     env = ActivityEnvironment()
     first = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified", "Dates moved.", "m1"))
     retried = await env.run(activities.notify, BookingNotice(str(booking.id), "booking_modified", "Dates moved.", "m1"))

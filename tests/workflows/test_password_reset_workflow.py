@@ -13,8 +13,8 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import ActivityEnvironment
 
-from activities.accounts import AccountActivities, PasswordResetRequest
-from activities.notifications import DeliverMessage, NotificationActivities
+from activities.accounts import AccountActivities
+from activities.notifications import NotificationActivities
 from models import Message, PasswordResetToken
 from models.messages import DeliveryStatus
 from stayflow.providers.email import email_sender_for
@@ -24,6 +24,8 @@ from tests.factories import make_user
 from tests.fakes.sendgrid import FakeSendGrid
 from workers.main import build_worker
 from workflows.password_reset import PasswordResetOutcome, PasswordResetWorkflow
+from workflows.payloads.accounts import PasswordResetRequest
+from workflows.payloads.notifications import DeliverMessage
 
 HISTORIES = Path(__file__).parent / "histories"
 

@@ -1,0 +1,92 @@
+"""The booking process (BookingWorkflow, PaymentCaptureWorkflow): what the API sends it, what
+its activities take and answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    booking_id: str
+    listing_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    instant_book: bool
+    host_response_hours: int
+    payment_authentication_minutes: int
+    review_window_days: int = 14
+    total: int = 0
+    """The stay's total when booked (0 in runs started before changes existed)."""
+
+
+@dataclass(frozen=True)
+class HostDecision:
+    accept: bool
+    host_id: str
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """From Stripe's webhook: `succeeded`, `failed`, `refunded`, `disputed`."""
+
+    kind: str
+    intent_id: str
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    step: str
+    at: str
+
+
+@dataclass
+class BookingState:
+    status: str = "pending_payment"
+    timeline: list[TimelineStep] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BookingRef:
+    booking_id: str
+
+
+@dataclass(frozen=True)
+class AuthorizationOutcome:
+    outcome: Literal["authorized", "requires_action", "declined"]
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    booking_id: str
+    status: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingNotices:
+    booking_id: str
+    kinds: list[str]
+    reason: str = ""
+    event: str = ""
+
+
+@dataclass(frozen=True)
+class BookingNotice:
+    booking_id: str
+    kind: str
+    """A kind of `stayflow.templates.booking_email`; `_host` suffix: to the host."""
+    reason: str = ""
+    event: str = ""
+    """For kinds that can happen more than once to a booking (`booking_modified`): what tells
+    one occurrence from the next (e.g. the modification's id). Empty: once per booking."""
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    captured: int
+    documents: list[str]
