@@ -11,12 +11,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications import record_notification
 from models import Listing, ListingPhoto, PlatformSettings, User
-from models.identity import Role
 from stayflow import templates
 from stayflow.audit import Actor, record_admin_action
 from stayflow.rules import listing_status
-from stayflow.rules.listing_checks import ListingFacts, review_problems
+from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from workflows.payloads.listings import AdminReminder, BeginReview, ListingDecision, ReviewStart
 
@@ -43,7 +43,7 @@ class ListingActivities:
         platform = await PlatformSettings.objects().get(PlatformSettings.id == 1)
         reminder_hours = platform.listing_review_reminder_hours if platform else 24
         photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
-        problems = review_problems(ListingFacts.of(listing, photos))
+        problems = moderation_problems(ListingFacts.of(listing, photos))
         now = dt.datetime.now(dt.UTC)
         if not problems:
             # The API moved it to `pending_review` when it started this run; this only repairs a

@@ -15,35 +15,35 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from temporalio.client import Client
 
-from api.admin import AdminUsersController
-from api.admin_listings import AdminListingsController, AdminReportsController, ReportsController
-from api.admin_metrics import AdminMetricsController
-from api.admin_settings import AdminSettingsController
-from api.analytics import HostAnalyticsController
-from api.audit import AuditLogController
-from api.auth import AuthController, SessionsController, auth_rate_limit
+from api.accounts.admin import AdminUsersController
+from api.accounts.auth import AuthController, SessionsController, auth_rate_limit
+from api.accounts.users import MeController, PublicProfileController
+from api.admin.audit import AuditLogController
+from api.admin.metrics import AdminMetricsController
+from api.admin.settings import AdminSettingsController
 from api.bookings.controllers import AdminBookingsController, BookingsController, HostBookingsController
 from api.calendar.controllers import CalendarController
-from api.calendar_feeds import CalendarFeedsController
-from api.conversations import ConversationsController
+from api.calendar.feeds import CalendarFeedsController
+from api.conversations.controllers import ConversationsController
+from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
 from api.health import HealthController
-from api.listings import AmenitiesController, HostListingsController, ListingsController
-from api.live import LiveHub, live_updates
+from api.listings.analytics import HostAnalyticsController
+from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController
+from api.listings.moderation import AdminListingsController, AdminReportsController, ReportsController
+from api.listings.photos import PhotosController
 from api.metrics import MetricsController, instrument_requests
-from api.notifications import NotificationPreferencesController, NotificationsController
+from api.notifications.controllers import NotificationPreferencesController, NotificationsController
 from api.openapi import docs_assets_router, docs_openapi_config, document_truthfully
 from api.payments.controllers import PaymentsController, StripeWebhookController
-from api.photos import PhotosController
-from api.reviews import (
+from api.reviews.controllers import (
     BookingReviewsController,
     ListingReviewsController,
     ReviewRepliesController,
     UserReviewsController,
 )
 from api.security import TokenIssuer, build_jwt_auth
-from api.users import MeController, PublicProfileController
 from stayflow.providers.payments import payments_for
 from stayflow.settings import Settings, get_settings
 from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for

@@ -22,7 +22,7 @@ from litestar.security.jwt import JWTAuth, Token
 
 from api.errors import Problem
 from models import User
-from models.identity import Role
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 
 JWT_ALGORITHM = "HS256"

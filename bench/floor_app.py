@@ -24,7 +24,7 @@ POOL: dict[str, asyncpg.Pool] = {}
 
 def to_query(params: dict[str, str]) -> Any:
     """A `SearchQuery` from the query string, through the API's own parser."""
-    from api.search import search_query_from_params
+    from api.listings.search import search_query_from_params
 
     def date(name: str) -> dt.date | None:
         return dt.date.fromisoformat(params[name]) if name in params else None
@@ -57,7 +57,7 @@ def health() -> dict[str, str]:
 
 @get("/api/v1/listings")
 async def listings(request: Request[Any, Any, Any]) -> Response[bytes]:
-    from api.search import build_search_sql
+    from api.listings.search import build_search_sql
 
     q = to_query(dict(request.query_params))
     statement, args = build_search_sql(q)

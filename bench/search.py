@@ -45,6 +45,7 @@ from floor_app import to_query  # noqa: E402  (bench/, beside this script)
 
 # Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
 from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
+from stayflow.rules.cities import city_key  # noqa: E402
 
 SEED = 20261126
 N_CITIES = 1000
@@ -279,9 +280,7 @@ def make_cities(rng: random.Random, n_listings: int) -> list[City]:
             lat = math.degrees(math.asin(rng.uniform(math.sin(math.radians(-55)), math.sin(math.radians(70)))))
             lng = rng.uniform(-180, 180)
             country = rng.choice(COUNTRIES)
-        cities.append(
-            City(name, " ".join(name.split()).casefold(), country, lat, lng, price_factor=rng.lognormvariate(0, 0.3))
-        )
+        cities.append(City(name, city_key(name), country, lat, lng, price_factor=rng.lognormvariate(0, 0.3)))
     # Zipf-like sizes over a shuffled order, so the biggest cities are anywhere on the globe.
     s = zipf_exponent(N_CITIES, LARGEST_CITY_SHARE)
     weights = [k**-s for k in range(1, N_CITIES + 1)]
@@ -779,7 +778,7 @@ async def explain(
 ) -> dict[str, Any]:
     """EXPLAIN (ANALYZE, BUFFERS) of one representative statement per kind (the request closest to
     the p95 latency), and a scan for sequential scans over a sample of each kind's requests."""
-    from api.search import build_search_sql
+    from api.listings.search import build_search_sql
     from piccolo_conf import DB
 
     server_settings = DB.config.get("server_settings") or {}

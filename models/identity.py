@@ -1,7 +1,5 @@
 """Accounts, sessions and the tokens that prove them."""
 
-from enum import StrEnum
-
 from piccolo.columns import (
     UUID,
     ForeignKey,
@@ -14,11 +12,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-
-class Role(StrEnum):
-    guest = "guest"
-    host = "host"
-    admin = "admin"
+from stayflow.rules.roles import Role
 
 
 class User(Table, tablename="users"):

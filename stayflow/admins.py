@@ -7,8 +7,8 @@ import asyncio
 from email_validator import EmailNotValidError, validate_email
 
 from models import User
-from models.identity import Role
 from stayflow.credentials import hash_password, password_problems
+from stayflow.rules.roles import Role
 
 
 async def create_admin(email: str, password: str, full_name: str) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import User
-from models.identity import Role
 from stayflow.credentials import hash_password
+from stayflow.rules.cities import city_key
+from stayflow.rules.roles import Role
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -98,7 +99,7 @@ async def make_listing(host: User | None = None, *, status: str = "published", *
     listing = Listing(
         **values,
         host=host.id,
-        city_key=" ".join(values["city"].split()).casefold(),
+        city_key=city_key(values["city"]),
         status=status,
         published_at=dt.datetime.now(dt.UTC) if status == "published" else None,
     )

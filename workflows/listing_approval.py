@@ -32,7 +32,7 @@ def approval_workflow_id(listing_id: UUID | str) -> str:
 
 
 @dataclass(frozen=True)
-class ReviewRequest:
+class ModerationRequest:
     listing_id: str
     host_id: str
 
@@ -45,7 +45,7 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class ReviewOutcome:
+class ModerationOutcome:
     status: Literal["published", "rejected", "returned_to_host"]
     reasons: list[str]
 
@@ -58,7 +58,7 @@ class ListingApprovalWorkflow:
         self._reminders_sent = 0
 
     @workflow.run
-    async def run(self, request: ReviewRequest) -> ReviewOutcome:
+    async def run(self, request: ModerationRequest) -> ModerationOutcome:
         workflow.upsert_search_attributes([LISTING_ID.value_set(request.listing_id)])
         review_id = f"{workflow.info().workflow_id}/{workflow.info().run_id}"
         start: ReviewStart = await workflow.execute_activity_method(
@@ -70,7 +70,7 @@ class ListingApprovalWorkflow:
             self._outcome = "returned_to_host"
             await deliver_in_background(start.message_ids)
             await workflow.wait_condition(workflow.all_handlers_finished)
-            return ReviewOutcome(status="returned_to_host", reasons=start.problems)
+            return ModerationOutcome(status="returned_to_host", reasons=start.problems)
         workflow.upsert_search_attributes([LISTING_STATUS.value_set("pending_review")])
         reminder_every = timedelta(hours=start.reminder_hours)
         while self._decision is None:
@@ -98,7 +98,7 @@ class ListingApprovalWorkflow:
         self._outcome = outcome
         await deliver_in_background(message_ids)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return ReviewOutcome(status=outcome, reasons=[decision.reason] if decision.reason else [])
+        return ModerationOutcome(status=outcome, reasons=[decision.reason] if decision.reason else [])
 
     @workflow.update
     async def decide(self, decision: Decision) -> str:

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.audit import actor_of
+from api.admin.audit import actor_of
 from api.bookings.changes import change_booking
 from api.bookings.reads import (
     booking_changes,

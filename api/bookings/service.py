@@ -29,7 +29,7 @@ from api.bookings.reads import booking_payment, booking_read, load_booking_for, 
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
 from api.errors import Problem, caused_by, invalid
-from api.listings import load_visible_listing
+from api.listings.service import load_visible_listing
 from api.security import CurrentUser
 from models import Booking, BookingChange, Listing, Payment
 from stayflow.audit import Actor, record_admin_action

@@ -19,7 +19,7 @@ from api.calendar.service import (
     replace_calendar,
 )
 from api.errors import Problem, field_errors
-from api.listings import load_own_listing, load_visible_listing
+from api.listings.service import load_own_listing, load_visible_listing
 from api.security import CurrentUser, TokenIssuer
 from api.validation import today
 from stayflow.rules.pricing import MAX_BOOKING_HORIZON_DAYS

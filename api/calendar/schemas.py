@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.listings import NightlyPrice
+from api.listings.schemas import NightlyPrice
 from stayflow.rules.pricing import Quote
 
 MAX_RANGES = 500

@@ -37,7 +37,7 @@ class ListingFacts:
         )
 
 
-def review_problems(facts: ListingFacts) -> list[str]:
+def moderation_problems(facts: ListingFacts) -> list[str]:
     """Reasons an admin should not even see this listing yet (empty: ready for review)."""
     problems = []
     if facts.photo_count < 1:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+
+from stayflow.rules.roles import Role
 
 CATEGORIES = ("cleanliness", "accuracy", "communication", "location", "check_in", "value")
 """What a guest rates the stay on, besides the overall rating."""
 
 REMINDER_DAYS = (1, 7)
 """Days after check-out on which whoever has not written is reminded."""
-
-Role = Literal["guest", "host"]
 
 
 def window_closes(completed_at: dt.datetime, window_days: int) -> dt.datetime:
@@ -28,7 +27,7 @@ def review_problem(*, status: str, completed_at: dt.datetime | None, now: dt.dat
 
 
 def categories_problem(role: Role, categories: dict[str, int] | None) -> str | None:
-    if role == "host":
+    if role == Role.host:
         return "a host's review of a guest has no categories" if categories else None
     if categories is None or set(categories) != set(CATEGORIES):
         return "a guest's review rates every category: " + ", ".join(CATEGORIES)

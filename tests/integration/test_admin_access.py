@@ -10,7 +10,7 @@ from litestar.routes import HTTPRoute
 
 from api.app import create_app
 from models import AuditEntry, PlatformSettings, User
-from models.identity import Role
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_user, signed_in_user
 

@@ -16,13 +16,13 @@ from temporalio.client import WorkflowFailureError
 
 from api.app import create_app
 from models import Booking, LedgerEntry, Payment, User
-from models.identity import Role
 from stayflow.devstack import free_port
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
 from tests.integration.conftest import api_client
 from tests.integration.test_listing_approval import ready_draft, submit_and_wait
-from workflows.listing_approval import ListingApprovalWorkflow, ReviewRequest
+from workflows.listing_approval import ListingApprovalWorkflow, ModerationRequest
 
 TODAY = dt.datetime.now(dt.UTC).date()
 
@@ -97,7 +97,7 @@ async def test_metrics_match_the_data(
     await submit_and_wait(client, signed_host, waiting)
     broken = await dev_server_env.client.start_workflow(
         ListingApprovalWorkflow.run,
-        ReviewRequest(listing_id=str(uuid.uuid4()), host_id=str(host.id)),
+        ModerationRequest(listing_id=str(uuid.uuid4()), host_id=str(host.id)),
         id=f"listing-approval-{uuid.uuid4()}",
         task_queue=api_settings.task_queue,
     )

@@ -10,7 +10,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import AuditEntry, Booking, PlatformSettings
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_listing, signed_in_user
 from tests.integration.test_audit_log import audit_log
 from tests.integration.test_bookings import book, day, stay, wait_status

@@ -10,8 +10,8 @@ import pytest
 from httpx import AsyncClient
 
 from models import AuditEntry, Listing
-from models.identity import Role
 from stayflow.audit import Actor, AuditOutsideTransaction, record_admin_action
+from stayflow.rules.roles import Role
 from tests.factories import SignedIn, make_listing, make_user, signed_in_user
 from tests.integration.test_listing_approval import ready_draft, submit_and_wait
 

@@ -19,7 +19,6 @@ import msgspec
 import pytest
 
 from models import LedgerEntry, Payment
-from models.identity import Role
 from stayflow.backups import (
     BackupError,
     backup_database,
@@ -27,6 +26,7 @@ from stayflow.backups import (
     restore_database,
     server_major_version,
 )
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user
 

@@ -10,7 +10,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import Conversation, ConversationMessage
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import SignedIn, make_booking, make_listing, make_user, sign_in
 
 

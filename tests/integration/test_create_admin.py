@@ -9,7 +9,7 @@ import sys
 from httpx import AsyncClient
 
 from models import User
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_user, sign_in
 
 

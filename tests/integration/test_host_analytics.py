@@ -8,7 +8,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import Booking, CalendarBlock, LedgerEntry, Listing, Payment
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_listing, make_user, sign_in
 
 D = dt.date

@@ -8,7 +8,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import Listing, ListingReport
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import LISTING_FIELDS, SignedIn, image_bytes, make_listing, signed_in_user
 from tests.integration.test_password_reset import wait_for_outbox
 

@@ -8,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 
 from models import Listing
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import LISTING_FIELDS, make_listing, signed_in_user
 
 

@@ -24,8 +24,8 @@ from websockets.exceptions import ConnectionClosed
 from api.app import create_app
 from api.security import TokenIssuer, build_jwt_auth
 from models import Conversation
-from models.identity import Role
 from stayflow.devstack import free_port
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, make_user, sign_in
 

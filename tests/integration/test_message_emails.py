@@ -12,7 +12,7 @@ import pytest
 from httpx import AsyncClient
 
 from models import Message
-from models.identity import Role
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_listing, make_user, sign_in
 from workflows.message_digest import DigestOutcome, MessageDigestWorkflow, digest_workflow_id

@@ -14,8 +14,8 @@ from httpx import AsyncClient
 
 from activities.notifications import record_notification
 from models import Message, Notification, NotificationPreference
-from models.identity import Role
 from stayflow import templates
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, make_user, signed_in_user
 from tests.fakes.sendgrid import FakeSendGrid

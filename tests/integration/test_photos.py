@@ -9,7 +9,7 @@ from httpx import AsyncClient, Response
 from PIL import Image
 
 from models import ListingPhoto
-from models.identity import Role
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.storage import media_root
 from tests.factories import image_bytes, make_listing, signed_in_user

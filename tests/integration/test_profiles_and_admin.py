@@ -5,7 +5,7 @@ from __future__ import annotations
 from httpx import AsyncClient
 
 from models import User
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_user, sign_in, signed_in_user
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import Booking, Review
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_booking, make_listing, make_user, sign_in
 
 GUEST_REVIEW = {

@@ -8,7 +8,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from models import Booking, CalendarBlock, Listing
-from models.identity import Role
+from stayflow.rules.roles import Role
 from tests.factories import make_listing, make_user
 
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -176,7 +176,7 @@ async def test_radius_search_finds_exactly_the_homes_within_the_radius_across_ce
     import math
     import random
 
-    from api.search import geo_cell
+    from api.listings.search import geo_cell
 
     rng = random.Random(14)
     host = await make_user(role=Role.host)

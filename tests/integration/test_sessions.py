@@ -222,7 +222,7 @@ async def test_change_password_refuses_a_weak_one(client: AsyncClient) -> None:
 
 async def test_a_revoked_jti_stops_only_that_token(client: AsyncClient, settings: Settings) -> None:
     """The jti denylist on its own, not the session check: the session stays live."""
-    from api import identity
+    from api.accounts import identity
 
     signed = await sign_in(client, await make_user())
     refreshed = (await client.post("/api/v1/auth/refresh", json={"refresh_token": signed.refresh_token})).json()

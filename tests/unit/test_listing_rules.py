@@ -5,9 +5,10 @@ import io
 import pytest
 from PIL import Image
 
-from api.search import _boxes
+from api.listings.search import _boxes
 from stayflow.images import ImageRejected, check_image
-from stayflow.rules.listing_checks import ListingFacts, review_problems
+from stayflow.rules.cities import city_key, city_name
+from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_status import allowed
 from tests.factories import image_bytes
 
@@ -16,7 +17,7 @@ READY = ListingFacts(title="Sunny loft by the canal", description="x" * 60, phot
 
 
 def test_a_complete_listing_is_ready_for_review() -> None:
-    assert review_problems(READY) == []
+    assert moderation_problems(READY) == []
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_a_complete_listing_is_ready_for_review() -> None:
 )  # fmt: skip
 def test_review_problems_name_what_to_fix(change: dict[str, object], fragment: str) -> None:
     facts = ListingFacts(**(READY.__dict__ | change))
-    assert any(fragment in p for p in review_problems(facts))
+    assert any(fragment in p for p in moderation_problems(facts))
 
 
 def test_status_transitions() -> None:
@@ -79,3 +80,13 @@ def test_search_boxes_cover_the_antimeridian_and_the_poles() -> None:
     assert any(w <= 179.95 <= e for w, _, e, _ in fiji) and any(w <= -179.9 <= e for w, _, e, _ in fiji)
     [polar] = _boxes(89.95, 10, 20)
     assert polar[0] == -180 and polar[2] == 180 and polar[3] == 90
+
+
+@pytest.mark.parametrize("typed", ["New York", "  new   york ", "NEW\tYORK", "New\u00a0York"])
+def test_a_city_is_one_city_however_it_is_typed(typed: str) -> None:
+    assert city_key(typed) == city_key("New York") == "new york"
+
+
+def test_a_city_is_stored_as_typed_with_its_spacing_tidied() -> None:
+    assert city_name("  São   Paulo ") == "São Paulo"
+    assert city_key("STRASSE") == city_key("straße")

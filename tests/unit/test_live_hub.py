@@ -9,9 +9,9 @@ import uuid
 
 import msgspec
 
-from api.live import SEND_QUEUE, LiveConnection, LiveHub, ReadMoved
+from api.conversations.live import SEND_QUEUE, LiveConnection, LiveHub, ReadMoved
 from api.security import CurrentUser
-from models.identity import Role
+from stayflow.rules.roles import Role
 
 
 def connection(user_id: uuid.UUID, role: Role = Role.guest) -> LiveConnection:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from stayflow.rules.reviews import CATEGORIES, REMINDER_DAYS, categories_problem, review_problem, window_closes
+from stayflow.rules.roles import Role
 
 CHECKED_OUT = dt.datetime(2026, 5, 3, 11, tzinfo=dt.UTC)
 
@@ -36,18 +37,22 @@ def test_reviews_are_open_for_the_window_after_check_out_and_not_a_moment_longer
 
 
 def test_a_guest_rates_every_category_from_1_to_5() -> None:
-    assert categories_problem("guest", dict.fromkeys(CATEGORIES, 5)) is None
-    assert categories_problem("guest", None) is not None
-    assert categories_problem("guest", dict.fromkeys(CATEGORIES[:-1], 4)) is not None
-    assert categories_problem("guest", {**dict.fromkeys(CATEGORIES, 4), "wifi": 3}) is not None
-    assert categories_problem("guest", {**dict.fromkeys(CATEGORIES, 4), "value": 6}) == "every category is rated 1 to 5"
-    assert categories_problem("guest", {**dict.fromkeys(CATEGORIES, 4), "value": 0}) == "every category is rated 1 to 5"
+    assert categories_problem(Role.guest, dict.fromkeys(CATEGORIES, 5)) is None
+    assert categories_problem(Role.guest, None) is not None
+    assert categories_problem(Role.guest, dict.fromkeys(CATEGORIES[:-1], 4)) is not None
+    assert categories_problem(Role.guest, {**dict.fromkeys(CATEGORIES, 4), "wifi": 3}) is not None
+    assert (
+        categories_problem(Role.guest, {**dict.fromkeys(CATEGORIES, 4), "value": 6}) == "every category is rated 1 to 5"
+    )
+    assert (
+        categories_problem(Role.guest, {**dict.fromkeys(CATEGORIES, 4), "value": 0}) == "every category is rated 1 to 5"
+    )
 
 
 def test_a_host_reviews_a_guest_without_categories() -> None:
-    assert categories_problem("host", None) is None
-    assert categories_problem("host", {}) is None
-    assert categories_problem("host", dict.fromkeys(CATEGORIES, 5)) == "a host's review of a guest has no categories"
+    assert categories_problem(Role.host, None) is None
+    assert categories_problem(Role.host, {}) is None
+    assert categories_problem(Role.host, dict.fromkeys(CATEGORIES, 5)) == "a host's review of a guest has no categories"
 
 
 def test_both_reminders_fall_inside_the_default_window() -> None:

@@ -15,7 +15,7 @@ from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_listing, make_user
 from workers.main import build_worker
-from workflows.listing_approval import Decision, ListingApprovalWorkflow, ReviewOutcome, ReviewRequest
+from workflows.listing_approval import Decision, ListingApprovalWorkflow, ModerationOutcome, ModerationRequest
 
 
 async def ready_listing(status: str = "draft") -> Listing:
@@ -56,7 +56,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         handle = await env.client.start_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}-{uuid.uuid4()}", task_queue=task_queue,
         )  # fmt: skip
         await env.sleep(timedelta(hours=23))
@@ -70,7 +70,7 @@ async def test_admins_are_reminded_every_day_until_someone_decides(
 
         status = await handle.execute_update(ListingApprovalWorkflow.decide, Decision(True, str(admin.id)))
         assert status == "published"
-        assert await handle.result() == ReviewOutcome(status="published", reasons=[])
+        assert await handle.result() == ModerationOutcome(status="published", reasons=[])
         await all_messages_delivered(env)
         await record_history(env, handle.id, "listing_approval_with_reminders")
     stored = await Listing.objects().get(Listing.id == listing.id)
@@ -87,7 +87,7 @@ async def test_a_listing_that_fails_the_checks_goes_back_to_its_host(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         outcome = await env.client.execute_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}", task_queue=task_queue,
         )  # fmt: skip
         await all_messages_delivered(env)
@@ -108,7 +108,7 @@ async def test_decisions_are_refused_before_review_and_rejections_need_a_reason(
     env = own_time_skipping_env
     async with build_worker(env.client, settings, task_queue=task_queue):
         handle = await env.client.start_workflow(
-            ListingApprovalWorkflow.run, ReviewRequest(listing_id=str(listing.id), host_id=str(listing.host)),
+            ListingApprovalWorkflow.run, ModerationRequest(listing_id=str(listing.id), host_id=str(listing.host)),
             id=f"listing-approval-{listing.id}", task_queue=task_queue,
         )  # fmt: skip
         await wait_for_status(listing, "pending_review")

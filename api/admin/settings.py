@@ -13,11 +13,11 @@ import msgspec
 from litestar import Controller, Request, get, patch
 from litestar.params import JSONBody
 
-from api.audit import actor_of
+from api.admin import service
+from api.admin.audit import actor_of
 from api.calendar.service import current_platform
 from api.security import CurrentUser, requires_admin
 from models import PlatformSettings
-from stayflow.audit import record_admin_action
 
 ServiceFeeBps = Annotated[int, msgspec.Meta(ge=0, le=2500, description="guest service fee, basis points (1200 = 12%)")]
 TaxBps = Annotated[int, msgspec.Meta(ge=0, le=3000, description="taxes on nights + cleaning fee, basis points")]
@@ -26,7 +26,7 @@ HostResponseHours = Annotated[
 ]
 ReviewWindowDays = Annotated[int, msgspec.Meta(ge=1, le=60, description="days after check-out to write a review")]
 ReminderHours = Annotated[
-    int, msgspec.Meta(ge=1, le=168, description="hours between reminders to admins of a listing waiting for review")
+    int, msgspec.Meta(ge=1, le=168, description="hours between reminders to admins of a listing waiting for moderation")
 ]
 
 SETTING_FIELDS = (
@@ -62,14 +62,6 @@ def settings_read(row: PlatformSettings) -> PlatformSettingsRead:
     return PlatformSettingsRead(**{name: getattr(row, name) for name in SETTING_FIELDS}, updated_at=row.updated_at)
 
 
-async def _locked_settings() -> PlatformSettings:
-    # The migration creates the row; a database restored without it gets the defaults back.
-    await PlatformSettings.raw("INSERT INTO platform_settings (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
-    row = await PlatformSettings.objects().where(PlatformSettings.id == 1).lock_rows().first()
-    assert row is not None
-    return row
-
-
 class AdminSettingsController(Controller):
     path = "/api/v1/admin/settings"
     tags = ["admin"]
@@ -85,24 +77,5 @@ class AdminSettingsController(Controller):
     ) -> PlatformSettingsRead:
         """A value out of bounds is a 422 and nothing changes; a change is audited with before and after."""
         sent = {name: getattr(data, name) for name in SETTING_FIELDS if getattr(data, name) is not msgspec.UNSET}
-        async with PlatformSettings._meta.db.transaction():
-            row = await _locked_settings()
-            before = {name: getattr(row, name) for name in sent if getattr(row, name) != sent[name]}
-            if before:
-                after = {name: sent[name] for name in before}
-                changes: dict[Any, Any] = {PlatformSettings._meta.get_column_by_name(n): v for n, v in after.items()}
-                changes[PlatformSettings.updated_at] = dt.datetime.now(dt.UTC)
-                await PlatformSettings.update(changes).where(PlatformSettings.id == 1)
-                await record_admin_action(
-                    actor_of(request),
-                    "settings.update",
-                    "settings",
-                    1,
-                    before=before,
-                    after=after,
-                    reason=data.note if isinstance(data.note, str) else None,
-                )
-                fresh = await PlatformSettings.objects().get(PlatformSettings.id == 1)
-                assert fresh is not None
-                row = fresh
-        return settings_read(row)
+        note = data.note if isinstance(data.note, str) else None
+        return settings_read(await service.change_settings(actor_of(request), sent, note))

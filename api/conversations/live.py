@@ -31,7 +31,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from api.security import CurrentUser, TokenIssuer, recheck_caller
 from models import Conversation, ConversationMessage
-from models.identity import Role
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 
 log = logging.getLogger("stayflow.live")

@@ -11,11 +11,10 @@ from litestar import Controller, get, patch, post
 from litestar.connection import Request
 from litestar.params import FromPath, JSONBody
 
-from api.errors import Problem
+from api.accounts import service
 from api.security import CurrentUser
-from api.validation import invalid, normalized_phone
 from models import User
-from models.identity import Role
+from stayflow.rules.roles import Role
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Bio = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -76,44 +75,23 @@ def public_profile(user: User) -> PublicProfile:
     )
 
 
-async def load_user(user_id: UUID) -> User:
-    user = await User.objects().get(User.id == user_id)
-    if user is None:
-        raise Problem(404, "No such user.")
-    return user
-
-
 class MeController(Controller):
     path = "/api/v1/users/me"
     tags = ["users"]
 
     @get(operation_id="getMyProfile", summary="My account")
     async def read(self, request: Request[CurrentUser, Any, Any]) -> UserRead:
-        return user_read(await load_user(request.user.id))
+        return user_read(await service.load_user(request.user.id))
 
     @patch(operation_id="updateMyProfile", summary="Update my name, phone or bio")
     async def update(self, request: Request[CurrentUser, Any, Any], data: JSONBody[ProfileUpdate]) -> UserRead:
-        changes: dict[Any, Any] = {}
-        if data.full_name is not msgspec.UNSET:
-            if not data.full_name.strip():
-                raise invalid("full_name", "must not be blank")
-            changes[User.full_name] = data.full_name.strip()
-        if data.phone is not msgspec.UNSET:
-            changes[User.phone] = normalized_phone(data.phone)
-        if data.bio is not msgspec.UNSET:
-            changes[User.bio] = data.bio
-        if changes:
-            changes[User.updated_at] = dt.datetime.now(dt.UTC)
-            await User.update(changes).where(User.id == request.user.id)
-        return user_read(await load_user(request.user.id))
+        user = await service.update_profile(request.user.id, full_name=data.full_name, phone=data.phone, bio=data.bio)
+        return user_read(user)
 
     @post("/host", operation_id="becomeHost", summary="Become a host", status_code=200)
     async def become_host(self, request: Request[CurrentUser, Any, Any]) -> UserRead:
         """Every user can book; hosting is one call away. Admins already host."""
-        await User.update({User.role: Role.host, User.updated_at: dt.datetime.now(dt.UTC)}).where(
-            (User.id == request.user.id) & (User.role == Role.guest)
-        )
-        return user_read(await load_user(request.user.id))
+        return user_read(await service.become_host(request.user.id))
 
 
 class PublicProfileController(Controller):
@@ -127,7 +105,4 @@ class PublicProfileController(Controller):
         exclude_from_auth=True,
     )
     async def read(self, user_id: FromPath[UUID]) -> PublicProfile:
-        user = await load_user(user_id)
-        if user.suspended_at is not None:
-            raise Problem(404, "No such user.")
-        return public_profile(user)
+        return public_profile(await service.public_user(user_id))

@@ -14,15 +14,11 @@ counts in each month for its own nights:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, get
-from litestar.params import QueryParameter
 
 from api.errors import Problem, field_errors
-from api.security import CurrentUser
 from models import Listing
 
 MAX_PERIOD_DAYS = 731
@@ -109,56 +105,47 @@ def _rate(booked: int, open_nights: int) -> float:
     return round(booked / open_nights, 4) if open_nights > 0 else 0.0
 
 
-class HostAnalyticsController(Controller):
-    path = "/api/v1/host/analytics"
-    tags = ["host"]
-
-    @get(operation_id="hostAnalytics", summary="Occupancy, nights, revenue, rates, bookings per listing and in total")
-    async def analytics(
-        self,
-        request: Request[CurrentUser, Any, Any],
-        from_: Annotated[dt.date, QueryParameter(name="from", description="first day of the period")],
-        to: Annotated[dt.date, QueryParameter(description="day after the last day of the period")],
-    ) -> Analytics:
-        if to <= from_:
-            raise Problem(422, "to: must be after from", errors=field_errors(("to", "must be after from")))
-        if (to - from_).days > MAX_PERIOD_DAYS:
-            raise Problem(
-                422,
-                f"to: at most {MAX_PERIOD_DAYS} days after from",
-                errors=field_errors(("to", f"at most {MAX_PERIOD_DAYS} days after from")),
-            )
-        rows = await Listing.raw(_SQL, from_, to, request.user.id)
-        figures = [
-            ListingFigures(
-                listing_id=r["id"],
-                title=r["title"],
-                nights_open=int(r["open_nights"]),
-                nights_booked=int(r["nights_booked"]),
-                occupancy_rate=_rate(int(r["nights_booked"]), int(r["open_nights"])),
-                revenue=int(r["revenue"]),
-                average_nightly_rate=round(r["night_prices"] / r["priced_nights"]) if r["priced_nights"] else None,
-                bookings=int(r["bookings"]),
-                cancellations=int(r["cancellations"]),
-                average_rating=r["rating_average"],
-            )
-            for r in rows
-        ]
-        booked = sum(f.nights_booked for f in figures)
-        open_nights = sum(f.nights_open for f in figures)
-        prices = sum(int(r["night_prices"]) for r in rows)
-        priced = sum(int(r["priced_nights"]) for r in rows)
-        rated = [f.average_rating for f in figures if f.average_rating is not None]
-        total = ListingFigures(
-            listing_id=None,
-            title="All listings",
-            nights_open=open_nights,
-            nights_booked=booked,
-            occupancy_rate=_rate(booked, open_nights),
-            revenue=sum(f.revenue for f in figures),
-            average_nightly_rate=round(prices / priced) if priced else None,
-            bookings=sum(f.bookings for f in figures),
-            cancellations=sum(f.cancellations for f in figures),
-            average_rating=round(sum(rated) / len(rated), 2) if rated else None,
+async def host_analytics(host_id: UUID, from_: dt.date, to: dt.date) -> Analytics:
+    """The figures of every listing of the host that is not archived, and their total, over `[from_, to)`."""
+    if to <= from_:
+        raise Problem(422, "to: must be after from", errors=field_errors(("to", "must be after from")))
+    if (to - from_).days > MAX_PERIOD_DAYS:
+        raise Problem(
+            422,
+            f"to: at most {MAX_PERIOD_DAYS} days after from",
+            errors=field_errors(("to", f"at most {MAX_PERIOD_DAYS} days after from")),
         )
-        return Analytics(period_from=from_, period_to=to, listings=figures, total=total)
+    rows = await Listing.raw(_SQL, from_, to, host_id)
+    figures = [
+        ListingFigures(
+            listing_id=r["id"],
+            title=r["title"],
+            nights_open=int(r["open_nights"]),
+            nights_booked=int(r["nights_booked"]),
+            occupancy_rate=_rate(int(r["nights_booked"]), int(r["open_nights"])),
+            revenue=int(r["revenue"]),
+            average_nightly_rate=round(r["night_prices"] / r["priced_nights"]) if r["priced_nights"] else None,
+            bookings=int(r["bookings"]),
+            cancellations=int(r["cancellations"]),
+            average_rating=r["rating_average"],
+        )
+        for r in rows
+    ]
+    booked = sum(f.nights_booked for f in figures)
+    open_nights = sum(f.nights_open for f in figures)
+    prices = sum(int(r["night_prices"]) for r in rows)
+    priced = sum(int(r["priced_nights"]) for r in rows)
+    rated = [f.average_rating for f in figures if f.average_rating is not None]
+    total = ListingFigures(
+        listing_id=None,
+        title="All listings",
+        nights_open=open_nights,
+        nights_booked=booked,
+        occupancy_rate=_rate(booked, open_nights),
+        revenue=sum(f.revenue for f in figures),
+        average_nightly_rate=round(prices / priced) if priced else None,
+        bookings=sum(f.bookings for f in figures),
+        cancellations=sum(f.cancellations for f in figures),
+        average_rating=round(sum(rated) / len(rated), 2) if rated else None,
+    )
+    return Analytics(period_from=from_, period_to=to, listings=figures, total=total)

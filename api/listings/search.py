@@ -24,6 +24,7 @@ from api.pagination import DEFAULT_LIMIT, Page, aware_timestamp, decode_cursor, 
 from api.validation import today
 from models.bookings import HOLDS_DATES
 from stayflow.rules.amenities import unknown_amenities
+from stayflow.rules.cities import city_key
 from stayflow.rules.pricing import stay_date_problems
 from stayflow.storage import MediaStorage
 
@@ -200,7 +201,7 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     sql = _Sql()
     where = ["l.status = 'published'"]
     if q.city:
-        where.append(f"l.city_key = {sql.arg(' '.join(q.city.split()).casefold())}")
+        where.append(f"l.city_key = {sql.arg(city_key(q.city))}")
     if q.country:
         where.append(f"l.country = {sql.arg(q.country.upper())}")
     if q.min_price is not None:

@@ -11,11 +11,11 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
-from api.auth import client_ip
+from api.accounts.auth import client_ip
+from api.admin import service
 from api.errors import Problem, field_errors
-from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset
+from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from api.security import CurrentUser, requires_admin
-from models import AuditEntry
 from stayflow.audit import Actor
 
 
@@ -80,20 +80,14 @@ class AuditLogController(Controller):
         since, until = _aware(since), _aware(until)
         if since is not None and until is not None and since >= until:
             raise Problem(422, "`from` must be before `to`.", errors=field_errors(("from", "must be before `to`")))
-        query = AuditEntry.select()
-        if actor is not None:
-            query = query.where(AuditEntry.actor == actor)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        if target_type is not None:
-            query = query.where(AuditEntry.target_type == target_type)
-        if target_id is not None:
-            query = query.where(AuditEntry.target_id == target_id)
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        if until is not None:
-            query = query.where(AuditEntry.at < until)
-        rows, next_cursor = await keyset(
-            query, time_column=AuditEntry.at, id_column=AuditEntry.id, limit=limit, cursor=cursor, newest_first=True
+        rows, next_cursor = await service.audit_entries(
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
         )
         return Page(items=[audit_entry_read(r) for r in rows], next_cursor=next_cursor)

@@ -1,6 +1,6 @@
 """Calendar sync for hosts (issue 13, SPEC §12): the listing's secret iCal export, its rotatable
 token, and the other platforms' feeds it imports. Handlers parse, authorize, call
-`api.calendar_feeds_service`, and shape the answer."""
+`api.calendar.feeds_service`, and shape the answer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import calendar_feeds_service as service
 from api.errors import Problem
-from api.listings import load_own_listing
+from api.listings.service import load_own_listing
 from api.pagination import Page
 from api.security import CurrentUser
 from models import CalendarFeed

@@ -1,0 +1,1 @@
+"""Accounts: registration, sign-in and sessions, profiles, and admins managing users."""

@@ -1,0 +1,1 @@
+"""Admin-only resources: platform settings, metrics, the audit log."""

@@ -1,0 +1,181 @@
+"""The listings API's request and response bodies, and how a stored listing reads (SPEC §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+from api.accounts.users import PublicProfile, public_profile
+from api.listings.search import Rating
+from models import Listing, ListingPhoto, User
+from stayflow.rules.amenities import AMENITIES
+from stayflow.rules.listing_status import ListingStatus
+from stayflow.storage import MediaStorage
+
+PropertyType = Literal["apartment", "house", "guesthouse", "room", "cabin", "villa", "other"]
+CancellationPolicy = Literal["flexible", "moderate", "strict"]
+# Two-decimal currencies only: prices are minor units and the pricing rules assume cents.
+Currency = Literal["USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "MXN", "BRL"]
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Description = Annotated[str, msgspec.Meta(max_length=5000)]
+Address = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+City = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+Country = Annotated[str, msgspec.Meta(pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Guests = Annotated[int, msgspec.Meta(ge=1, le=50)]
+Rooms = Annotated[int, msgspec.Meta(ge=0, le=100)]
+Bathrooms = Annotated[float, msgspec.Meta(ge=0, le=50, multiple_of=0.5)]
+Amenities = Annotated[list[str], msgspec.Meta(max_length=len(AMENITIES))]
+NightlyPrice = Annotated[int, msgspec.Meta(ge=100, le=10_000_000, description="minor units, 1.00 to 100,000.00")]
+CleaningFee = Annotated[int, msgspec.Meta(ge=0, le=5_000_000, description="minor units")]
+Nights = Annotated[int, msgspec.Meta(ge=1, le=365)]
+
+
+class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title
+    property_type: PropertyType
+    address_line: Address
+    city: City
+    country: Country
+    latitude: Latitude
+    longitude: Longitude
+    max_guests: Guests
+    bedrooms: Rooms
+    beds: Rooms
+    bathrooms: Bathrooms
+    nightly_price: NightlyPrice
+    description: Description = ""
+    amenities: Amenities = msgspec.field(default_factory=list)
+    cleaning_fee: CleaningFee = 0
+    currency: Currency = "USD"
+    min_nights: Nights = 1
+    max_nights: Nights = 365
+    instant_book: bool = False
+    cancellation_policy: CancellationPolicy = "moderate"
+
+
+class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    property_type: PropertyType | msgspec.UnsetType = msgspec.UNSET
+    address_line: Address | msgspec.UnsetType = msgspec.UNSET
+    city: City | msgspec.UnsetType = msgspec.UNSET
+    country: Country | msgspec.UnsetType = msgspec.UNSET
+    latitude: Latitude | msgspec.UnsetType = msgspec.UNSET
+    longitude: Longitude | msgspec.UnsetType = msgspec.UNSET
+    max_guests: Guests | msgspec.UnsetType = msgspec.UNSET
+    bedrooms: Rooms | msgspec.UnsetType = msgspec.UNSET
+    beds: Rooms | msgspec.UnsetType = msgspec.UNSET
+    bathrooms: Bathrooms | msgspec.UnsetType = msgspec.UNSET
+    amenities: Amenities | msgspec.UnsetType = msgspec.UNSET
+    nightly_price: NightlyPrice | msgspec.UnsetType = msgspec.UNSET
+    cleaning_fee: CleaningFee | msgspec.UnsetType = msgspec.UNSET
+    currency: Currency | msgspec.UnsetType = msgspec.UNSET
+    min_nights: Nights | msgspec.UnsetType = msgspec.UNSET
+    max_nights: Nights | msgspec.UnsetType = msgspec.UNSET
+    instant_book: bool | msgspec.UnsetType = msgspec.UNSET
+    cancellation_policy: CancellationPolicy | msgspec.UnsetType = msgspec.UNSET
+
+
+class PhotoRead(msgspec.Struct):
+    id: UUID
+    url: str
+    caption: str
+    position: int
+    width: int
+    height: int
+
+
+class ListingRead(msgspec.Struct):
+    id: UUID
+    host_id: UUID
+    status: ListingStatus
+    title: str
+    description: str
+    property_type: str
+    address_line: str
+    city: str
+    country: str
+    latitude: float
+    longitude: float
+    max_guests: int
+    bedrooms: int
+    beds: int
+    bathrooms: float
+    amenities: list[str]
+    nightly_price: int
+    cleaning_fee: int
+    currency: str
+    min_nights: int
+    max_nights: int
+    instant_book: bool
+    cancellation_policy: str
+    photos: list[PhotoRead]
+    rating: Rating
+    host: PublicProfile | None
+    review_notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SubmitAnswer(msgspec.Struct):
+    status: ListingStatus
+    workflow_id: str
+
+
+class Amenity(msgspec.Struct):
+    code: str
+    label: str
+
+
+def photo_read(photo: ListingPhoto | dict[str, Any], storage: MediaStorage) -> PhotoRead:
+    row = photo if isinstance(photo, dict) else photo.to_dict()
+    return PhotoRead(
+        id=row["id"],
+        url=storage.url(row["storage_key"]),
+        caption=row["caption"],
+        position=row["position"],
+        width=row["width"],
+        height=row["height"],
+    )
+
+
+def listing_read_of(
+    listing: Listing, photos: list[dict[str, Any]], host: User | None, storage: MediaStorage, for_owner: bool
+) -> ListingRead:
+    return ListingRead(
+        id=listing.id,
+        host_id=listing.host,
+        status=ListingStatus(listing.status),
+        title=listing.title,
+        description=listing.description,
+        property_type=listing.property_type,
+        address_line=listing.address_line,
+        city=listing.city,
+        country=listing.country,
+        latitude=listing.latitude,
+        longitude=listing.longitude,
+        max_guests=listing.max_guests,
+        bedrooms=listing.bedrooms,
+        beds=listing.beds,
+        bathrooms=listing.bathrooms,
+        amenities=list(listing.amenities),
+        nightly_price=listing.nightly_price,
+        cleaning_fee=listing.cleaning_fee,
+        currency=listing.currency,
+        min_nights=listing.min_nights,
+        max_nights=listing.max_nights,
+        instant_book=listing.instant_book,
+        cancellation_policy=listing.cancellation_policy,
+        photos=[photo_read(p, storage) for p in photos],
+        rating=Rating(listing.rating_average, listing.rating_count),
+        host=public_profile(host) if host else None,
+        review_notes=listing.review_notes if for_owner else None,
+        created_at=listing.created_at,
+        updated_at=listing.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""The notification feed and preferences, and the notifications the API itself starts."""

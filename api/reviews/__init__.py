@@ -1,0 +1,1 @@
+"""Guest and host reviews of a stay (SPEC §7)."""
