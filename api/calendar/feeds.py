@@ -13,7 +13,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api import calendar_feeds_service as service
+from api.calendar import feeds_service as service
 from api.errors import Problem
 from api.listings.service import load_own_listing
 from api.pagination import Page
