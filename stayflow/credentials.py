@@ -60,4 +60,3 @@ def new_opaque_token() -> str:
 def token_digest(token: str) -> str:
     """What the database keeps of an opaque token: a leaked table cannot be replayed."""
     return hashlib.sha256(token.encode()).hexdigest()
-
