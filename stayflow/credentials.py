@@ -6,7 +6,6 @@ Pure functions (no I/O), shared by the API, the activities and the command line.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -61,7 +60,3 @@ def new_opaque_token() -> str:
 def token_digest(token: str) -> str:
     """What the database keeps of an opaque token: a leaked table cannot be replayed."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def digests_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from httpx import AsyncClient
 
-from models import User
+from models import Booking, BookingChange, Listing, Payment, User
 from stayflow.credentials import hash_password
 from stayflow.rules.cities import city_key
+from stayflow.rules.pricing import Fees, Night, Quote, nights_between, quote_json, quote_stay
 from stayflow.rules.roles import Role
+
+DEFAULT_FEES = Fees(service_fee_bps=1200, tax_bps=0)
+"""The platform's fees as migrated (12% service fee, no tax)."""
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -88,12 +93,8 @@ LISTING_FIELDS: dict[str, Any] = {
 }
 
 
-async def make_listing(host: User | None = None, *, status: str = "published", **fields: Any) -> Any:
+async def make_listing(host: User | None = None, *, status: str = "published", **fields: Any) -> Listing:
     """A listing row as the API would store it (straight to the database: for tests of reading it)."""
-    import datetime as dt
-
-    from models import Listing
-
     host = host or await make_user(role=Role.host)
     values = LISTING_FIELDS | fields
     listing = Listing(
@@ -125,34 +126,42 @@ def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (640, 480), exif_gps:
 
 
 async def make_booking(
-    listing: Any,
+    listing: Listing,
     guest: User,
     *,
-    check_in: Any,
-    check_out: Any,
+    check_in: dt.date,
+    check_out: dt.date,
+    guests: int = 2,
     payment_method: str = "pm_card_visa",
-    total: int = 36_100,
-) -> Any:
-    """A booking row as `POST /bookings` records it, before its workflow starts."""
-    from models import Booking, Payment
-
-    price = {"nights": (check_out - check_in).days, "nightly": [], "subtotal": total, "cleaning_fee": 0,
-             "service_fee": 0, "taxes": 0, "total": total, "currency": "EUR"}  # fmt: skip
+    fees: Fees = DEFAULT_FEES,
+) -> Booking:
+    """A booking row as `POST /bookings` records it, before its workflow starts: priced by the
+    real pricing function from the listing's prices (no overrides) and the default fees."""
+    quote = quote_stay(
+        check_in=check_in,
+        check_out=check_out,
+        base_price=listing.nightly_price,
+        cleaning_fee=listing.cleaning_fee,
+        currency=listing.currency,
+        overrides=[],
+        fees=fees,
+    )
     booking = Booking(listing=listing.id, guest=guest.id, host=listing.host, check_in=check_in, check_out=check_out,
-                      guests=2, price=price, total=total, currency="EUR", payment_method=payment_method)  # fmt: skip
+                      guests=guests, price=quote_json(quote), total=quote.total, currency=quote.currency,
+                      payment_method=payment_method)  # fmt: skip
     await booking.save()
-    await Payment(booking=booking.id, amount=total, currency="EUR").save()
+    await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
     return booking
 
 
 async def make_change(
-    booking: Any, *, check_in: Any, check_out: Any, total: int, number: int = 1, **fields: Any
-) -> Any:
-    """A change row as `PATCH /bookings/{id}` records it, before the workflow carries it out."""
-    from models import BookingChange
-
-    price = {"nights": (check_out - check_in).days, "nightly": [], "subtotal": total, "cleaning_fee": 0,
-             "service_fee": 0, "taxes": 0, "total": total, "currency": "EUR"}  # fmt: skip
+    booking: Booking, *, check_in: dt.date, check_out: dt.date, total: int, number: int = 1, **fields: Any
+) -> BookingChange:
+    """A change row as `PATCH /bookings/{id}` records it, before the workflow carries it out, costing
+    `total` in all (one line for the stay: tests of the change's money choose the difference)."""
+    nights = nights_between(check_in, check_out)
+    price = quote_json(Quote(nights=len(nights), nightly=[Night(d, 0) for d in nights], subtotal=total, cleaning_fee=0,
+                             service_fee=0, taxes=0, total=total, currency=booking.currency))  # fmt: skip
     change = BookingChange(booking=booking.id, number=number, status="requested", old_check_in=booking.check_in,
                            old_check_out=booking.check_out, old_guests=booking.guests, check_in=check_in,
                            check_out=check_out, guests=booking.guests, price=price, old_total=booking.total,

@@ -11,11 +11,7 @@ from httpx import AsyncClient
 from models import AuditEntry, Booking, LedgerEntry, Payment
 from models.identity import Role
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
-from tests.integration.test_audit_log import audit_log
-from tests.integration.test_bookings import book, stay, wait_status
-from tests.integration.test_cancellations import confirmed_booking
-
-TODAY = dt.datetime.now(dt.UTC).date()
+from tests.helpers import TODAY, audit_log, book, confirmed_booking, stay, wait_status
 
 
 async def test_admin_cancels_a_strict_stay_late_and_the_guest_gets_everything_back(

@@ -20,11 +20,8 @@ from stayflow.devstack import free_port
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
-from tests.integration.conftest import api_client
-from tests.integration.test_listing_approval import ready_draft, submit_and_wait
+from tests.helpers import TODAY, api_client, ready_draft, submit_and_wait
 from workflows.listing_approval import ListingApprovalWorkflow, ModerationRequest
-
-TODAY = dt.datetime.now(dt.UTC).date()
 
 
 async def marketplace() -> User:
@@ -42,11 +39,11 @@ async def marketplace() -> User:
     def stay(start: int, nights: int = 2) -> dict[str, Any]:
         return {"check_in": TODAY + dt.timedelta(days=start), "check_out": TODAY + dt.timedelta(days=start + nights)}
 
-    confirmed = await make_booking(loft, guest, total=36_100, **stay(10))
-    completed = await make_booking(loft, guest, total=20_000, **stay(20))
-    dollars = await make_booking(loft, guest, total=15_000, **stay(30))
-    cancelled = await make_booking(loft, guest, total=50_000, **stay(40))
-    await make_booking(loft, guest, total=9_900, **stay(50))  # pending_payment: no money yet
+    confirmed = await make_booking(loft, guest, **stay(10, nights=3))
+    completed = await make_booking(loft, guest, **stay(20))
+    dollars = await make_booking(loft, guest, **stay(30, nights=1))
+    cancelled = await make_booking(loft, guest, **stay(40))
+    await make_booking(loft, guest, **stay(50))  # pending_payment: no money yet
     statuses = {
         confirmed.id: "confirmed",
         completed.id: "completed",
@@ -64,7 +61,7 @@ async def marketplace() -> User:
     return host
 
 
-def database_part(body: dict[str, Any]) -> None:
+async def database_part(body: dict[str, Any]) -> None:
     # Users: the two hosts above, the listing's host, the suspended one, the guest, the signed-in admin.
     assert body["users"] == {"total": 5, "by_role": {"guest": 2, "host": 2, "admin": 1}, "suspended": 1}
     assert body["listings_by_status"] == {
@@ -74,9 +71,12 @@ def database_part(body: dict[str, Any]) -> None:
         "pending_payment": 1, "awaiting_host": 0, "confirmed": 2, "completed": 1, "declined": 0, "expired": 0,
         "cancelled": 1, "payment_failed": 0,
     }  # fmt: skip
+    # Confirmed and completed bookings count, each in its own currency (the factory prices them).
+    totals = {(r["status"], r["currency"]): r["total"] for r in await Booking.select(Booking.status, Booking.currency,
+                                                                                    Booking.total)}  # fmt: skip
     assert body["gross_booking_value"] == [
-        {"currency": "EUR", "amount": 36_100 + 20_000, "count": 2},
-        {"currency": "USD", "amount": 15_000, "count": 1},
+        {"currency": "EUR", "amount": totals["confirmed", "EUR"] + totals["completed", "EUR"], "count": 2},
+        {"currency": "USD", "amount": totals["confirmed", "USD"], "count": 1},
     ]
     assert body["refunds"] == [{"currency": "EUR", "amount": 20_000, "count": 2}]
 
@@ -88,7 +88,7 @@ async def test_metrics_match_the_data(
     host = await marketplace()
     response = await client.get("/api/v1/admin/metrics", headers=admin.headers)
     assert response.status_code == 200, response.text
-    database_part(response.json())
+    await database_part(response.json())
     assert response.json()["workflows"]["total"]["running"] == 0
 
     # One review waiting for an admin (running), one for a listing that does not exist (failed).
@@ -129,5 +129,5 @@ async def test_metrics_answer_without_temporal(api_settings: Settings) -> None:
     assert response.status_code == 200, response.text
     assert time.monotonic() - started < 10
     body = response.json()
-    database_part(body)
+    await database_part(body)
     assert body["workflows"] is None and "Temporal did not answer" in body["workflows_unavailable"]

@@ -12,8 +12,7 @@ from httpx import AsyncClient
 from models import AuditEntry, Booking, PlatformSettings
 from stayflow.rules.roles import Role
 from tests.factories import make_listing, signed_in_user
-from tests.integration.test_audit_log import audit_log
-from tests.integration.test_bookings import book, day, stay, wait_status
+from tests.helpers import audit_log, book, day, stay, wait_status
 from workflows.booking import booking_workflow_id
 
 DEFAULTS = {

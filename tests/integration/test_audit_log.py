@@ -4,7 +4,6 @@ itself; rows cannot be changed or deleted; admins page and filter it."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -12,14 +11,8 @@ from httpx import AsyncClient
 from models import AuditEntry, Listing
 from stayflow.audit import Actor, AuditOutsideTransaction, record_admin_action
 from stayflow.rules.roles import Role
-from tests.factories import SignedIn, make_listing, make_user, signed_in_user
-from tests.integration.test_listing_approval import ready_draft, submit_and_wait
-
-
-async def audit_log(client: AsyncClient, admin: SignedIn, **params: Any) -> list[dict[str, Any]]:
-    response = await client.get("/api/v1/admin/audit-log", headers=admin.headers, params=params)
-    assert response.status_code == 200, response.text
-    return list(response.json()["items"])
+from tests.factories import make_listing, make_user, signed_in_user
+from tests.helpers import audit_log, ready_draft, submit_and_wait
 
 
 async def test_user_role_suspension_and_restore_are_audited(client: AsyncClient) -> None:

@@ -4,22 +4,19 @@ ledger, invoices and credit notes agree to the cent with what the guest finally 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import time
 import uuid
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
-from models import Booking, BookingChange, Invoice, LedgerEntry, Notification, Payment
+from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
 from models.identity import Role
 from stayflow.templates import money
 from tests.factories import SignedIn, make_change, make_listing, make_user, sign_in, signed_in_user
-from tests.integration.test_bookings import book, day, stay, wait_status
-from tests.integration.test_cancellations import cancel, confirmed_booking
+from tests.helpers import book, cancel, confirmed_booking, day, stay, wait_notifications, wait_status
 
 
 async def change(
@@ -28,17 +25,6 @@ async def change(
     return await client.patch(
         f"/api/v1/bookings/{booking_id}", json=body, headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
     )
-
-
-async def wait_notifications(who: SignedIn, kind: str, count: int, timeout: float = 15) -> list[Notification]:
-    """The user's in-app notifications of `kind`, once `count` are there (the run records them)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await Notification.objects().where((Notification.user == who.user.id) & (Notification.kind == kind))
-        if len(found) >= count:
-            return list(found)
-        assert time.monotonic() < deadline, f"{len(found)} {kind} notifications, wanted {count}"
-        await asyncio.sleep(0.1)
 
 
 async def booking_row(booking_id: str) -> Booking:

@@ -10,47 +10,14 @@ import time
 import uuid
 from typing import Any
 
-import stripe
 from httpx import AsyncClient
 
 from models import Booking, Invoice, LedgerEntry, Message, Payment
 from models.identity import Role
 from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, make_user, signed_in_user
+from tests.helpers import book, day, sign, stay, wait_status
 from workers.main import build_worker
-
-TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def day(offset: int) -> str:
-    return (TODAY + dt.timedelta(days=offset)).isoformat()
-
-
-def stay(listing: Any, start: int = 10, nights: int = 3, **extra: Any) -> dict[str, Any]:
-    body = {
-        "listing_id": str(listing.id),
-        "check_in": day(start),
-        "check_out": day(start + nights),
-        "guests": 2,
-        "payment_method": "pm_card_visa",
-    }
-    return body | extra
-
-
-async def book(client: AsyncClient, guest: SignedIn, body: dict[str, Any], key: str | None = None) -> Any:
-    headers = guest.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
-    return await client.post("/api/v1/bookings", headers=headers, json=body)
-
-
-async def wait_status(booking_id: str, *statuses: str, timeout: float = 30) -> Booking:
-    deadline = time.monotonic() + timeout
-    while True:
-        booking = await Booking.objects().get(Booking.id == uuid.UUID(booking_id))
-        assert booking is not None
-        if booking.status in statuses:
-            return booking
-        assert time.monotonic() < deadline, f"booking stayed {booking.status}, wanted {statuses}"
-        await asyncio.sleep(0.1)
 
 
 async def test_instant_book_authorizes_captures_invoices_and_confirms(
@@ -256,12 +223,6 @@ async def test_webhooks_for_a_finished_booking_are_acknowledged(
             break
         assert time.monotonic() < deadline
         await asyncio.sleep(0.2)
-
-
-def sign(payload: str, secret: str, at: int | None = None) -> str:
-    timestamp = at or int(time.time())
-    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
-    return f"t={timestamp},v1={signature}"
 
 
 async def test_same_idempotency_key_same_booking_other_body_422(client: AsyncClient, worker: None) -> None:

@@ -9,10 +9,7 @@ from httpx import AsyncClient
 from models import Booking, CalendarBlock, PlatformSettings, PriceOverride
 from models.identity import Role
 from tests.factories import make_listing, make_user, signed_in_user
-
-
-def day(offset: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
+from tests.helpers import day
 
 
 async def test_calendar_replace_and_read(client: AsyncClient) -> None:

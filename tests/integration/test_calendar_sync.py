@@ -3,7 +3,6 @@ feeds through the real Temporal Schedule and worker, conflicts told, and bad inp
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -18,17 +17,12 @@ from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user, signed_in_user
 from tests.fakes.ical_server import FeedServer
+from tests.helpers import date_in, day, eventually
 from workflows.calendar_sync import calendar_sync_schedule_id
-
-TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def day(offset: int) -> dt.date:
-    return TODAY + dt.timedelta(days=offset)
 
 
 def ics_date(offset: int) -> str:
-    return day(offset).strftime("%Y%m%d")
+    return date_in(offset).strftime("%Y%m%d")
 
 
 def airbnb_feed(*stays: tuple[int, int]) -> str:
@@ -57,7 +51,7 @@ def api_settings(api_settings: Settings, feed_server: FeedServer) -> Settings:
 async def available(client: AsyncClient, listing_id: Any, start: int, end: int) -> dict[dt.date, bool]:
     response = await client.get(
         f"/api/v1/listings/{listing_id}/availability",
-        params={"from": day(start).isoformat(), "to": day(end).isoformat()},
+        params={"from": day(start), "to": day(end)},
     )
     assert response.status_code == 200, response.text
     return {dt.date.fromisoformat(d["date"]): d["available"] for d in response.json()["days"]}
@@ -67,21 +61,22 @@ async def wait_for_fetch(
     client: AsyncClient, headers: dict[str, str], listing_id: Any, since: str | None = None
 ) -> Any:
     """The listing's feeds once every one was fetched (after `since`, when given)."""
-    for _ in range(300):
+
+    async def fetched() -> list[Any] | None:
         feeds = (await client.get(f"/api/v1/listings/{listing_id}/calendar/feeds", headers=headers)).json()["items"]
-        if feeds and all(f["last_fetched_at"] and (since is None or f["last_fetched_at"] > since) for f in feeds):
-            return feeds
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"feeds not fetched: {feeds}")
+        done = feeds and all(f["last_fetched_at"] and (since is None or f["last_fetched_at"] > since) for f in feeds)
+        return list(feeds) if done else None
+
+    return await eventually(fetched, timeout=60, what="every feed of the listing to be fetched")
 
 
 async def test_the_export_is_a_secret_url_with_bookings_and_own_blocks_and_rotates(client: AsyncClient) -> None:
     host = await signed_in_user(client, role=Role.host)
     listing = await make_listing(host.user)
-    booking = await make_booking(listing, await make_user(), check_in=day(3), check_out=day(6))
+    booking = await make_booking(listing, await make_user(), check_in=date_in(3), check_out=date_in(6))
     await booking.__class__.update({booking.__class__.status: "confirmed"}).where(booking.__class__.id == booking.id)
     put = await client.put(f"/api/v1/listings/{listing.id}/calendar", headers=host.headers,
-                           json={"blocks": [{"start": day(10).isoformat(), "end": day(12).isoformat()}]})  # fmt: skip
+                           json={"blocks": [{"start": day(10), "end": day(12)}]})  # fmt: skip
     assert put.status_code == 200
     export = await client.get(f"/api/v1/listings/{listing.id}/calendar/export", headers=host.headers)
     assert export.status_code == 200
@@ -119,7 +114,7 @@ async def test_an_imported_feed_blocks_its_nights_reports_conflicts_and_goes_wit
     host = await signed_in_user(client, role=Role.host)
     admin = await make_user(role=Role.admin)
     listing = await make_listing(host.user)
-    booking = await make_booking(listing, await make_user(), check_in=day(20), check_out=day(23))
+    booking = await make_booking(listing, await make_user(), check_in=date_in(20), check_out=date_in(23))
     url = feed_server.serve("/airbnb.ics", airbnb_feed((5, 8), (21, 24)))
     added = await client.post(f"/api/v1/listings/{listing.id}/calendar/feeds", headers=host.headers,
                               json={"url": url, "name": "Airbnb"})  # fmt: skip
@@ -135,20 +130,20 @@ async def test_an_imported_feed_blocks_its_nights_reports_conflicts_and_goes_wit
     await dev_server_env.client.get_workflow_handle(run_id).result()
     await record_history(dev_server_env, run_id, "calendar_sync_with_a_conflict")
     days = await available(client, listing.id, 4, 9)
-    assert days == {day(4): True, day(5): False, day(6): False, day(7): False, day(8): True}
-    assert feed["conflicts"] == [{"booking_id": str(booking.id), "check_in": day(20).isoformat(),
-                                  "check_out": day(23).isoformat(),
-                                  "nights": [day(21).isoformat(), day(22).isoformat()]}]  # fmt: skip
+    assert days == {date_in(4): True, date_in(5): False, date_in(6): False, date_in(7): False, date_in(8): True}
+    assert feed["conflicts"] == [{"booking_id": str(booking.id), "check_in": day(20),
+                                  "check_out": day(23),
+                                  "nights": [day(21), day(22)]}]  # fmt: skip
     told = await Notification.select(Notification.user).where(Notification.kind == "calendar_conflict")
     assert {row["user"] for row in told} == {host.user.id, admin.id}
     quote = await client.get(f"/api/v1/listings/{listing.id}/quote",
-                             params={"check_in": day(6).isoformat(), "check_out": day(9).isoformat()})  # fmt: skip
+                             params={"check_in": day(6), "check_out": day(9)})  # fmt: skip
     assert quote.status_code == 409
 
     # The host's own calendar replacement leaves the imported nights alone, and does not show them.
     put = await client.put(f"/api/v1/listings/{listing.id}/calendar", headers=host.headers, json={"blocks": []})
     assert put.status_code == 200 and put.json()["blocks"] == []
-    assert (await available(client, listing.id, 5, 6)) == {day(5): False}
+    assert (await available(client, listing.id, 5, 6)) == {date_in(5): False}
 
     # A broken answer is reported and keeps the last good nights; the next good one replaces them.
     feed_server.serve("/airbnb.ics", "<html>Maintenance</html>")
@@ -156,12 +151,12 @@ async def test_an_imported_feed_blocks_its_nights_reports_conflicts_and_goes_wit
     await handle.trigger()
     [feed] = await wait_for_fetch(client, host.headers, listing.id, since=feed["last_fetched_at"])
     assert feed["status"] == "failed" and "not an iCalendar file" in feed["last_error"]
-    assert (await available(client, listing.id, 5, 6)) == {day(5): False}
+    assert (await available(client, listing.id, 5, 6)) == {date_in(5): False}
     feed_server.serve("/airbnb.ics", airbnb_feed((30, 31)))
     await handle.trigger()
     [feed] = await wait_for_fetch(client, host.headers, listing.id, since=feed["last_fetched_at"])
     assert feed["status"] == "ok" and feed["blocked_nights"] == 1 and feed["conflicts"] == []
-    assert (await available(client, listing.id, 5, 6)) == {day(5): True}
+    assert (await available(client, listing.id, 5, 6)) == {date_in(5): True}
 
     deleted = await client.delete(f"/api/v1/listings/{listing.id}/calendar/feeds/{feed['id']}", headers=host.headers)
     assert deleted.status_code == 204
@@ -176,7 +171,7 @@ async def test_a_listings_export_imports_into_a_second_listing(
     host = await signed_in_user(client, role=Role.host)
     first, second = await make_listing(host.user), await make_listing(host.user)
     await client.put(f"/api/v1/listings/{first.id}/calendar", headers=host.headers,
-                     json={"blocks": [{"start": day(2).isoformat(), "end": day(4).isoformat()}]})  # fmt: skip
+                     json={"blocks": [{"start": day(2), "end": day(4)}]})  # fmt: skip
     export = (await client.get(f"/api/v1/listings/{first.id}/calendar/export", headers=host.headers)).json()["url"]
     exported = await client.get(export.removeprefix("http://127.0.0.1:8000"))
     url = feed_server.serve("/stayflow.ics", exported.content)  # served as another platform would see it
@@ -184,7 +179,12 @@ async def test_a_listings_export_imports_into_a_second_listing(
     assert added.status_code == 201
     [feed] = await wait_for_fetch(client, host.headers, second.id)
     assert feed["status"] == "ok"
-    assert await available(client, second.id, 1, 5) == {day(1): True, day(2): False, day(3): False, day(4): True}
+    assert await available(client, second.id, 1, 5) == {
+        date_in(1): True,
+        date_in(2): False,
+        date_in(3): False,
+        date_in(4): True,
+    }
     # The second listing's export does not echo the imported nights back.
     export2 = (await client.get(f"/api/v1/listings/{second.id}/calendar/export", headers=host.headers)).json()["url"]
     assert "VEVENT" not in (await client.get(export2.removeprefix("http://127.0.0.1:8000"))).text

@@ -21,26 +21,8 @@ from api.app import create_app
 from models import Invoice, LedgerEntry, Payment
 from models.identity import Role
 from stayflow.settings import Settings
-from tests.factories import SignedIn, make_listing, make_user, sign_in, signed_in_user
-from tests.integration.conftest import api_client
-from tests.integration.test_bookings import book, stay, wait_status
-
-
-async def cancel(client: AsyncClient, who: SignedIn, booking_id: str, key: str | None = None) -> Any:
-    return await client.post(
-        f"/api/v1/bookings/{booking_id}/cancel",
-        json={"reason": "Plans changed"},
-        headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())},
-    )
-
-
-async def confirmed_booking(
-    client: AsyncClient, guest: SignedIn, start: int, nights: int = 3, **listing: Any
-) -> dict[str, Any]:
-    home = await make_listing(instant_book=True, nightly_price=10_000, cleaning_fee=5_000, **listing)
-    created = (await book(client, guest, stay(home, start=start, nights=nights))).json()
-    await wait_status(created["id"], "confirmed")
-    return dict(created) | {"listing": home}
+from tests.factories import make_listing, make_user, sign_in, signed_in_user
+from tests.helpers import api_client, book, cancel, confirmed_booking, stay, wait_status
 
 
 async def test_guest_cancels_early_gets_everything_back_once(

@@ -6,7 +6,7 @@ from httpx import AsyncClient
 from api.app import create_app
 from stayflow.devstack import free_port
 from stayflow.settings import Settings
-from tests.integration.conftest import api_client
+from tests.helpers import api_client
 
 
 async def test_health_answers_without_auth(client: AsyncClient) -> None:

@@ -9,41 +9,8 @@ from httpx import AsyncClient
 
 from models import Listing, ListingReport
 from stayflow.rules.roles import Role
-from tests.factories import LISTING_FIELDS, SignedIn, image_bytes, make_listing, signed_in_user
-from tests.integration.test_password_reset import wait_for_outbox
-
-
-async def until(predicate: Any, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.1)
-
-
-async def status_of(listing_id: object) -> str:
-    row = await Listing.select(Listing.status).where(Listing.id == listing_id).first()
-    assert row is not None
-    return str(row["status"])
-
-
-async def ready_draft(client: AsyncClient, host: SignedIn) -> str:
-    created = await client.post("/api/v1/listings", headers=host.headers, json=LISTING_FIELDS)
-    listing_id = created.json()["id"]
-    photo = await client.post(f"/api/v1/listings/{listing_id}/photos", headers=host.headers,
-                              files={"file": ("p.jpg", image_bytes(), "image/jpeg")})  # fmt: skip
-    assert photo.status_code == 201
-    return str(listing_id)
-
-
-async def submit_and_wait(client: AsyncClient, host: SignedIn, listing_id: str) -> None:
-    submitted = await client.post(f"/api/v1/listings/{listing_id}/submit", headers=host.headers)
-    assert submitted.status_code == 202, submitted.text
-    assert submitted.json()["status"] == "pending_review"
-
-    async def pending() -> bool:
-        return await status_of(listing_id) == "pending_review"
-
-    await until(pending)
+from tests.factories import LISTING_FIELDS, make_listing, signed_in_user
+from tests.helpers import eventually, listing_status, ready_draft, submit_and_wait, wait_for_outbox
 
 
 async def test_submit_review_approve_publish(client: AsyncClient, worker: None, dev_server_env: Any) -> None:
@@ -101,7 +68,7 @@ async def test_reject_edit_and_resubmit_is_a_new_run(client: AsyncClient, worker
     async def two_runs() -> bool:  # visibility is eventually consistent
         return len([w async for w in dev_server_env.client.list_workflows(f"ListingId = '{listing_id}'")]) == 2
 
-    await until(two_runs)
+    await eventually(two_runs)
 
 
 async def test_submit_refuses_an_unready_listing_with_reasons(client: AsyncClient, worker: None) -> None:
@@ -112,7 +79,7 @@ async def test_submit_refuses_an_unready_listing_with_reasons(client: AsyncClien
     assert response.status_code == 422
     messages = " ".join(e["message"] for e in response.json()["errors"])
     assert "photo" in messages and "description" in messages
-    assert await status_of(listing_id) == "draft"
+    assert await listing_status(listing_id) == "draft"
 
 
 async def test_moving_a_published_listing_sends_it_back_to_review(client: AsyncClient, worker: None) -> None:
@@ -131,9 +98,9 @@ async def test_moving_a_published_listing_sends_it_back_to_review(client: AsyncC
     assert moved.status_code == 200
 
     async def back_in_review() -> bool:
-        return await status_of(listing_id) == "pending_review"
+        return await listing_status(listing_id) == "pending_review"
 
-    await until(back_in_review)
+    await eventually(back_in_review)
 
 
 async def test_suspend_and_restore(client: AsyncClient) -> None:
@@ -151,7 +118,7 @@ async def test_suspend_and_restore(client: AsyncClient) -> None:
     illegal = await client.post(f"/api/v1/admin/listings/{draft.id}/suspend", headers=admin.headers,
                                 json={"reason": "x"})  # fmt: skip
     assert illegal.status_code == 409
-    assert await status_of(draft.id) == "draft"
+    assert await listing_status(draft.id) == "draft"
 
 
 async def test_reports_reach_admins_and_are_resolved(client: AsyncClient) -> None:

@@ -4,7 +4,6 @@ server, the digest recorded and delivered (quiet period and cap shortened to sec
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import msgspec
@@ -15,6 +14,7 @@ from models import Message
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from tests.factories import make_listing, make_user, sign_in
+from tests.helpers import eventually
 from workflows.message_digest import DigestOutcome, MessageDigestWorkflow, digest_workflow_id
 
 
@@ -42,10 +42,11 @@ async def test_several_messages_make_one_email_to_the_other_participant(
             f"/api/v1/conversations/{cid}/messages", headers=guest.headers, json={"body": line}
         )
         assert response.status_code == 201
-    deadline = time.monotonic() + 30
-    while not [m for m in await new_message_emails() if m.status == "sent"]:
-        assert time.monotonic() < deadline, "no new-message email was sent"
-        await asyncio.sleep(0.2)
+
+    async def one_sent() -> list[Any]:
+        return [m for m in await new_message_emails() if m.status == "sent"]
+
+    await eventually(one_sent, timeout=30, what="a new-message email to be sent")
     handle = dev_server_env.client.get_workflow_handle_for(
         MessageDigestWorkflow.run, digest_workflow_id(cid, host.user.id)
     )

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from stayflow.settings import Settings
 from tests.factories import make_listing
-from tests.integration.conftest import api_client
+from tests.helpers import api_client
 
 LISTING_ROUTE = "/api/v1/listings/{listing_id}"
 

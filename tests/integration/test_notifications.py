@@ -3,10 +3,7 @@ Twilio SDKs against local fakes that record every request, the feed and preferen
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -20,8 +17,7 @@ from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, make_user, signed_in_user
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.fakes.twilio import FakeTwilio
-from tests.integration.test_bookings import book, stay, wait_status
-from tests.integration.test_cancellations import cancel, confirmed_booking
+from tests.helpers import book, cancel, confirmed_booking, eventually, stay, wait_status
 from workers.main import build_worker
 
 
@@ -37,13 +33,6 @@ def with_providers(settings: Settings, sendgrid: FakeSendGrid | None, twilio: Fa
             "twilio_api_base": twilio.url,
         }
     return msgspec.structs.replace(settings, **changes)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)
 
 
 async def feed(client: AsyncClient, who: SignedIn, **params: Any) -> dict[str, Any]:
@@ -67,7 +56,7 @@ async def test_sendgrid_outage_delays_booking_emails_but_not_the_booking(
             messages = await Message.objects()
             return len(messages) == 3 and all("503" in (m.last_error or "") for m in messages)
 
-        await eventually(all_tried, what="a failed first delivery attempt of each message")
+        await eventually(all_tried, timeout=60, what="a failed first delivery attempt of each message")
         for message in await Message.objects():
             assert message.status == "queued" and message.attempts >= 1
         assert fake_sendgrid.delivered == []
@@ -78,7 +67,7 @@ async def test_sendgrid_outage_delays_booking_emails_but_not_the_booking(
         async def all_sent() -> bool:
             return all(m.status == "sent" for m in await Message.objects())
 
-        await eventually(all_sent, what="delivery after the outage")
+        await eventually(all_sent, timeout=60, what="delivery after the outage")
     delivered = {mail.body["custom_args"]["stayflow_message_id"]: mail for mail in fake_sendgrid.delivered}
     assert len(delivered) == len(fake_sendgrid.delivered) == 3  # each message exactly once
     by_kind = {m.kind: m for m in await Message.objects()}
@@ -121,7 +110,7 @@ async def test_sms_follows_each_hosts_preferences_through_the_real_twilio_sdk(
             messages = await Message.objects()
             return len(messages) == 3 and all(m.status == "sent" for m in messages)
 
-        await eventually(all_sent, what="two request emails and one SMS")
+        await eventually(all_sent, timeout=60, what="two request emails and one SMS")
     [sms] = fake_twilio.received
     assert sms.accepted and sms.to == "+14155552671" and sms.form["From"] == fake_twilio.from_number
     assert sms.body.startswith("Stayflow: A guest asks to stay at Cliff cabin")
@@ -154,7 +143,7 @@ async def test_accepted_request_and_refund_reach_the_guests_feed(
     async def accepted_told() -> bool:
         return "booking_accepted" in await guest_kinds()
 
-    await eventually(accepted_told, what="the acceptance in the guest's feed")
+    await eventually(accepted_told, timeout=60, what="the acceptance in the guest's feed")
     assert "booking_confirmed" not in await guest_kinds()  # one notification for one event
 
     stay_booking = await confirmed_booking(client, guest, start=40, cancellation_policy="flexible")
@@ -164,7 +153,7 @@ async def test_accepted_request_and_refund_reach_the_guests_feed(
     async def refund_told() -> bool:
         return "refund_issued" in await guest_kinds()
 
-    await eventually(refund_told, what="the refund in the guest's feed")
+    await eventually(refund_told, timeout=60, what="the refund in the guest's feed")
     [refund] = [i for i in (await feed(client, guest))["items"] if i["kind"] == "refund_issued"]
     assert templates.money(stay_booking["price"]["total"], stay_booking["price"]["currency"]) in refund["body"]
 
@@ -285,7 +274,7 @@ async def test_suspending_a_listing_tells_its_host_once_per_suspension(client: A
         messages = await Message.objects().where(Message.kind == "listing_suspended")
         return len(messages) == 2 and all(m.status == "sent" for m in messages)
 
-    await eventually(both_sent, what="two suspension emails")
+    await eventually(both_sent, timeout=60, what="two suspension emails")
     items = (await feed(client, host))["items"]
     assert [i["kind"] for i in items] == ["listing_suspended", "listing_suspended"]
     assert "Reported as a scam" in items[0]["body"] and items[0]["link"].endswith(f"/api/v1/listings/{listing.id}")

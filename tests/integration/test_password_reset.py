@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from typing import Any
@@ -14,19 +13,9 @@ from api.app import create_app
 from models import Message, PasswordResetToken, User
 from stayflow.settings import Settings
 from tests.factories import PASSWORD, make_user, sign_in
-from tests.integration.conftest import api_client
+from tests.helpers import api_client, wait_for_outbox
 
 NEW_PASSWORD = "a fresh new passphrase"
-
-
-async def wait_for_outbox(client: AsyncClient, to: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        items = (await client.get("/api/v1/dev/outbox", params={"to": to})).json()["items"]
-        if items:
-            return dict(items[0])
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no message to {to} within {timeout}s")
 
 
 def reset_token_in(message: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from api.app import create_app
 from models import Session
 from stayflow.settings import Settings
 from tests.factories import PASSWORD, make_user
-from tests.integration.conftest import api_client
+from tests.helpers import api_client
 
 
 async def test_login_attempts_per_account_are_limited_even_with_the_right_password(

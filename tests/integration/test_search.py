@@ -10,12 +10,7 @@ from httpx import AsyncClient
 from models import Booking, CalendarBlock, Listing
 from stayflow.rules.roles import Role
 from tests.factories import make_listing, make_user
-
-TODAY = dt.datetime.now(dt.UTC).date()
-
-
-def day(offset: int) -> dt.date:
-    return TODAY + dt.timedelta(days=offset)
+from tests.helpers import date_in, day
 
 
 async def search(client: AsyncClient, **params: Any) -> list[str]:
@@ -73,19 +68,18 @@ async def test_distance_is_reported_for_radius_search(client: AsyncClient) -> No
 async def test_dates_exclude_blocked_and_booked_homes(client: AsyncClient) -> None:
     homes = await seed()
     guest = await make_user()
-    await CalendarBlock(listing=homes["canal"].id, start_date=day(10), end_date=day(12)).save()
-    await Booking(listing=homes["pool villa"].id, guest=guest.id, check_in=day(11), check_out=day(14), guests=2,
+    await CalendarBlock(listing=homes["canal"].id, start_date=date_in(10), end_date=date_in(12)).save()
+    await Booking(listing=homes["pool villa"].id, guest=guest.id, check_in=date_in(11), check_out=date_in(14), guests=2,
                   status="confirmed").save()  # fmt: skip
-    await Booking(listing=homes["budget room"].id, guest=guest.id, check_in=day(11), check_out=day(14), guests=1,
+    await Booking(listing=homes["budget room"].id, guest=guest.id, check_in=date_in(11), check_out=date_in(14),
+                  guests=1,
                   status="cancelled").save()  # fmt: skip
-    assert await search(client, city="Amsterdam", check_in=day(11).isoformat(), check_out=day(13).isoformat()) == [
-        "budget room"
-    ]
+    assert await search(client, city="Amsterdam", check_in=day(11), check_out=day(13)) == ["budget room"]
     # Check-out day of a stay is free for the next check-in: [check_in, check_out).
-    assert await search(client, city="Amsterdam", check_in=day(14).isoformat(), check_out=day(16).isoformat()) == [
+    assert await search(client, city="Amsterdam", check_in=day(14), check_out=day(16)) == [
         "budget room", "canal", "pool villa",
     ]  # fmt: skip
-    assert await search(client, city="Amsterdam", check_in=day(8).isoformat(), check_out=day(10).isoformat()) == [
+    assert await search(client, city="Amsterdam", check_in=day(8), check_out=day(10)) == [
         "budget room", "canal", "pool villa",
     ]  # fmt: skip
 
@@ -124,8 +118,8 @@ async def test_cursor_pagination_walks_every_result_once(client: AsyncClient) ->
 async def test_bad_search_input_is_422(client: AsyncClient) -> None:
     cases: list[dict[str, Any]] = [
         {"near": "north pole"}, {"near": "91,0"}, {"radius_km": -1, "near": "1,1"}, {"amenities": "wifi,helipad"},
-        {"check_in": day(5).isoformat()}, {"check_in": day(5).isoformat(), "check_out": day(3).isoformat()},
-        {"check_in": day(-5).isoformat(), "check_out": day(3).isoformat()}, {"min_price": 500, "max_price": 100},
+        {"check_in": day(5)}, {"check_in": day(5), "check_out": day(3)},
+        {"check_in": day(-5), "check_out": day(3)}, {"min_price": 500, "max_price": 100},
         {"sort": "cheapest"}, {"limit": 0}, {"guests": "many"},
     ]  # fmt: skip
     for params in cases:

@@ -3,9 +3,7 @@ booking's workflow has it, and a redelivered event reaches the workflow once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from typing import Any
 
@@ -17,8 +15,7 @@ from models import Payment, StripeEvent
 from stayflow.devstack import free_port
 from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, signed_in_user
-from tests.integration.conftest import api_client
-from tests.integration.test_bookings import book, sign, stay, wait_status
+from tests.helpers import api_client, book, eventually, sign, stay, wait_status
 
 
 async def _waiting_for_3d_secure(client: AsyncClient, fake_stripe: Any) -> tuple[str, SignedIn, dict[str, Any]]:
@@ -26,12 +23,12 @@ async def _waiting_for_3d_secure(client: AsyncClient, fake_stripe: Any) -> tuple
     listing = await make_listing(instant_book=True)
     guest = await signed_in_user(client)
     created = (await book(client, guest, stay(listing, payment_method="pm_card_authenticationRequired"))).json()
-    deadline = time.monotonic() + 20
-    while not (await client.get(f"/api/v1/bookings/{created['id']}", headers=guest.headers)).json()["payment"][
-        "client_secret"
-    ]:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
+
+    async def secret_shown() -> str | None:
+        read = await client.get(f"/api/v1/bookings/{created['id']}", headers=guest.headers)
+        return read.json()["payment"]["client_secret"]
+
+    await eventually(secret_shown, what="the PaymentIntent's client secret on the booking")
     payment = await Payment.objects().get(Payment.booking == uuid.UUID(created["id"]))
     assert payment is not None and payment.intent_id
     fake_stripe.complete_authentication(payment.intent_id)

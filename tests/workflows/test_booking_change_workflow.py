@@ -17,7 +17,7 @@ from models import Booking, BookingChange, Message
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_change, make_listing, make_user
-from tests.workflows.test_booking_workflow import deliveries_done, start, status, until_confirmed
+from tests.helpers import booking_status, deliveries_done, start_booking, until_confirmed
 from workers.main import build_worker
 from workflows.booking import BookingWorkflow, ChangeRequest, HostDecision
 from workflows.cancellation import CancellationRequest
@@ -46,7 +46,7 @@ async def test_a_change_the_host_does_not_answer_lapses_and_the_stay_keeps_its_d
     new_in, new_out = today + timedelta(10), today + timedelta(14)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total * 2)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await start(env, booking, instant=False, task_queue=task_queue)
+        handle = await start_booking(env, booking, instant=False, task_queue=task_queue)
         while await handle.query(BookingWorkflow.status) != "awaiting_host":
             await env.sleep(timedelta(seconds=1))
         await handle.execute_update(BookingWorkflow.decide, HostDecision(True, str(listing.host)))
@@ -83,7 +83,7 @@ async def test_after_a_change_the_stay_completes_on_its_new_check_out(
     new_in, new_out = today + timedelta(4), today + timedelta(9)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 20_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        handle = await start_booking(env, booking, instant=True, task_queue=task_queue)
         await until_confirmed(env, handle)
         outcome = await handle.execute_update(
             BookingWorkflow.modify, change_request(booking, new_in, new_out, needs_host=False)
@@ -95,7 +95,7 @@ async def test_after_a_change_the_stay_completes_on_its_new_check_out(
         await record_history(env, handle.id, "booking_changed_then_completed")
         await record_history(env, f"booking-change-{booking.id}-1", "booking_change_costing_more")
     assert dt.datetime.fromisoformat(steps["completed"]) >= dt.datetime.combine(new_out, dt.time(11), tzinfo=dt.UTC)
-    assert await status(booking) == "completed"
+    assert await booking_status(booking) == "completed"
     await booking.refresh()
     assert (booking.check_in, booking.check_out) == (new_in, new_out)
     captures = fake_stripe.calls("POST", "/capture")
@@ -116,7 +116,7 @@ async def test_a_cancellation_decided_before_a_change_is_refused_after_it(
     new_in, new_out = today + timedelta(10), today + timedelta(13)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        handle = await start_booking(env, booking, instant=True, task_queue=task_queue)
         await until_confirmed(env, handle)
         change = change_request(booking, new_in, new_out, needs_host=False)
         applied = await handle.execute_update(
@@ -144,7 +144,7 @@ async def test_a_change_taken_just_as_the_booking_is_cancelled_is_withdrawn_and_
     new_in, new_out = today + timedelta(10), today + timedelta(13)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 10_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        handle = await start_booking(env, booking, instant=True, task_queue=task_queue)
         await until_confirmed(env, handle)
         cancel = CancellationRequest(str(booking.id), "host", "Pipes burst", booking.total, [], True, booking.total)
         change = change_request(booking, new_in, new_out, needs_host=False)
@@ -185,7 +185,7 @@ async def test_a_change_whose_capture_stripe_refuses_after_the_nights_moved_keep
     new_in, new_out = today + timedelta(10), today + timedelta(14)
     await make_change(booking, check_in=new_in, check_out=new_out, total=booking.total + 20_000)
     async with build_worker(env.client, stripe_settings, task_queue=task_queue):
-        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        handle = await start_booking(env, booking, instant=True, task_queue=task_queue)
         await until_confirmed(env, handle)
         fake_stripe.fail_next, fake_stripe.fail_status, fake_stripe.fail_only = 1, 400, "/capture"
         change = dataclasses.replace(

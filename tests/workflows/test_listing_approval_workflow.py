@@ -3,7 +3,6 @@ checks that fail late, and a recorded history that today's code must replay."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from models.identity import Role
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_listing, make_user
+from tests.helpers import wait_listing_status
 from workers.main import build_worker
 from workflows.listing_approval import Decision, ListingApprovalWorkflow, ModerationOutcome, ModerationRequest
 
@@ -27,12 +27,8 @@ async def ready_listing(status: str = "draft") -> Listing:
 
 
 async def wait_for_status(listing: Listing, status: str) -> None:
-    for _ in range(200):
-        await listing.refresh()
-        if listing.status == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"listing never became {status}")
+    await wait_listing_status(listing.id, status, timeout=10)
+    await listing.refresh()
 
 
 async def all_messages_delivered(env: Any) -> None:
