@@ -23,6 +23,7 @@ from activities.documents import DocumentActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
+from activities.payouts import PayoutActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
@@ -39,6 +40,7 @@ from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
+from workflows.payout import PayoutWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
 log = logging.getLogger("stayflow.worker")
@@ -58,6 +60,7 @@ WORKFLOWS = [
     NotifyWorkflow,  # PINNED: record and deliver, seconds
     MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
     CalendarSyncWorkflow,  # PINNED: one sync of a listing's feeds, seconds (started by its Schedule)
+    PayoutWorkflow,  # AUTO_UPGRADE: waits from capture until after check-in (weeks or months)
 ]
 
 
@@ -65,6 +68,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
     payments = PaymentActivities(payments_for(settings))
+    payouts = PayoutActivities(payments_for(settings))
     documents = DocumentActivities()
     bookings = BookingActivities(settings)
     changes = ChangeActivities()
@@ -87,6 +91,9 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         payments.void_change,
         payments.refund_change,
         payments.settle_cancellation,
+        # host payouts through Stripe Connect, with their journal entries
+        payouts.payout_plan,
+        payouts.release_payout,
         # invoices, receipts and credit notes
         documents.issue_invoice_and_receipt,
         documents.issue_change_documents,
