@@ -8,21 +8,26 @@ import datetime as dt
 from datetime import timedelta
 from typing import Any
 
+from temporalio.testing import ActivityEnvironment
+
+from activities.payments import PaymentActivities
 from api.ledger.service import trial_balance
 from models import Booking, HostPayoutAccount, Payout
 from models.identity import Role
 from stayflow.providers.payments import payments_for
 from stayflow.rules.payouts import host_earnings
+from stayflow.rules.refunds import Refund, credit_lines
 from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_listing, make_user
 from tests.workflows.test_booking_workflow import start
 from workers.main import build_worker
 from workflows.booking import BookingWorkflow
+from workflows.payloads.cancellation import Settlement
 from workflows.payout import PayoutWorkflow
 
 TERMS = BookingTerms(cancellation_policy="moderate", guest_fee_bps=1200, host_fee_bps=300, tax_bps=0, currency="EUR")
-PRICE = {"nights": 3, "nightly": [], "subtotal": 30_000, "cleaning_fee": 5_000, "service_fee": 3_600,
+PRICE: dict[str, Any] = {"nights": 3, "nightly": [], "subtotal": 30_000, "cleaning_fee": 5_000, "service_fee": 3_600,
          "taxes": 0, "total": 38_600, "currency": "EUR"}  # fmt: skip
 
 
@@ -111,3 +116,66 @@ async def test_restricted_account_fails_then_is_paid_once_enabled(
     assert outcome.status == "paid"
     assert len(fake_stripe.transfers) == 1
     await books_agree_with_stripe(stripe_settings)
+
+
+async def cancel_with_refund(settings: Settings, booking: Booking, refund: Refund) -> None:
+    """What the cancellation's settle step does once the API decided the refund (rules/refunds)."""
+    lines = credit_lines(refund)
+    await Booking.update({Booking.refund_amount: refund.amount, Booking.refund_lines: lines}).where(
+        Booking.id == booking.id
+    )
+    activities = PaymentActivities(payments_for(settings))
+    await ActivityEnvironment().run(
+        activities.settle_cancellation, Settlement(str(booking.id), refund.amount, lines, captured=True)
+    )
+
+
+async def test_refund_after_release_reverses_the_hosts_share(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    booking = await booked(fake_stripe, days_ahead=5)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        payout_run = env.client.get_workflow_handle_for(PayoutWorkflow.run, f"payout-{booking.id}")
+        payout = await Payout.objects().get(Payout.booking == booking.id)
+        assert payout is not None
+        await env.sleep(payout.release_at - await env.get_current_time() + timedelta(hours=1))
+        assert (await payout_run.result()).status == "paid"
+        await handle.terminate("test done")
+    # The host cancels mid-stay: everything back to the guest, the whole payout taken back.
+    await cancel_with_refund(stripe_settings, booking, Refund(30_000, 5_000, 3_600, 0, "cancelled by the host"))
+    await payout.refresh()
+    (transfer,) = fake_stripe.transfers.values()
+    assert payout.status == "reversed" and payout.reversed == payout.amount == 33_950
+    assert transfer["amount_reversed"] == 33_950
+    await books_agree_with_stripe(stripe_settings)
+    accounts = {a.account: a.balance for a in (await trial_balance()).accounts}
+    assert accounts["stripe_balance"] == 0 and accounts["host_payable"] == 0 and accounts["platform_revenue"] == 0
+
+
+async def test_cancellation_before_release_pays_the_host_what_the_policy_leaves(
+    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+) -> None:
+    env = own_time_skipping_env
+    booking = await booked(fake_stripe, days_ahead=5)
+    async with build_worker(env.client, stripe_settings, task_queue=task_queue):
+        handle = await start(env, booking, instant=True, task_queue=task_queue)
+        while await handle.query(BookingWorkflow.status) != "confirmed":
+            await env.sleep(timedelta(seconds=1))
+        # Moderate, under 5 days: half the nights back, the cleaning fee back (stay not started).
+        await cancel_with_refund(stripe_settings, booking, Refund(15_000, 5_000, 0, 0, "moderate: 50%"))
+        payout = await Payout.objects().get(Payout.booking == booking.id)
+        assert payout is not None and fake_stripe.transfers == {}
+        await env.sleep(payout.release_at - await env.get_current_time() + timedelta(hours=1))
+        outcome = await env.client.get_workflow_handle_for(PayoutWorkflow.run, f"payout-{booking.id}").result()
+        await handle.terminate("test done")
+    kept = 30_000 - 15_000  # the nights the guest still pays for
+    assert outcome.status == "paid" and outcome.amount == kept - 450  # less the 3% host fee
+    (transfer,) = fake_stripe.transfers.values()
+    assert transfer["amount"] == kept - 450
+    await books_agree_with_stripe(stripe_settings)
+    accounts = {a.account: a.balance for a in (await trial_balance()).accounts}
+    assert accounts["platform_revenue"] == -(3_600 + 450) and accounts["host_payable"] == 0
