@@ -29,12 +29,14 @@ from api.conversations import ConversationsController
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
 from api.health import HealthController
+from api.ledger.controllers import AdminLedgerController
 from api.listings import AmenitiesController, HostListingsController, ListingsController
 from api.live import LiveHub, live_updates
 from api.metrics import MetricsController, instrument_requests
 from api.notifications import NotificationPreferencesController, NotificationsController
 from api.openapi import docs_assets_router, docs_openapi_config, document_truthfully
 from api.payments.controllers import PaymentsController, StripeWebhookController
+from api.payouts.controllers import HostPayoutsController
 from api.photos import PhotosController
 from api.reviews import (
     BookingReviewsController,
@@ -120,6 +122,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         HostBookingsController,
         PaymentsController,
         StripeWebhookController,
+        HostPayoutsController,
+        AdminLedgerController,
         HostAnalyticsController,
         BookingReviewsController,
         ListingReviewsController,
