@@ -45,8 +45,9 @@ async def _book(nightly_total: int, cleaning: int) -> Booking:
     today = dt.datetime.now(dt.UTC).date()
     taxes = (nightly_total + cleaning) // 10
     service = nightly_total * 12 // 100
-    price: dict[str, Any] = {"nights": 3, "nightly": [], "subtotal": nightly_total, "cleaning_fee": cleaning, "service_fee": service,
-             "taxes": taxes, "total": nightly_total + cleaning + service + taxes, "currency": "EUR"}  # fmt: skip
+    price: dict[str, Any] = {"nights": 3, "nightly": [], "subtotal": nightly_total, "cleaning_fee": cleaning,
+                             "service_fee": service, "taxes": taxes, "currency": "EUR",
+                             "total": nightly_total + cleaning + service + taxes}  # fmt: skip
     booking = await make_booking(
         listing, await make_user(), check_in=today + timedelta(9), check_out=today + timedelta(12), total=price["total"]
     )
