@@ -21,6 +21,8 @@ from temporalio.exceptions import ApplicationError
 from activities.bookings import booking_and_payment
 from activities.changes import change_operation, load_change
 from activities.documents import issue_cancellation_credit_note
+from activities.ledger import record_capture, record_refund
+from activities.payouts import reverse_overpaid_payout, schedule_payout, start_payout_workflow
 from models import Booking, BookingChange, LedgerEntry, Payment
 from stayflow.providers.payments import Authorization, PaymentProviderError, PaymentRejected, StripePayments
 from stayflow.rules.booking_status import CAPTURED, WAS_CAPTURED, BookingStatus, PaymentStatus
@@ -85,6 +87,7 @@ class PaymentActivities:
         async with Payment._meta.db.transaction():
             if not await self._ledger(booking, payment, "refund", amount, ref, operation):
                 return  # already recorded by an earlier attempt
+            await record_refund(booking, f"{payment.id}:{operation}", amount)  # the books, same transaction
             rows = await Payment.raw(
                 "UPDATE payments SET refunded = refunded + {}, updated_at = now() WHERE id = {} RETURNING refunded",
                 amount,
@@ -137,9 +140,12 @@ class PaymentActivities:
         captured = await self._provider(
             self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=idempotency_key)
         )
-        await self._set_and_post(
-            booking, payment, "capture", captured, payment.intent_id or "", status=PaymentStatus.completed
-        )
+        async with Payment._meta.db.transaction():  # the status, its rows, the books and the payout: together
+            await self._set(payment, status=PaymentStatus.completed)
+            await self._ledger(booking, payment, "capture", captured, payment.intent_id or "")
+            await record_capture(booking, payment.id, int(captured))
+            if payment.sequence == 0:
+                await schedule_payout(booking)
         return int(captured)
 
     async def void(self, booking: Booking, payment: Payment, idempotency_key: str) -> None:
@@ -196,6 +202,11 @@ class PaymentActivities:
         if remaining > 0:
             raise ApplicationError(f"{remaining} more to refund than was captured", non_retryable=True)
 
+    async def _reverse_overpaid(self, booking_id: str) -> None:
+        """A refund after the host was paid takes the host's overpaid share back (Transfer reversal)."""
+        booking, _ = await booking_and_payment(booking_id)
+        await self._provider(reverse_overpaid_payout(self.payments, booking))
+
     # -- the booking's own payment ------------------------------------------------------------------
 
     @activity.defn
@@ -241,8 +252,11 @@ class PaymentActivities:
 
     @activity.defn
     async def capture_payment(self, ref: BookingRef) -> int:
+        """Take the held total; the booking's payout (`payout-<booking id>`) starts with it."""
         booking, payment = await booking_and_payment(ref.booking_id)
-        return await self.capture(booking, payment, stripe_key(ref.booking_id, "capture"))
+        captured = await self.capture(booking, payment, stripe_key(ref.booking_id, "capture"))
+        await start_payout_workflow(ref.booking_id)  # also after a retry that found it captured
+        return captured
 
     @activity.defn
     async def void_payment(self, ref: BookingRef) -> None:
@@ -330,6 +344,7 @@ class PaymentActivities:
             stripe_step=f"{change_operation(ref.number)}-refund",
             operation=change_operation(ref.number),
         )
+        await self._reverse_overpaid(ref.booking_id)
         return -change.difference
 
     # -- a cancellation ---------------------------------------------------------------------------
@@ -362,6 +377,7 @@ class PaymentActivities:
         if settlement.refund <= 0:
             return SettlementResult("nothing", 0)
         await self.refund_across_payments(booking, settlement.refund, stripe_step="refund-cancellation", operation="")
+        await self._reverse_overpaid(settlement.booking_id)
         number = await issue_cancellation_credit_note(
             booking, total=settlement.refund, currency=payment.currency, requested_lines=settlement.lines
         )

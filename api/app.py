@@ -29,6 +29,7 @@ from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
 from api.health import HealthController
+from api.ledger.controllers import AdminLedgerController
 from api.listings.analytics import HostAnalyticsController
 from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController
 from api.listings.moderation import AdminListingsController, AdminReportsController, ReportsController
@@ -37,6 +38,7 @@ from api.metrics import MetricsController, instrument_requests
 from api.notifications.controllers import NotificationPreferencesController, NotificationsController
 from api.openapi import docs_assets_router, docs_openapi_config, document_truthfully
 from api.payments.controllers import PaymentsController, StripeWebhookController
+from api.payouts.controllers import HostPayoutsController
 from api.reviews.controllers import (
     BookingReviewsController,
     ListingReviewsController,
@@ -120,6 +122,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         HostBookingsController,
         PaymentsController,
         StripeWebhookController,
+        HostPayoutsController,
+        AdminLedgerController,
         HostAnalyticsController,
         BookingReviewsController,
         ListingReviewsController,

@@ -7,6 +7,7 @@ from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message, Notification, NotificationPreference
+from models.payouts import Dispute, HostPayoutAccount, LedgerPosting, Payout
 from models.platform import PlatformSettings
 from models.reviews import Review
 
@@ -39,6 +40,10 @@ ALL_TABLES = (
     Conversation,
     ConversationMessage,
     AuditEntry,
+    HostPayoutAccount,
+    Payout,
+    Dispute,
+    LedgerPosting,
 )
 
 __all__ = [
@@ -50,9 +55,12 @@ __all__ = [
     "CalendarFeed",
     "Conversation",
     "ConversationMessage",
+    "Dispute",
+    "HostPayoutAccount",
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",
+    "LedgerPosting",
     "Listing",
     "ListingCalendarToken",
     "ListingPhoto",
@@ -62,6 +70,7 @@ __all__ = [
     "NotificationPreference",
     "PasswordResetToken",
     "Payment",
+    "Payout",
     "PlatformSettings",
     "PriceOverride",
     "RateLimitBucket",

@@ -18,4 +18,6 @@ class PlatformSettings(Table, tablename="platform_settings"):
     review_window_days = Integer(default=14)
     listing_review_reminder_hours = Integer(default=24)
     """Admins are reminded when a listing has waited this long for review."""
+    payout_delay_hours = Integer(default=24)
+    """Hours after check-in when the host's payout is released (frozen per payout when scheduled)."""
     updated_at = Timestamptz(default=TimestamptzNow())

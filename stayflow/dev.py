@@ -148,6 +148,11 @@ def run_dev(settings: Settings) -> int:
                     str(port),
                     "--api-key",
                     settings.stripe_api_key,
+                    # Connect and dispute events reach the API's webhook, signed as Stripe would.
+                    "--webhook-url",
+                    f"http://{settings.api_host}:{settings.api_port}/api/v1/webhooks/stripe",
+                    "--webhook-secret",
+                    settings.stripe_webhook_secret,
                 ],
                 log_path=home / "logs" / "stripe.log",
             )

@@ -134,10 +134,12 @@ async def make_booking(
     guests: int = 2,
     payment_method: str = "pm_card_visa",
     fees: Fees = DEFAULT_FEES,
+    quote: Quote | None = None,
 ) -> Booking:
     """A booking row as `POST /bookings` records it, before its workflow starts: priced by the
-    real pricing function from the listing's prices (no overrides) and the default fees."""
-    quote = quote_stay(
+    real pricing function from the listing's prices (no overrides) and `fees`, unless a test of
+    money gives the `quote` it needs."""
+    quote = quote or quote_stay(
         check_in=check_in,
         check_out=check_out,
         base_price=listing.nightly_price,

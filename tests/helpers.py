@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from httpx import AsyncClient
 from temporalio.service import RPCError
 
 from models import Booking, Listing, Message, Notification
+from stayflow.settings import Settings
 from tests.factories import LISTING_FIELDS, SignedIn, image_bytes, make_listing
 from workflows.booking import BookingWorkflow, booking_workflow_id
 from workflows.payloads.booking import BookingRequest
@@ -119,6 +121,16 @@ async def wait_notifications(who: SignedIn, kind: str, count: int, timeout: floa
         return list(found) if len(found) >= count else []
 
     return await eventually(enough, timeout=timeout, what=f"{count} {kind} notifications")
+
+
+async def deliver(client: AsyncClient, event: dict[str, Any], settings: Settings) -> Any:
+    """POST a Stripe event to the webhook, signed with the settings' webhook secret."""
+    payload = json.dumps(event)
+    return await client.post(
+        "/api/v1/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": sign(payload, settings.stripe_webhook_secret)},
+    )
 
 
 # -- listings -----------------------------------------------------------------------------

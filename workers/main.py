@@ -23,6 +23,7 @@ from activities.documents import DocumentActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
+from activities.payouts import PayoutActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
@@ -39,6 +40,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
     payments = PaymentActivities(payments_for(settings))
+    payouts = PayoutActivities(payments_for(settings))
     documents = DocumentActivities()
     bookings = BookingActivities(settings)
     changes = ChangeActivities()
@@ -61,6 +63,9 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         payments.void_change,
         payments.refund_change,
         payments.settle_cancellation,
+        # host payouts through Stripe Connect, with their journal entries
+        payouts.payout_plan,
+        payouts.release_payout,
         # invoices, receipts and credit notes
         documents.issue_invoice_and_receipt,
         documents.issue_change_documents,

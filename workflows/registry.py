@@ -13,6 +13,7 @@ from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
+from workflows.payout import PayoutWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
 # Versioning behavior (set in each `@workflow.defn`): PINNED runs finish on the build that started
@@ -30,4 +31,5 @@ WORKFLOWS: tuple[type, ...] = (
     NotifyWorkflow,  # PINNED: record and deliver, seconds
     MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
     CalendarSyncWorkflow,  # PINNED: one sync of a listing's feeds, seconds (started by its Schedule)
+    PayoutWorkflow,  # AUTO_UPGRADE: waits from capture until after check-in (weeks or months)
 )

@@ -16,8 +16,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import Problem
 from api.pagination import Page, keyset
 from api.payments.schemas import LedgerRead, WebhookAnswer
-from models import LedgerEntry, Payment, StripeEvent
-from stayflow.providers.payments import StripePayments, WebhookSignatureInvalid
+from api.payouts.service import record_account
+from models import HostPayoutAccount, LedgerEntry, Payment, Payout, StripeEvent
+from stayflow.providers.payments import ConnectedAccount, StripePayments, WebhookSignatureInvalid, connected_account
 from stayflow.temporal import TemporalGateway
 from workflows.booking import PaymentEvent, booking_workflow_id
 
@@ -76,6 +77,8 @@ async def receive_payment_event(
                       slug="bad-signature") from exc  # fmt: skip
     if await StripeEvent.exists().where(StripeEvent.id == event.id):
         return WebhookAnswer(received=True, duplicate=True)
+    if event.type == "account.updated":  # a host's Connect account: unknown ones are acknowledged, ignored
+        await _account_updated(temporal, connected_account(event.object))
     kind = EVENT_KINDS.get(event.type)
     intent_id = _intent_id(event.object) if kind else None
     if kind and intent_id:
@@ -111,6 +114,29 @@ async def _signal_booking(temporal: TemporalGateway, booking_id: UUID, event_id:
             return  # the booking's process has ended: nothing to tell
         raise _temporal_unavailable() from exc
     except (RuntimeError, TimeoutError) as exc:  # no connection to Temporal
+        raise _temporal_unavailable() from exc
+
+
+async def _account_updated(temporal: TemporalGateway, account: ConnectedAccount) -> None:
+    """Keep the host's payout state; a host who can now be paid gets the refused payouts tried again."""
+    if not await record_account(account) or not account.payouts_enabled:
+        return
+    host = (
+        await HostPayoutAccount.select(HostPayoutAccount.host)
+        .where(HostPayoutAccount.account_id == account.account_id)
+        .first()
+    )
+    if host is None:
+        return
+    refused = await Payout.select(Payout.booking).where((Payout.host == host["host"]) & (Payout.status == "failed"))
+    try:
+        client = await temporal.client()
+        for row in refused:
+            await client.get_workflow_handle(f"payout-{row['booking']}").signal("reconsider")
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise _temporal_unavailable() from exc
+    except (RuntimeError, TimeoutError) as exc:
         raise _temporal_unavailable() from exc
 
 

@@ -6,15 +6,27 @@ error objects), so the real `stripe` SDK is pointed at it by `api_base`. Test pa
 `pm_card_chargeDeclinedInsufficientFunds` are declined, `pm_card_authenticationRequired`
 needs 3-D Secure (`requires_action`). Every request is recorded, and `fail_next` makes the
 next requests answer 500 (an outage), so a test can assert "exactly one capture".
+
+Connect (issue 11): Express `accounts` and `account_links` (the link's URL completes onboarding
+at once when opened, no browser form), `transfers` and their `reversals` (refused with Stripe's
+`insufficient_capabilities_for_transfer` while the account cannot be paid), `disputes` (opened on
+a captured PaymentIntent by `open_dispute` or `POST /v1/test_helpers/disputes`, closed by
+`close_dispute` or `POST /v1/test_helpers/disputes/{id}/close`), the platform's `balance` (its
+own books: captures - refunds - transfers + reversals - disputed + won), and the
+`account.updated`, `charge.dispute.created` and `charge.dispute.closed` events: kept in `events`,
+and POSTed, signed, to `webhook_url` when one is set (as `stayflow dev` does).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import secrets
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +74,14 @@ class FakeStripe:
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    balance: dict[str, int] = field(default_factory=dict)
+    """The platform's available balance per currency, as Stripe's own books have it."""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    webhook_url: str = ""
+    webhook_secret: str = "whsec_stayflow_local"
     _replays: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -98,6 +118,36 @@ class FakeStripe:
                 return self._confirm(intent)
         if parts[:2] == ["v1", "refunds"] and method == "POST" and len(parts) == 2:
             return self._refund(params)
+        if parts[:2] == ["v1", "balance"] and method == "GET":
+            return 200, {
+                "object": "balance",
+                "available": [{"amount": a, "currency": c} for c, a in sorted(self.balance.items())],
+                "pending": [],
+                "livemode": False,
+            }
+        if parts[:2] == ["v1", "accounts"]:
+            return self._accounts(method, parts, params)
+        if parts == ["v1", "account_links"] and method == "POST":
+            return self._account_link(params)
+        if parts[:2] == ["v1", "transfers"]:
+            return self._transfers(method, parts, params)
+        if parts[:2] == ["v1", "disputes"] and len(parts) == 3:
+            dispute = self.disputes.get(parts[2])
+            if dispute is None:
+                return 404, _error("invalid_request_error", "resource_missing", "No such dispute")
+            if method == "POST":
+                return self._update_dispute(dispute, params)
+            return 200, dispute
+        if parts[:3] == ["v1", "test_helpers", "disputes"] and method == "POST":
+            if len(parts) == 3:
+                try:
+                    return 200, self.open_dispute(
+                        params.get("payment_intent", ""), reason=params.get("reason", "fraudulent")
+                    )
+                except KeyError as exc:
+                    return 400, _error("invalid_request_error", "resource_missing", str(exc))
+            if len(parts) == 5 and parts[4] == "close" and parts[3] in self.disputes:
+                return 200, self.close_dispute(parts[3], won=params.get("outcome", "won") == "won")
         return 404, _error("invalid_request_error", "resource_missing", f"Unrecognized request URL ({path})")
 
     def _create_intent(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -153,6 +203,7 @@ class FakeStripe:
         else:
             intent["status"] = "succeeded"
             intent["amount_received"] = intent["amount"]
+            self._move(intent["currency"], intent["amount"])
 
     def complete_authentication(self, intent_id: str, *, succeed: bool = True) -> dict[str, Any]:
         """What the guest's browser does with the client secret (3-D Secure passed or failed)."""
@@ -175,6 +226,7 @@ class FakeStripe:
             )
         amount = int(params.get("amount_to_capture", intent["amount"]))
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        self._move(intent["currency"], amount)
         return 200, intent
 
     def _cancel(self, intent: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -207,7 +259,216 @@ class FakeStripe:
             "metadata": params.get("metadata", {}),
         }
         self.refunds[refund["id"]] = refund
+        self._move(intent["currency"], -amount)
         return 200, refund
+
+    # -- Connect: accounts, onboarding, transfers, reversals --------------------------------------
+
+    def _move(self, currency: str, amount: int) -> None:
+        self.balance[currency] = self.balance.get(currency, 0) + amount
+
+    def _accounts(self, method: str, parts: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST" and len(parts) == 2:
+            account_id = "acct_" + secrets.token_hex(8)
+            account: dict[str, Any] = {
+                "id": account_id,
+                "object": "account",
+                "type": params.get("type", "express"),
+                "email": params.get("email"),
+                "country": params.get("country", "US"),
+                "metadata": params.get("metadata", {}),
+                "charges_enabled": False,
+                "payouts_enabled": False,
+                "details_submitted": False,
+                "capabilities": {"transfers": "inactive"},
+                "requirements": {
+                    "currently_due": ["external_account", "individual.verification.document", "tos_acceptance.date"],
+                    "disabled_reason": "requirements.past_due",
+                },
+                "created": int(time.time()),
+            }
+            self.accounts[account_id] = account
+            return 200, account
+        found = self.accounts.get(parts[2]) if len(parts) == 3 else None
+        if found is None:
+            return 404, _error("invalid_request_error", "resource_missing", "No such account")
+        return 200, found
+
+    def _account_link(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        account_id = params.get("account", "")
+        if account_id not in self.accounts:
+            return 400, _error("invalid_request_error", "resource_missing", f"No such account: '{account_id}'")
+        # Opening the URL completes onboarding at once (no form): `make dev` needs no browser.
+        return_url = params.get("return_url", "")
+        return 200, {
+            "object": "account_link",
+            "url": f"{self.url}/connect/onboard/{account_id}?return_url={return_url}",
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + 300,
+        }
+
+    def complete_onboarding(self, account_id: str) -> dict[str, Any]:
+        """What the host does on Stripe's onboarding form: the account can now be paid."""
+        account = self.accounts[account_id]
+        account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+        account["capabilities"] = {"transfers": "active"}
+        account["requirements"] = {"currently_due": [], "disabled_reason": None}
+        self.emit("account.updated", account)
+        return account
+
+    def restrict_account(self, account_id: str, requirement: str = "individual.verification.document") -> None:
+        """Stripe restricts an account that owes it information: transfers to it are refused."""
+        account = self.accounts[account_id]
+        account.update(payouts_enabled=False)
+        account["capabilities"] = {"transfers": "inactive"}
+        account["requirements"] = {"currently_due": [requirement], "disabled_reason": "requirements.past_due"}
+        self.emit("account.updated", account)
+
+    def _transfers(self, method: str, parts: list[str], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST" and len(parts) == 2:
+            account = self.accounts.get(params.get("destination", ""))
+            if account is None:
+                return 400, _error("invalid_request_error", "resource_missing", "No such destination account")
+            if account["capabilities"].get("transfers") != "active":
+                return 400, _error(
+                    "invalid_request_error",
+                    "insufficient_capabilities_for_transfer",
+                    "Your destination account needs to have the transfers capability enabled.",
+                )
+            amount, currency = int(params.get("amount", 0)), str(params.get("currency", "")).lower()
+            if amount <= 0:
+                return 400, _error("invalid_request_error", "parameter_invalid_integer", "Invalid amount.")
+            if self.balance.get(currency, 0) < amount:
+                return 400, _error(
+                    "invalid_request_error", "balance_insufficient", "You have insufficient available funds."
+                )
+            transfer = {
+                "id": "tr_" + secrets.token_hex(12),
+                "object": "transfer",
+                "amount": amount,
+                "amount_reversed": 0,
+                "currency": currency,
+                "destination": account["id"],
+                "transfer_group": params.get("transfer_group"),
+                "metadata": params.get("metadata", {}),
+                "reversed": False,
+                "created": int(time.time()),
+            }
+            self.transfers[transfer["id"]] = transfer
+            self._move(currency, -amount)
+            return 200, transfer
+        known = self.transfers.get(parts[2]) if len(parts) > 2 else None
+        if known is None:
+            return 404, _error("invalid_request_error", "resource_missing", "No such transfer")
+        transfer = known
+        if method == "POST" and len(parts) == 4 and parts[3] == "reversals":
+            amount = int(params.get("amount", transfer["amount"] - transfer["amount_reversed"]))
+            if amount <= 0 or transfer["amount_reversed"] + amount > transfer["amount"]:
+                return 400, _error(
+                    "invalid_request_error", "amount_too_large", "Reversal amount is greater than unreversed amount."
+                )
+            transfer["amount_reversed"] += amount
+            transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+            self._move(transfer["currency"], amount)
+            return 200, {
+                "id": "trr_" + secrets.token_hex(12),
+                "object": "transfer_reversal",
+                "amount": amount,
+                "currency": transfer["currency"],
+                "transfer": transfer["id"],
+                "metadata": params.get("metadata", {}),
+            }
+        return 200, transfer
+
+    # -- disputes -----------------------------------------------------------------------------
+
+    def open_dispute(self, intent_id: str, *, reason: str = "fraudulent", due_in_days: int = 7) -> dict[str, Any]:
+        """The guest's bank disputes the charge: Stripe takes the amount back and asks for evidence."""
+        intent = self.intents.get(intent_id)
+        if intent is None or intent["status"] != "succeeded":
+            raise KeyError(f"No captured payment_intent {intent_id!r}")
+        refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent_id)
+        dispute = {
+            "id": "dp_" + secrets.token_hex(12),
+            "object": "dispute",
+            "amount": intent["amount_received"] - refunded,
+            "currency": intent["currency"],
+            "charge": "ch_" + intent_id.removeprefix("pi_"),
+            "payment_intent": intent_id,
+            "reason": reason,
+            "status": "needs_response",
+            "evidence": {},
+            "evidence_details": {
+                "due_by": int(time.time()) + due_in_days * 86400,
+                "has_evidence": False,
+                "submission_count": 0,
+            },
+            "created": int(time.time()),
+        }
+        self.disputes[dispute["id"]] = dispute
+        self._move(dispute["currency"], -dispute["amount"])
+        self.emit("charge.dispute.created", dispute)
+        return dispute
+
+    def _update_dispute(self, dispute: dict[str, Any], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if dispute["status"] not in ("needs_response", "warning_needs_response"):
+            return 400, _error(
+                "invalid_request_error", "dispute_already_submitted", "This dispute is closed to evidence."
+            )
+        dispute["evidence"].update(params.get("evidence", {}))
+        dispute["evidence_details"]["has_evidence"] = bool(dispute["evidence"])
+        if params.get("submit", "true") == "true":
+            dispute["status"] = "under_review"
+            dispute["evidence_details"]["submission_count"] += 1
+        return 200, dispute
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
+        """The bank decides: won gives the amount back to the platform, lost keeps it with the guest."""
+        dispute = self.disputes[dispute_id]
+        dispute["status"] = "won" if won else "lost"
+        if won:
+            self._move(dispute["currency"], dispute["amount"])
+        self.emit("charge.dispute.closed", dispute)
+        return dispute
+
+    # -- events -------------------------------------------------------------------------------
+
+    def emit(self, event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Record a Stripe event about `obj`, and deliver it signed to `webhook_url` if set."""
+        event = {
+            "id": "evt_" + secrets.token_hex(12),
+            "object": "event",
+            "type": event_type,
+            "created": int(time.time()),
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
+        self.events.append(event)
+        if self.webhook_url:
+            threading.Thread(target=self._deliver, args=(event,), daemon=True).start()
+        return event
+
+    def signature(self, payload: str, at: int | None = None) -> str:
+        """Stripe's `Stripe-Signature` header of a payload, with `webhook_secret`."""
+        timestamp = at or int(time.time())
+        mac = hmac.new(self.webhook_secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+        return f"t={timestamp},v1={mac.hexdigest()}"
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        payload = json.dumps(event)
+        for attempt in range(5):  # Stripe retries a non-2xx answer; so does the fake, briefly
+            request = urllib.request.Request(  # noqa: S310 (the API's own http URL on loopback)
+                self.webhook_url,
+                data=payload.encode(),
+                headers={"Content-Type": "application/json", "Stripe-Signature": self.signature(payload)},
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                    if answer.status < 300:
+                        return
+            except OSError:
+                pass
+            time.sleep(1 + attempt)
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -234,12 +495,29 @@ class FakeStripe:
                 self.end_headers()
                 self.wfile.write(payload)
 
+            def _onboard(self, account_id: str, query: dict[str, str]) -> None:
+                with fake._lock:
+                    known = account_id in fake.accounts
+                    if known:
+                        fake.complete_onboarding(account_id)
+                if not known:
+                    return self._respond(404, _error("invalid_request_error", "resource_missing", "No such account"))
+                if query.get("return_url"):
+                    self.send_response(303)
+                    self.send_header("Location", query["return_url"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                return self._respond(200, {"onboarded": account_id})
+
             def _serve(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 path, _, query = self.path.partition("?")
                 params = _nest(parse_qsl(raw or query, keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key")
+                if method == "GET" and path.startswith("/connect/onboard/"):
+                    return self._onboard(path.rsplit("/", 1)[-1], dict(parse_qsl(query)))
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
                     return self._respond(
                         401, _error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")
@@ -283,8 +561,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="A local fake Stripe for `stayflow dev`.")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument("--api-key", default=FakeStripe.api_key)
+    parser.add_argument("--webhook-url", default="", help="where to POST signed events (the API's webhook)")
+    parser.add_argument("--webhook-secret", default=FakeStripe.webhook_secret)
     args = parser.parse_args()
-    fake = FakeStripe(api_key=args.api_key)
+    fake = FakeStripe(api_key=args.api_key, webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
     fake.start("127.0.0.1", args.port)
     try:
         threading.Event().wait()

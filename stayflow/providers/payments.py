@@ -132,6 +132,90 @@ class StripePayments:
         )
         return str(refund.id)
 
+    # -- Connect: the hosts' accounts, transfers to them and their reversals -------------------
+
+    async def create_host_account(self, *, email: str, country: str, user_id: str, idempotency_key: str) -> str:
+        """An Express connected account for a host (Stripe hosts the onboarding form)."""
+        account = await self._call(
+            self._client.v1.accounts.create,
+            params={
+                "type": "express",
+                "email": email,
+                "country": country,
+                "capabilities": {"transfers": {"requested": True}},
+                "metadata": {"user_id": user_id},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(account.id)
+
+    async def host_account(self, account_id: str) -> ConnectedAccount:
+        account = await self._call(self._client.v1.accounts.retrieve, account_id)
+        return connected_account(account.to_dict())
+
+    async def onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        link = await self._call(
+            self._client.v1.account_links.create,
+            params={
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            },
+        )
+        return str(link.url)
+
+    async def transfer(
+        self, *, amount: int, currency: str, destination: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> str:
+        """Move `amount` of the platform's balance to a host's connected account."""
+        transfer = await self._call(
+            self._client.v1.transfers.create,
+            params={
+                "amount": amount,
+                "currency": currency.lower(),
+                "destination": destination,
+                "transfer_group": metadata.get("booking_id", ""),
+                "metadata": metadata,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(transfer.id)
+
+    async def reverse_transfer(self, *, transfer_id: str, amount: int, idempotency_key: str) -> str:
+        reversal = await self._call(
+            self._client.v1.transfers.reversals.create,
+            transfer_id,
+            params={"amount": amount},
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(reversal.id)
+
+    async def submit_dispute_evidence(self, *, dispute_id: str, evidence: dict[str, str]) -> None:
+        await self._call(self._client.v1.disputes.update, dispute_id, params={"evidence": evidence, "submit": True})
+
+    async def available_balance(self) -> dict[str, int]:
+        """The platform's available balance per currency, as Stripe's books have it."""
+        balance = await self._call(self._client.v1.balance.retrieve)
+        return {str(b.currency).upper(): int(b.amount) for b in balance.available}
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    account_id: str
+    payouts_enabled: bool
+    requirements: list[str]
+
+
+def connected_account(obj: dict[str, Any]) -> ConnectedAccount:
+    """A Connect account (from the API or an `account.updated` event) as Stayflow keeps it."""
+    requirements = obj.get("requirements") or {}
+    return ConnectedAccount(
+        account_id=str(obj["id"]),
+        payouts_enabled=bool(obj.get("payouts_enabled")),
+        requirements=[str(r) for r in requirements.get("currently_due") or []],
+    )
+
 
 def payments_for(settings: Settings) -> StripePayments:
     return StripePayments(

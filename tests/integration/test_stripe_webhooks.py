@@ -3,7 +3,6 @@ booking's workflow has it, and a redelivered event reaches the workflow once."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -15,7 +14,7 @@ from models import Payment, StripeEvent
 from stayflow.devstack import free_port
 from stayflow.settings import Settings
 from tests.factories import SignedIn, make_listing, signed_in_user
-from tests.helpers import api_client, book, eventually, sign, stay, wait_status
+from tests.helpers import api_client, book, deliver, eventually, stay, wait_status
 
 
 async def _waiting_for_3d_secure(client: AsyncClient, fake_stripe: Any) -> tuple[str, SignedIn, dict[str, Any]]:
@@ -39,15 +38,6 @@ async def _waiting_for_3d_secure(client: AsyncClient, fake_stripe: Any) -> tuple
         "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
     }
     return created["id"], guest, event
-
-
-async def deliver(client: AsyncClient, event: dict[str, Any], settings: Settings) -> Any:
-    payload = json.dumps(event)
-    return await client.post(
-        "/api/v1/webhooks/stripe",
-        content=payload,
-        headers={"Stripe-Signature": sign(payload, settings.stripe_webhook_secret)},
-    )
 
 
 async def test_an_event_arriving_while_temporal_is_down_is_delivered_again(

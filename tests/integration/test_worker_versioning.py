@@ -35,6 +35,7 @@ from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payloads.accounts import PasswordResetRequest
 from workflows.payment_capture import PaymentCaptureWorkflow
+from workflows.payout import PayoutWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
 PINNED = VersioningBehavior.PINNED
@@ -48,6 +49,7 @@ def test_short_processes_are_pinned_and_long_lived_ones_auto_upgrade() -> None:
         ListingApprovalWorkflow: AUTO_UPGRADE,
         ReviewReminderWorkflow: AUTO_UPGRADE,
         MessageDigestWorkflow: AUTO_UPGRADE,
+        PayoutWorkflow: AUTO_UPGRADE,  # waits from capture until after check-in
         PaymentCaptureWorkflow: PINNED,
         CancellationRefundWorkflow: PINNED,
         BookingChangeWorkflow: PINNED,

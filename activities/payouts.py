@@ -1,0 +1,183 @@
+"""Paying hosts: Stripe Connect transfers and their reversals, with the payout's row and its
+journal entry in one transaction. With `activities/payments.py` the only Stripe caller.
+
+Charge model: separate charges and transfers. The guest's PaymentIntent is the platform's own
+charge; the host's earnings (`stayflow.rules.payouts.host_earnings`) stay in the platform's
+balance until the payout's release (check-in + the platform's payout delay), then go to the
+host's Express account as one Transfer (idempotency key `payout-<booking id>-transfer-<attempt>`,
+the attempt counting refusals only). A refund after release takes the host's overpaid share
+back with a Transfer reversal (`payout-<booking id>-reversal-<reversed so far>`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+from temporalio import activity
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.ledger import HOST_PAYABLE, STRIPE_BALANCE, allocate, host_balance, json_value, post_entry
+from models import Booking, HostPayoutAccount, Payout, PlatformSettings
+from stayflow.providers.payments import PaymentRejected, StripePayments
+from stayflow.rules.payouts import DEFAULT_PAYOUT_DELAY_HOURS, host_earnings, payout_release_at
+from stayflow.rules.terms import stored_terms
+from workflows.payloads.payouts import PayoutOutcome, PayoutPlan, PayoutRef
+
+FINAL = ("paid", "partially_reversed", "reversed", "cancelled")
+
+
+def payout_workflow_id(booking_id: object) -> str:
+    return f"payout-{booking_id}"
+
+
+async def _delay_hours() -> int:
+    row = await PlatformSettings.select(PlatformSettings.payout_delay_hours).first()
+    return int(row["payout_delay_hours"]) if row else DEFAULT_PAYOUT_DELAY_HOURS
+
+
+async def schedule_payout(booking: Booking) -> None:
+    """The booking's payout row (once): the host's earnings by its terms, released after check-in.
+    Called in the capture's transaction."""
+    terms = stored_terms(booking.terms) if booking.terms else None
+    due = host_earnings(json_value(booking.price) or {}, terms).amount if terms else 0
+    await Payout.raw(
+        """INSERT INTO payouts (id, booking, host, amount, currency, status, release_at, created_at, updated_at)
+           VALUES (gen_random_uuid(), {}, {}, {}, {}, 'scheduled', {}, now(), now())
+           ON CONFLICT (booking) DO NOTHING""",
+        booking.id,
+        booking.host,
+        due,
+        booking.currency,
+        payout_release_at(booking.check_in, await _delay_hours()),
+    )
+
+
+async def start_payout_workflow(booking_id: str) -> None:
+    """Start `payout-<booking id>` from the capture activity, once (an existing run is kept)."""
+    from workflows.payout import PayoutWorkflow
+
+    booking = await Booking.objects().get(Booking.id == UUID(booking_id))
+    assert booking is not None
+    try:
+        await activity.client().start_workflow(
+            PayoutWorkflow.run,
+            PayoutRef(booking_id),
+            id=payout_workflow_id(booking_id),
+            task_queue=activity.info().task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"Payout of booking {booking_id} to host {booking.host}",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SearchAttributeKey.for_keyword("BookingId"), booking_id),
+                    SearchAttributePair(SearchAttributeKey.for_keyword("HostId"), str(booking.host)),
+                ]
+            ),
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # it ran and finished already (a retried capture): nothing to start
+
+
+class PayoutActivities:
+    def __init__(self, payments: StripePayments) -> None:
+        self.payments = payments
+
+    @activity.defn
+    async def payout_plan(self, ref: PayoutRef) -> PayoutPlan:
+        """The payout's state, its release moved with the booking's check-in (a change of dates)."""
+        booking = await Booking.objects().get(Booking.id == UUID(ref.booking_id))
+        payout = await Payout.objects().get(Payout.booking == UUID(ref.booking_id))
+        assert booking is not None and payout is not None
+        if payout.status in ("scheduled", "failed"):
+            release_at = payout_release_at(booking.check_in, await _delay_hours())
+            if release_at != payout.release_at and payout.status == "scheduled":
+                await Payout.update({Payout.release_at: release_at}).where(Payout.id == payout.id)
+                payout.release_at = release_at
+        return PayoutPlan(status=str(payout.status), release_at=payout.release_at.isoformat())
+
+    @activity.defn
+    async def release_payout(self, ref: PayoutRef) -> PayoutOutcome:
+        """Transfer what the books say the host is owed on the booking (nothing after a full
+        refund). A refusal (an account that cannot be paid) is recorded as `failed`, to retry."""
+        booking_id = UUID(ref.booking_id)
+        booking = await Booking.objects().get(Booking.id == booking_id)
+        payout = await Payout.objects().get(Payout.booking == booking_id)
+        assert booking is not None and payout is not None
+        if payout.status in FINAL or payout.status == "held":
+            return PayoutOutcome(str(payout.status), payout.amount)
+        async with Payout._meta.db.transaction():
+            await allocate(booking, f"release:{payout.id}")  # the split as of now (a change, a refund)
+        due = await host_balance(booking_id)
+        if due <= 0:
+            await Payout.update({Payout.status: "cancelled", Payout.amount: 0, Payout.updated_at: _now()}).where(
+                Payout.id == payout.id
+            )
+            return PayoutOutcome("cancelled", 0, "Nothing is left to pay after the cancellation.")
+        account = await HostPayoutAccount.objects().get(HostPayoutAccount.host == booking.host)
+        if account is None:
+            return await self._refused(payout, due, "The host has not set up payouts yet.")
+        try:
+            transfer_id = await self.payments.transfer(
+                amount=due,
+                currency=payout.currency,
+                destination=account.account_id,
+                idempotency_key=f"payout-{booking_id}-transfer-{payout.attempts}",
+                metadata={"booking_id": str(booking_id), "payout_id": str(payout.id)},
+            )
+        except PaymentRejected as exc:
+            return await self._refused(payout, due, str(exc))
+        async with Payout._meta.db.transaction():
+            if await post_entry(
+                f"transfer:{payout.id}:{payout.attempts}", "transfer", booking_id, payout.currency,
+                [(HOST_PAYABLE, due, 0), (STRIPE_BALANCE, 0, due)],
+            ):  # fmt: skip
+                await Payout.update(
+                    {Payout.status: "paid", Payout.amount: due, Payout.transfer_id: transfer_id,
+                     Payout.failure_message: None, Payout.updated_at: _now()}
+                ).where(Payout.id == payout.id)  # fmt: skip
+        await reverse_overpaid_payout(self.payments, booking)  # a refund that raced the release
+        return PayoutOutcome("paid", due)
+
+    async def _refused(self, payout: Payout, due: int, message: str) -> PayoutOutcome:
+        """Stripe (or the host's missing account) refused: `failed`, shown to admins, tried again."""
+        await Payout.raw(
+            "UPDATE payouts SET status = 'failed', amount = {}, failure_message = {}, attempts = attempts + 1,"
+            " updated_at = now() WHERE id = {}",
+            due,
+            message,
+            payout.id,
+        )
+        return PayoutOutcome("failed", due, message)
+
+
+async def reverse_overpaid_payout(payments: StripePayments, booking: Booking) -> int:
+    """After a refund: take back from the host what the books say was overpaid (Transfer
+    reversal), at most what was transferred. Returns the amount reversed now."""
+    payout = await Payout.objects().get(Payout.booking == booking.id)
+    if payout is None or not payout.transfer_id or payout.status not in ("paid", "partially_reversed"):
+        return 0
+    overpaid = -(await host_balance(booking.id))
+    amount = min(overpaid, payout.amount - payout.reversed)
+    if amount <= 0:
+        return 0
+    await payments.reverse_transfer(
+        transfer_id=payout.transfer_id,
+        amount=amount,
+        idempotency_key=f"payout-{booking.id}-reversal-{payout.reversed}",
+    )
+    async with Payout._meta.db.transaction():
+        if await post_entry(
+            f"reversal:{payout.id}:{payout.reversed}", "transfer_reversal", booking.id, payout.currency,
+            [(STRIPE_BALANCE, amount, 0), (HOST_PAYABLE, 0, amount)],
+        ):  # fmt: skip
+            reversed_total = payout.reversed + amount
+            status = "reversed" if reversed_total >= payout.amount else "partially_reversed"
+            await Payout.update(
+                {Payout.reversed: reversed_total, Payout.status: status, Payout.updated_at: _now()}
+            ).where(Payout.id == payout.id)
+    return amount
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

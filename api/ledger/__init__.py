@@ -1,0 +1,1 @@
+"""The platform's books as admins read them: the trial balance over every posting."""

@@ -1,0 +1,1 @@
+"""Hosts' payouts: Stripe Connect onboarding, the account's state, the payouts of their bookings."""
