@@ -7,7 +7,9 @@ Every activity is idempotent. Stripe calls carry keys derived from the booking
 `booking-<id>-change-<n>-authorize|capture|void|refund[-<sequence>]`), ledger rows carry dedupe
 keys (one per payment, kind and operation), and a payment's status and its ledger row are
 written in one transaction: a worker killed at any point, then retried, never charges twice
-and never writes a second ledger row.
+and never writes a second ledger row. A retry also repairs what a kill left half done: a status
+that has no ledger row yet gets it (rows an older build wrote in two steps), and a capture or void
+that Stripe made but we never recorded is read back from Stripe and recorded.
 """
 
 from __future__ import annotations
@@ -70,6 +72,11 @@ class PaymentActivities:
         )
         return bool(rows)
 
+    async def _was_held(self, payment: Payment) -> bool:
+        """Whether the ledger records a hold of this payment (a 3-D Secure attempt voided before it
+        held anything has none, and so needs no void row)."""
+        return bool(await LedgerEntry.exists().where(LedgerEntry.dedupe_key == f"{payment.id}:authorization"))
+
     async def _set(self, payment: Payment, **changes: Any) -> None:
         values = {getattr(Payment, k): v for k, v in changes.items()} | {Payment.updated_at: dt.datetime.now(dt.UTC)}
         await Payment.update(values).where(Payment.id == payment.id)
@@ -81,6 +88,17 @@ class PaymentActivities:
         async with Payment._meta.db.transaction():
             await self._set(payment, **changes)
             await self._ledger(booking, payment, kind, amount, ref)
+
+    async def _record_capture(self, booking: Booking, payment: Payment, captured: int, **changes: Any) -> None:
+        """A capture's status, its ledger row, the books and (for the booking's own payment) the
+        host's payout: together or not at all, and each written once (safe to repeat)."""
+        async with Payment._meta.db.transaction():
+            if changes:
+                await self._set(payment, **changes)
+            await self._ledger(booking, payment, "capture", captured, payment.intent_id or "")
+            await record_capture(booking, payment.id, captured)
+            if payment.sequence == 0:
+                await schedule_payout(booking)
 
     async def _record_refund(self, booking: Booking, payment: Payment, amount: int, ref: str, operation: str) -> None:
         """The ledger row and the payment's refunded total move together, once per operation."""
@@ -134,22 +152,27 @@ class PaymentActivities:
         """Take one held payment (the booking's own or a change's): Stripe, then its status and
         ledger row. Repeating it captures nothing twice."""
         if payment.status == PaymentStatus.completed:
+            await self._record_capture(booking, payment, payment.amount)  # repairs what a kill left unwritten
             return payment.amount
         if payment.status != PaymentStatus.authorized:
             raise ApplicationError(f"cannot capture a payment that is {payment.status}", non_retryable=True)
-        captured = await self._provider(
-            self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=idempotency_key)
-        )
-        async with Payment._meta.db.transaction():  # the status, its rows, the books and the payout: together
-            await self._set(payment, status=PaymentStatus.completed)
-            await self._ledger(booking, payment, "capture", captured, payment.intent_id or "")
-            await record_capture(booking, payment.id, int(captured))
-            if payment.sequence == 0:
-                await schedule_payout(booking)
+        try:
+            captured = await self._provider(
+                self.payments.capture(intent_id=payment.intent_id or "", idempotency_key=idempotency_key)
+            )
+        except ApplicationError:
+            # Stripe refuses to capture twice: if an earlier attempt's capture went through (its
+            # answer lost with the worker), record it now instead of failing a paid booking.
+            if await self._provider(self.payments.status(payment.intent_id or "")) != "succeeded":
+                raise
+            captured = payment.amount
+        await self._record_capture(booking, payment, int(captured), status=PaymentStatus.completed)
         return int(captured)
 
     async def void(self, booking: Booking, payment: Payment, idempotency_key: str) -> None:
         """Release one uncaptured hold (nothing to do for a payment that is not held)."""
+        if payment.status == PaymentStatus.voided and await self._was_held(payment):
+            await self._ledger(booking, payment, "void", payment.amount, payment.intent_id or "")  # repair
         if payment.status != PaymentStatus.authorized:
             return
         try:
@@ -214,17 +237,27 @@ class PaymentActivities:
         """Hold the stay's total on the guest's card (PaymentIntent, manual capture)."""
         booking, payment = await booking_and_payment(ref.booking_id)
         if payment.status in (PaymentStatus.authorized, PaymentStatus.completed):
+            await self._ledger(booking, payment, "authorization", payment.amount, payment.intent_id or "")  # repair
             return AuthorizationOutcome("authorized")
         if booking.status != BookingStatus.pending_payment:
             return AuthorizationOutcome("declined", "The booking was withdrawn before payment.")
         if payment.status == PaymentStatus.failed:
             return AuthorizationOutcome("declined", payment.failure_message or "")
-        result = await self._hold(
-            booking,
-            payment,
-            idempotency_key=stripe_key(ref.booking_id, "authorize"),
-            metadata={"booking_id": ref.booking_id, "listing_id": str(booking.listing)},
-        )
+        try:
+            result = await self._hold(
+                booking,
+                payment,
+                idempotency_key=stripe_key(ref.booking_id, "authorize"),
+                metadata={"booking_id": ref.booking_id, "listing_id": str(booking.listing)},
+            )
+        except ApplicationError as exc:
+            if exc.type != "PaymentRejected":
+                raise
+            # Stripe refused the request itself (an unknown payment method, say): nothing is held,
+            # so the booking fails like a decline and its nights are freed.
+            message = f"The payment method was refused: {exc.message}"
+            await self._set(payment, status=PaymentStatus.failed, failure_message=message)
+            return AuthorizationOutcome("declined", message)
         if result.outcome == "requires_action":  # the guest confirms in the browser; the webhook tells us
             await self._set(payment, intent_id=result.intent_id, client_secret=result.client_secret)
         return AuthorizationOutcome(result.outcome, result.decline_message or "")

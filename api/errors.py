@@ -23,6 +23,8 @@ from litestar.plugins.problem_details import (
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from stayflow.temporal import TemporalUnavailable
+
 log = logging.getLogger("stayflow.api")
 
 PROBLEM_BASE = "https://stayflow.dev/problems/"
@@ -163,9 +165,26 @@ def _update_unanswered(exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> Problem
     )
 
 
-def _temporal_unreachable(exc: RPCError) -> Problem:
-    log.warning("Temporal refused or could not be reached: %s", exc)
-    return Problem(503, "Our background processes cannot be reached right now; try again in a moment.")
+RETRY_AFTER_SECONDS = "5"
+
+
+def _temporal_unreachable(exc: RPCError | TemporalUnavailable) -> Problem:
+    log.warning("Temporal refused, did not answer in time or could not be reached: %s", exc)
+    return Problem(
+        503,
+        "Our background processes cannot take this right now; try again in a moment.",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _database_unavailable(exc: Exception) -> Problem:
+    """PostgreSQL is down, restarting or refusing connections: nothing was done, try again."""
+    log.warning("PostgreSQL unavailable: %s", exc)
+    return Problem(
+        503,
+        "Our database is unavailable right now; nothing was changed. Try again in a moment.",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
 
 
 def _dates_taken(exc: asyncpg.exceptions.ExclusionViolationError) -> Problem:
@@ -191,6 +210,15 @@ _PROBLEM_FOR: dict[type[Exception], Callable[[Any], Problem]] = {
     WorkflowUpdateFailedError: _update_refused,
     WorkflowUpdateRPCTimeoutOrCancelledError: _update_unanswered,
     RPCError: _temporal_unreachable,
+    TemporalUnavailable: _temporal_unreachable,
+    # The server went away (restart, crash, admin shutdown), is starting, or refuses connections.
+    asyncpg.exceptions.PostgresConnectionError: _database_unavailable,
+    asyncpg.exceptions.ConnectionDoesNotExistError: _database_unavailable,
+    asyncpg.exceptions.CannotConnectNowError: _database_unavailable,
+    asyncpg.exceptions.OperatorInterventionError: _database_unavailable,
+    asyncpg.exceptions.TooManyConnectionsError: _database_unavailable,
+    ConnectionRefusedError: _database_unavailable,
+    ConnectionResetError: _database_unavailable,
     asyncpg.exceptions.ExclusionViolationError: _dates_taken,
     asyncpg.exceptions.UniqueViolationError: _already_exists,
     asyncpg.exceptions.CharacterNotInRepertoireError: _unstorable_text,

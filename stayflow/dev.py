@@ -5,8 +5,10 @@ embedded PostgreSQL and the Temporal dev server with its Web UI, both keeping th
 under the stack's home (`.stayflow/`), applies migrations, then runs one worker, makes its
 build the current version of the worker deployment (`stayflow promote`), and runs the API, as
 child processes, and watches them: a worker or API that exits is started again (kill the
-worker mid-way to watch Temporal resume its work on the new one); any other child that exits
-stops the stack. Stops in reverse order: API, worker, Temporal, PostgreSQL.
+worker mid-way to watch Temporal resume its work on the new one), and so are the PostgreSQL and
+Temporal it started (on their data, so nothing is lost; `/ready` answers 503 meanwhile); a part
+that keeps dying at once, or any other child that exits, stops the stack. Stops in reverse order:
+API, worker, Temporal, PostgreSQL.
 """
 
 from __future__ import annotations
@@ -74,6 +76,35 @@ class Restartable:
         self.pid_file.unlink(missing_ok=True)
 
 
+class Supervised:
+    """A server `make dev` started in its own way (the embedded PostgreSQL, the Temporal dev
+    server): started again on its data when its process exits, given up on like a Restartable."""
+
+    def __init__(self, name: str, server: EmbeddedPostgres | TemporalDevServer, start: Callable[[], None]) -> None:
+        self.name = name
+        self._server = server
+        self._start = start
+        self.quick_exits = 0
+        self.started_at = time.monotonic()
+
+    def check(self) -> bool:
+        child = self._server.child
+        if child is None or child.alive():
+            return True
+        code = child.process.returncode
+        self.quick_exits = self.quick_exits + 1 if time.monotonic() - self.started_at < QUICK_EXIT_SECONDS else 1
+        if self.quick_exits >= MAX_QUICK_EXITS:
+            print(f"! {self.name} exited with code {code} {self.quick_exits} times in a row; stopping", file=sys.stderr)
+            return False
+        print(f"! {self.name} exited with code {code}; starting it again", flush=True)
+        try:
+            self._start()
+        except Exception as exc:  # it did not come up: count it as an exit and try again next round
+            print(f"! {self.name} did not start: {exc}", file=sys.stderr)
+        self.started_at = time.monotonic()
+        return True
+
+
 def _port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
@@ -96,6 +127,7 @@ def run_dev(settings: Settings) -> int:
     env.setdefault("STAYFLOW_WORKER_METRICS_ADDRESS", "127.0.0.1:9464")
     services: list[ChildProcess] = []
     restartable: list[Restartable] = []
+    supervised: list[Supervised] = []
     postgres: EmbeddedPostgres | None = None
     temporal: TemporalDevServer | None = None
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -118,6 +150,7 @@ def run_dev(settings: Settings) -> int:
                 )
             postgres.ensure_database(DEV_DATABASE)
             env["STAYFLOW_DATABASE_URL"] = settings.database_dsn
+            supervised.append(Supervised("PostgreSQL", postgres, postgres.start))
         if settings.temporal_address:
             print(f"• Temporal: using STAYFLOW_TEMPORAL_ADDRESS ({settings.temporal_address})")
         else:
@@ -131,8 +164,11 @@ def run_dev(settings: Settings) -> int:
             if port_open("127.0.0.1", ui_port):
                 raise SystemExit(f"port {ui_port} is taken: is another Temporal UI running? (STAYFLOW_TEMPORAL_UI_URL)")
             print(f"• Temporal dev server starting on {temporal.address}, state in {temporal.db_file}")
-            temporal.start(home / "logs" / "temporal.log")
+            temporal_log = home / "logs" / "temporal.log"
+            temporal.start(temporal_log)
             env["STAYFLOW_TEMPORAL_ADDRESS"] = temporal.address
+            server = temporal
+            supervised.append(Supervised("Temporal", temporal, lambda: server.start(temporal_log)))
 
         if not settings.stripe_uses_real_api:
             port = _port_of(settings.stripe_api_base.rstrip("/"))
@@ -211,6 +247,8 @@ def run_dev(settings: Settings) -> int:
                         file=sys.stderr,
                     )
                     return 1
+            if not all(part.check() for part in supervised):
+                return 1
             if not all(process.check() for process in restartable):
                 return 1
             time.sleep(0.5)

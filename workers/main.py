@@ -1,4 +1,5 @@
-"""`stayflow worker`: runs every Stayflow workflow and activity on the task queue."""
+"""`stayflow worker`: runs every Stayflow workflow and activity on the task queue, and the email
+and SMS deliveries on their own queue with their own slots (`workflows.messaging`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from stayflow.versioning import build_id, worker_deployment_config
+from workflows.messaging import delivery_task_queue
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("stayflow.worker")
@@ -49,6 +51,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     calendar_feeds = CalendarFeedActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
+        *delivery_activities(notifications),
         accounts.issue_password_reset,
         listings.begin_review,
         listings.remind_admins,
@@ -79,22 +82,59 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         reviews.remind_reviewers,
         reviews.publish_reviews,
         reviews.tell_reviewees,
-        notifications.send_message,
-        notifications.send_messages,
         notifications.record,
         conversations.record_message_digest,
-        notifications.mark_message_failed,
         calendar_feeds.list_calendar_feeds,
         calendar_feeds.sync_calendar_feed,
     ]
 
 
-def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> Worker:
+def delivery_activities(notifications: NotificationActivities) -> list[Callable[..., Any]]:
+    """Handing messages to SendGrid and Twilio: scheduled on the delivery queue (also registered on
+    the main one, for runs that scheduled them there before deliveries had their own queue)."""
+    return [notifications.send_message, notifications.send_messages, notifications.mark_message_failed]
+
+
+DELIVERY_SLOTS = 16
+"""Deliveries one worker runs at a time: a hanging provider holds at most these, never a payment's slot."""
+
+
+class StayflowWorker:
+    """The two pollers of one worker process: `main` (every workflow and activity) and
+    `deliveries` (emails and SMS, at most DELIVERY_SLOTS at a time), both of this build."""
+
+    def __init__(self, main: Worker, deliveries: Worker) -> None:
+        self.main = main
+        self.deliveries = deliveries
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> StayflowWorker:
+        await self._stack.enter_async_context(self.deliveries)
+        await self._stack.enter_async_context(self.main)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
+def build_worker(client: Client, settings: Settings, *, task_queue: str | None = None) -> StayflowWorker:
     """The worker of this build: it takes work once its version is current (`stayflow promote`),
     and keeps serving the pinned runs it started after a newer build is promoted."""
+    queue = task_queue or settings.task_queue
+    deliveries = Worker(
+        client,
+        task_queue=delivery_task_queue(queue),
+        activities=delivery_activities(NotificationActivities(email_sender_for(settings), sms_sender_for(settings))),
+        deployment_config=worker_deployment_config(settings),
+        max_concurrent_activities=DELIVERY_SLOTS,
+    )
+    return StayflowWorker(_main_worker(client, settings, queue), deliveries)
+
+
+def _main_worker(client: Client, settings: Settings, queue: str) -> Worker:
     return Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
+        task_queue=queue,
         workflows=WORKFLOWS,
         activities=activities_for(settings),
         deployment_config=worker_deployment_config(settings),

@@ -398,8 +398,20 @@ class BookingWorkflow:
 
     @workflow.update
     async def decide(self, decision: HostDecision) -> str:
-        """The host accepts or declines; answers with the booking's status once it has moved."""
-        self._decision = decision
+        """The host accepts or declines; answers with the booking's status once it has moved.
+
+        A decision that arrives while the authorization is still being run (or retried after a
+        worker was killed: the database may say `awaiting_host` before this run's history does)
+        waits for it, and is then judged on where the booking really is. The same decision again
+        (a client's retry) is answered like the first."""
+        if self._decision is None:
+            await workflow.wait_condition(self._hold_settled)
+            refusal = self._decision_refusal()
+            if refusal is not None:
+                raise ApplicationError(refusal, type="DecisionRefused")
+            self._decision = decision
+        elif self._decision != decision:
+            raise ApplicationError("the host has already answered this request", type="DecisionRefused")
         await workflow.wait_condition(lambda: self._state.status not in ("pending_payment", "awaiting_host"))
         return self._state.status
 
@@ -408,15 +420,35 @@ class BookingWorkflow:
         assert self._request is not None
         if decision.host_id != self._request.host_id:
             raise ValueError("only this listing's host can decide")
-        if self._phase != Phase.awaiting_host or self._decision is not None or self._cancellation is not None:
-            raise ValueError(f"this booking is {self._state.status}, not awaiting the host")
+        if self._decision is not None and self._decision == decision:
+            return  # the same answer again: answered with how it went
+        if self._phase in (Phase.starting, Phase.authorizing) and not self._request.instant_book:
+            if self._cancellation is not None:
+                raise ValueError("this booking is being cancelled")
+            return  # judged by the update once the card hold is settled
+        refusal = self._decision_refusal()
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    def _hold_settled(self) -> bool:
+        """The authorization is over and its outcome applied (a failed one has moved the status)."""
+        if self._phase in (Phase.starting, Phase.authorizing):
+            return False
+        return self._phase != Phase.closing or self._state.status != "pending_payment"
+
+    def _decision_refusal(self) -> str | None:
+        if self._cancellation is not None:
+            return "this booking is being cancelled"
+        if self._phase != Phase.awaiting_host or self._decision is not None:
+            return f"this booking is {self._state.status}, not awaiting the host"
+        return None
 
     @workflow.update
     async def cancel(self, request: CancellationRequest) -> str:
         """Cancel at any live stage. Answers `cancelling` as soon as the cancellation is taken (a
         capture under way is waited for first); the run then settles the money and frees the
         nights. A refusal after the capture fails the update with the reason."""
-        await workflow.wait_condition(lambda: self._phase != Phase.capturing)
+        await workflow.wait_condition(lambda: self._phase not in (Phase.starting, Phase.capturing))
         refusal = self._cancel_refusal(request)
         if refusal is not None:
             raise ApplicationError(refusal, type="CancellationRefused")
@@ -425,7 +457,9 @@ class BookingWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancellationRequest) -> None:
-        if self._phase == Phase.capturing:  # decided once the capture is done (by the update)
+        # Decided by the update once the run's first step or the capture under way is done: a
+        # retried workflow task may meet the update before the step the database already shows.
+        if self._phase in (Phase.starting, Phase.capturing):
             if self._cancellation is not None:
                 raise ValueError("this booking is already being cancelled")
             return

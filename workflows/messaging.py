@@ -1,6 +1,10 @@
 """Delivering a recorded message (email or SMS) from inside any workflow: retried with backoff
 for as long as a provider outage lasts (up to a day), then marked failed; never raises to the
-caller. Messages are recorded by `activities.notifications.record_notification`."""
+caller. Messages are recorded by `activities.notifications.record_notification`.
+
+Deliveries run on their own task queue (`<the run's queue>-deliveries`), served by the worker's
+delivery slots, so an email or SMS provider that hangs holds up its own messages and never the
+activity slots the payment steps need (`workers/main.py`)."""
 
 from __future__ import annotations
 
@@ -18,12 +22,18 @@ with workflow.unsafe.imports_passed_through():
 from workflows.policies import DB, DELIVERY_DEADLINE, DELIVERY_RETRY
 
 
+def delivery_task_queue(task_queue: str) -> str:
+    """Where the deliveries of the runs on `task_queue` go (the worker serves both)."""
+    return f"{task_queue}-deliveries"
+
+
 async def deliver_message(message_id: str) -> bool:
     """True when the provider took the message."""
     try:
         await workflow.execute_activity_method(
             NotificationActivities.send_message,
             DeliverMessage(message_id),
+            task_queue=delivery_task_queue(workflow.info().task_queue),
             start_to_close_timeout=DB,
             schedule_to_close_timeout=DELIVERY_DEADLINE,
             retry_policy=DELIVERY_RETRY,
@@ -47,6 +57,7 @@ async def deliver_messages(message_ids: list[str]) -> bool:
         await workflow.execute_activity_method(
             NotificationActivities.send_messages,
             DeliverMessages(message_ids),
+            task_queue=delivery_task_queue(workflow.info().task_queue),
             # One attempt sends them one after another: as long as each alone would get, so that a
             # slow provider does not make the server start a second attempt beside the first.
             start_to_close_timeout=DB * max(2, len(message_ids)),

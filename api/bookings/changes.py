@@ -40,7 +40,7 @@ from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Policy
 from stayflow.rules.stays import stay_started
 from stayflow.templates import money
-from stayflow.temporal import TemporalGateway
+from stayflow.temporal import TemporalGateway, TemporalUnavailable, bounded
 from workflows.booking import BookingWorkflow, booking_workflow_id
 from workflows.payloads.change import ChangeRequest
 
@@ -141,6 +141,8 @@ async def change_booking(
 
 
 LOST_AFTER = timedelta(minutes=2)
+CHANGE_WITHIN = timedelta(seconds=10)
+"""How long a change waits for the run's answer before the 503 that asks for the same request again."""
 
 
 async def _lost(temporal: TemporalGateway, row: BookingChange) -> bool:
@@ -178,13 +180,13 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
         # The update's id makes a repeated request join the first one instead of racing it.
-        await handle.execute_update(
-            BookingWorkflow.modify,
-            request,
-            id=f"change-{row.number}",
-            rpc_timeout=timedelta(seconds=25),
+        await bounded(
+            handle.execute_update(
+                BookingWorkflow.modify, request, id=f"change-{row.number}", rpc_timeout=CHANGE_WITHIN
+            ),
+            CHANGE_WITHIN,
         )
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable) as exc:
         raise Problem(
             503,
             "The change is taking long; repeat the request with the same Idempotency-Key to see how it went.",
@@ -194,7 +196,9 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:  # unknown whether it arrived: the same request again is safe
             raise Problem(
-                503, "Changes are unavailable right now; repeat the request with the same Idempotency-Key."
+                503,
+                "Changes are unavailable right now; repeat the request with the same Idempotency-Key.",
+                headers={"Retry-After": "5"},
             ) from exc
         reason = "the booking's process has ended"
         await BookingChange.update(

@@ -23,7 +23,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.bookings.reads import booking_payment, booking_read, load_booking_for, paid_stay
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
@@ -38,10 +38,14 @@ from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Canceller, Policy, credit_lines, refund_for_cancellation
 from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
-from stayflow.temporal import TemporalGateway
+from stayflow.temporal import TemporalGateway, TemporalUnavailable, bounded
 from workflows.booking import BookingWorkflow, booking_workflow_id
 from workflows.payloads.booking import BookingRequest, HostDecision
 from workflows.payloads.cancellation import CancellationRequest
+
+DECIDE_WITHIN = timedelta(seconds=8)
+"""How long an accept, decline or cancel waits for the run's answer (a capture under way included)
+before it answers 503 with Retry-After."""
 
 
 def request_hash(data: msgspec.Struct) -> str:
@@ -174,20 +178,26 @@ async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temp
     client = await temporal.client()
     try:
         # A refusal by the workflow (WorkflowUpdateFailedError) is answered by api/errors.py: 409.
-        outcome = await client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
-            BookingWorkflow.decide_change if change_waiting else BookingWorkflow.decide,
-            HostDecision(accept=accept, host_id=str(host.id)),
-            rpc_timeout=timedelta(seconds=20),
+        outcome = await bounded(
+            client.get_workflow_handle(booking_workflow_id(booking_id)).execute_update(
+                BookingWorkflow.decide_change if change_waiting else BookingWorkflow.decide,
+                HostDecision(accept=accept, host_id=str(host.id)),
+                rpc_timeout=DECIDE_WITHIN,
+            ),
+            DECIDE_WITHIN,
         )
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        # Accepted, but Stripe is slow: the capture is retried in the background.
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable) as exc:
+        # Unknown whether the run took the answer (a worker that is down, Temporal restarting, a
+        # slow capture): the same answer again is safe, the run answers it like the first.
         raise Problem(
             503,
-            "Your answer was taken; the payment is still being processed. Check the booking.",
+            "Your answer could not be confirmed yet; send it again in a moment (the same answer is taken once).",
             slug="unavailable",
-            headers={"Retry-After": "30"},
+            headers={"Retry-After": "5"},
         ) from exc
     except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise  # Temporal unavailable, or the run's task failing: api/errors.py answers 503
         raise Problem(409, "This booking is no longer awaiting an answer.", slug="illegal-transition") from exc
     if change_waiting and getattr(outcome, "status", "") not in ("applied", "declined"):
         # The host said yes, but the change could not be made (card, nights) or had lapsed.
@@ -276,44 +286,66 @@ async def cancel_booking(
                 total=booking.total,
             ),
         )
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable) as exc:
         # Unknown whether the workflow took it: keep the claim; the same request again is safe.
         raise Problem(
             503,
             "The cancellation is taking long; repeat the request with the same Idempotency-Key.",
             slug="unavailable",
+            headers={"Retry-After": "5"},
         ) from exc
-    except (WorkflowUpdateFailedError, RPCError) as exc:
-        cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
-        async with Booking._meta.db.transaction():
-            await Booking.update(
-                {
-                    Booking.cancellation_key: None,
-                    Booking.cancelled_by: None,
-                    Booking.refund_amount: None,
-                    Booking.refund_lines: None,
-                }
-            ).where(Booking.id == booking.id)
-            if by == "admin":  # the claim was audited: so is its withdrawal
-                await record_admin_action(
-                    actor,
-                    "booking.cancel_refused",
-                    "booking",
-                    booking.id,
-                    before={"cancelled_by": by, "refund_amount": amount},
-                    after={"cancelled_by": None, "refund_amount": None},
-                    reason=str(cause or exc),
-                )
-        raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            # Temporal unavailable, or the run's workflow task failing ("Workflow Task in failed
+            # state"): not a refusal. Keep the claim; the same request again resends it.
+            raise Problem(
+                503,
+                "The cancellation could not be handed over yet; repeat the request with the same Idempotency-Key.",
+                slug="unavailable",
+                headers={"Retry-After": "5"},
+            ) from exc
+        await _withdraw_claim(booking, actor, by, amount, str(exc))
+        raise Problem(
+            409, "This booking's process has ended; it cannot be cancelled.", slug="illegal-transition"
+        ) from exc
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause or exc
+        await _withdraw_claim(booking, actor, by, amount, str(cause))
+        raise Problem(409, str(cause), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
     return await _cancel_answer(fresh, payment, rule=decision.rule)
 
 
+async def _withdraw_claim(booking: Booking, actor: Actor, by: str, amount: int, reason: str) -> None:
+    """The run refused the cancellation: the booking is as it was (an admin's audited claim is
+    withdrawn with an audit row too)."""
+    async with Booking._meta.db.transaction():
+        await Booking.update(
+            {
+                Booking.cancellation_key: None,
+                Booking.cancelled_by: None,
+                Booking.refund_amount: None,
+                Booking.refund_lines: None,
+            }
+        ).where(Booking.id == booking.id)
+        if by == "admin":
+            await record_admin_action(
+                actor,
+                "booking.cancel_refused",
+                "booking",
+                booking.id,
+                before={"cancelled_by": by, "refund_amount": amount},
+                after={"cancelled_by": None, "refund_amount": None},
+                reason=reason,
+            )
+
+
 async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: CancellationRequest) -> None:
     """Send the `cancel` update: it answers once the run has taken the cancellation (after any
-    capture under way), and a refusal raises WorkflowUpdateFailedError with the run's reason."""
-    await handle.execute_update(BookingWorkflow.cancel, request)
+    capture under way), and a refusal raises WorkflowUpdateFailedError with the run's reason.
+    Bounded: with the worker or Temporal stuck, TemporalUnavailable after a few seconds."""
+    await bounded(handle.execute_update(BookingWorkflow.cancel, request), DECIDE_WITHIN)
 
 
 async def _resend_cancellation(

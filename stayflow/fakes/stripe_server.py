@@ -2,10 +2,13 @@
 
 It speaks Stripe's wire format (form-encoded requests, JSON objects, `Idempotency-Key` replay,
 error objects), so the real `stripe` SDK is pointed at it by `api_base`. Test payment methods:
-`pm_card_visa` (and any other) succeeds, `pm_card_chargeDeclined` and
+`pm_card_visa` (and Stripe's other succeeding test cards) succeeds, `pm_card_chargeDeclined` and
 `pm_card_chargeDeclinedInsufficientFunds` are declined, `pm_card_authenticationRequired`
-needs 3-D Secure (`requires_action`). Every request is recorded, and `fail_next` makes the
-next requests answer 500 (an outage), so a test can assert "exactly one capture".
+needs 3-D Secure (`requires_action`); any other payment method is unknown: 400
+`resource_missing`, as Stripe answers. A request whose `Idempotency-Key` is still in flight is
+answered 409 `idempotency_error` (Stripe does not queue them). Every request is recorded,
+`fail_next` makes the next requests answer 500 (an outage), and `delay_seconds` makes each
+request take that long (a slow Stripe), so a test can assert "exactly one capture".
 
 Connect (issue 11): Express `accounts` and `account_links` (the link's URL completes onboarding
 at once when opened, no browser form), `transfers` and their `reversals` (refused with Stripe's
@@ -41,6 +44,19 @@ DECLINES = {
     ),
 }
 NEEDS_3DS = {"pm_card_authenticationRequired"}
+SUCCEEDING = {
+    "pm_card_visa",
+    "pm_card_visa_debit",
+    "pm_card_mastercard",
+    "pm_card_mastercard_debit",
+    "pm_card_amex",
+    "pm_card_discover",
+    "pm_card_diners",
+    "pm_card_jcb",
+    "pm_card_unionpay",
+}
+"""Stripe's test PaymentMethods that authorize (https://docs.stripe.com/testing)."""
+KNOWN_PAYMENT_METHODS = SUCCEEDING | set(DECLINES) | NEEDS_3DS
 
 
 @dataclass
@@ -71,6 +87,9 @@ class FakeStripe:
     fail_status: int = 500
     fail_only: str = ""
     """With `fail_next`: only requests whose path ends so fail (e.g. "/capture")."""
+    delay_seconds: float = 0.0
+    delay_only: str = ""
+    """With `delay_seconds`: only requests whose path ends so are slow."""
     intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
@@ -83,6 +102,7 @@ class FakeStripe:
     webhook_url: str = ""
     webhook_secret: str = "whsec_stayflow_local"
     _replays: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    _in_flight: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -158,6 +178,10 @@ class FakeStripe:
             return 400, _error("invalid_request_error", "parameter_missing", "Missing required param: amount.")
         if amount < 50:
             return 400, _error("invalid_request_error", "amount_too_small", "Amount must be at least 50 cents")
+        method = params.get("payment_method")
+        if method is not None and method not in KNOWN_PAYMENT_METHODS:
+            message = f"No such PaymentMethod: '{method}'"
+            return 400, _error("invalid_request_error", "resource_missing", message, param="payment_method")
         intent_id = "pi_" + secrets.token_hex(12)
         intent: dict[str, Any] = {
             "id": intent_id,
@@ -532,6 +556,25 @@ class FakeStripe:
                     if key and key in fake._replays:  # Stripe answers a replayed key with the first answer
                         status, body = fake._replays[key]
                         return self._respond(status, body)
+                    if key and key in fake._in_flight:
+                        fake.requests.append(Recorded(method, path, params, key, 409))
+                        return self._respond(
+                            409,
+                            _error(
+                                "idempotency_error",
+                                "idempotency_key_in_use",
+                                "There is currently another in-progress request using this Idempotent Key "
+                                "(that probably means you submitted twice, and the other request is still "
+                                "going through). Please try again later.",
+                            ),
+                        )
+                    slow = fake.delay_seconds if path.endswith(fake.delay_only) else 0.0
+                    if key and slow:
+                        fake._in_flight.add(key)
+                if slow:
+                    time.sleep(slow)
+                with fake._lock:
+                    fake._in_flight.discard(key or "")
                     status, body = fake.handle(method, path, params)
                     fake.requests.append(Recorded(method, path, params, key, status))
                     if key and method == "POST" and status < 500:

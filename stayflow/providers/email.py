@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from email.utils import parseaddr
 from typing import Protocol
 
 import msgspec
 
-from stayflow.providers import DeliveryError, permanent_http_failure
+from stayflow.providers import READ_TIMEOUT_SECONDS, DeliveryError, ProviderThreads, permanent_http_failure
 from stayflow.settings import Settings
 
 __all__ = ["DeliveryError", "EmailSender", "OutgoingEmail", "email_sender_for"]
@@ -46,6 +45,9 @@ class SendGridEmailSender:
         from sendgrid import SendGridAPIClient
 
         self._client = SendGridAPIClient(api_key=api_key, host=api_base)
+        # urllib's one timeout bounds the connect and every read (the SDK's default is none at all).
+        self._client.client.timeout = READ_TIMEOUT_SECONDS
+        self._threads = ProviderThreads("sendgrid", 4)
         self._from_name, self._from_email = parseaddr(sender)
 
     def _send_blocking(self, email: OutgoingEmail) -> str:
@@ -74,8 +76,8 @@ class SendGridEmailSender:
         return str(headers.get("x-message-id", ""))
 
     async def send(self, email: OutgoingEmail) -> str:
-        # The SDK is synchronous (urllib); keep the worker's event loop free.
-        return await asyncio.to_thread(self._send_blocking, email)
+        # The SDK is synchronous (urllib); keep the worker's event loop (and the payments' threads) free.
+        return await self._threads.run(self._send_blocking, email)
 
 
 def email_sender_for(settings: Settings) -> EmailSender:

@@ -8,13 +8,13 @@ a retried activity replays Stripe's first answer instead of charging twice.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import stripe
 
+from stayflow.providers import CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS, ProviderThreads
 from stayflow.settings import Settings
 
 
@@ -53,7 +53,14 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 class StripePayments:
     def __init__(self, api_key: str, api_base: str, *, webhook_secret: str) -> None:
-        self._client = stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=0)
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base},
+            max_network_retries=0,  # Temporal retries the activity, with the same idempotency key
+            # The SDK waits 80 s by default: longer than the activity may take.
+            http_client=stripe.RequestsClient(timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)),
+        )
+        self._threads = ProviderThreads("stripe", 16)
         self._webhook_secret = webhook_secret
 
     def verified_event(self, payload: bytes, signature: str) -> WebhookEvent:
@@ -71,13 +78,15 @@ class StripePayments:
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            return await self._threads.run(fn, *args, **kwargs)
         except stripe.CardError:
             raise
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise PaymentProviderError(str(exc)) from exc
         except stripe.StripeError as exc:
-            if (exc.http_status or 500) >= 500:
+            # 409: a request with the same idempotency key is still in flight at Stripe; once it
+            # ends, the same call replays its answer.
+            if (exc.http_status or 500) >= 500 or exc.http_status == 409:
                 raise PaymentProviderError(str(exc)) from exc
             raise PaymentRejected(str(exc)) from exc
 

@@ -3,12 +3,11 @@ set, the local outbox otherwise."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Protocol
 
 import msgspec
 
-from stayflow.providers import DeliveryError, permanent_http_failure
+from stayflow.providers import READ_TIMEOUT_SECONDS, DeliveryError, ProviderThreads, permanent_http_failure
 from stayflow.settings import TWILIO_API, Settings
 
 
@@ -47,7 +46,9 @@ def _twilio_http_client(api_base: str) -> Any:
                 url = api_base.rstrip("/") + url[len(TWILIO_API) :]
             return super().request(method, url, *args, **kwargs)
 
-    return TwilioHttpClient(timeout=15) if api_base == TWILIO_API else ApiBaseHttpClient(timeout=15)
+    # requests applies the one timeout to the connect and to every read.
+    timeout = READ_TIMEOUT_SECONDS
+    return TwilioHttpClient(timeout=timeout) if api_base == TWILIO_API else ApiBaseHttpClient(timeout=timeout)
 
 
 class TwilioSmsSender:
@@ -58,6 +59,7 @@ class TwilioSmsSender:
 
         self._client = Client(account_sid, auth_token, http_client=_twilio_http_client(api_base))
         self._from = from_number
+        self._threads = ProviderThreads("twilio", 4)
 
     def _send_blocking(self, sms: OutgoingSms) -> str:
         from twilio.base.exceptions import TwilioRestException
@@ -74,8 +76,8 @@ class TwilioSmsSender:
         return str(message.sid)
 
     async def send(self, sms: OutgoingSms) -> str:
-        # The SDK is synchronous (requests); keep the worker's event loop free.
-        return await asyncio.to_thread(self._send_blocking, sms)
+        # The SDK is synchronous (requests); keep the worker's event loop (and the payments' threads) free.
+        return await self._threads.run(self._send_blocking, sms)
 
 
 def sms_sender_for(settings: Settings) -> SmsSender:

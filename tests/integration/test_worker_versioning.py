@@ -63,12 +63,13 @@ def test_short_processes_are_pinned_and_long_lived_ones_auto_upgrade() -> None:
 async def test_the_real_worker_joins_the_deployment_as_this_build(settings: Settings, dev_server_env: Any) -> None:
     configured = msgspec.structs.replace(settings, worker_deployment="stayflow-eu", build_id="2025.06.1")
     worker = build_worker(dev_server_env.client, configured, task_queue=f"test-{uuid.uuid4()}")
-    assert worker.config()["deployment_config"] == WorkerDeploymentConfig(
-        version=WorkerDeploymentVersion("stayflow-eu", "2025.06.1"),
-        use_worker_versioning=True,
-        # None by default: a workflow that declares no behavior stops the worker from starting.
-        default_versioning_behavior=VersioningBehavior.UNSPECIFIED,
-    )
+    for poller in (worker.main, worker.deliveries):  # the delivery queue is served by the same build
+        assert poller.config()["deployment_config"] == WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion("stayflow-eu", "2025.06.1"),
+            use_worker_versioning=True,
+            # None by default: a workflow that declares no behavior stops the worker from starting.
+            default_versioning_behavior=VersioningBehavior.UNSPECIFIED,
+        )
     assert build_id(settings) == build_id(settings) != ""  # the derived id is stable
 
 

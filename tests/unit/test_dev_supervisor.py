@@ -61,3 +61,24 @@ def test_a_child_that_dies_at_once_stops_the_stack_after_a_few_tries(
     api.stop()
     assert results == [True] * (dev.MAX_QUICK_EXITS - 1) + [False]
     assert len(starts) == dev.MAX_QUICK_EXITS
+
+
+def test_a_killed_temporal_dev_server_is_started_again_on_its_data(tmp_path: Path) -> None:
+    """Before, a Temporal (or PostgreSQL) that exited left `/ready` at 503 and POSTs failing until
+    someone restarted it by hand; now `make dev` starts it again where it left off."""
+    from stayflow.devstack import TemporalDevServer, free_port, port_open
+
+    server = TemporalDevServer(tmp_path / "temporal.db", port=free_port(), headless=True)
+    server.start(tmp_path / "temporal.log")
+    supervised = dev.Supervised("Temporal", server, lambda: server.start(tmp_path / "temporal.log"))
+    try:
+        assert server.child is not None
+        first = server.child.process.pid
+        os.killpg(first, signal.SIGKILL)
+        server.child.process.wait(10)
+        assert supervised.check() is True
+        assert server.child.alive() and server.child.process.pid != first
+        assert port_open("127.0.0.1", server.port)
+        assert supervised.check() is True  # alive: nothing to do
+    finally:
+        server.stop()

@@ -20,6 +20,7 @@ from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import Refund, credit_lines
 from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user
 from tests.helpers import start_booking
 from workers.main import build_worker
@@ -60,7 +61,11 @@ async def books_agree_with_stripe(settings: Settings) -> None:
 
 
 async def test_host_is_paid_a_day_after_check_in_and_the_books_balance(
-    own_time_skipping_env: Any, stripe_settings: Settings, task_queue: str, fake_stripe: Any
+    own_time_skipping_env: Any,
+    stripe_settings: Settings,
+    task_queue: str,
+    fake_stripe: Any,
+    record_history: RecordHistory,
 ) -> None:
     env = own_time_skipping_env
     booking = await booked(fake_stripe)
@@ -79,6 +84,7 @@ async def test_host_is_paid_a_day_after_check_in_and_the_books_balance(
         assert fake_stripe.transfers == {}  # an hour before the release: still nothing
         await env.sleep(timedelta(hours=2))
         outcome = await payout_run.result()
+        await record_history(env, payout_run.id, "payout_paid_after_check_in")
         await handle.terminate("test done")
     earnings = host_earnings(PRICE, TERMS)
     assert earnings.amount == 35_000 - 1_050 and outcome.status == "paid" and outcome.amount == earnings.amount
