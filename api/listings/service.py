@@ -7,7 +7,6 @@ the controllers only parse, authorize and shape the answer.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,7 +29,8 @@ from api.validation import invalid
 from models import Listing, ListingPhoto, ListingReport, User
 from models.listings import ReportStatus
 from stayflow.audit import Actor, record_admin_action
-from stayflow.images import ImageRejected, check_image
+from stayflow.image_pool import DecoderBusy, photo_decoder
+from stayflow.images import ImageRejected
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import unknown_amenities
 from stayflow.rules.cities import city_key, city_name
@@ -414,13 +414,20 @@ async def add_photo(
     listing = await _editable_for_photos(listing_id, user)
     if len(caption) > 300:
         raise invalid("caption", "must be at most 300 characters")
+    if await ListingPhoto.count().where(ListingPhoto.listing == listing.id) >= MAX_PHOTOS_PER_LISTING:
+        # Before reading or decoding anything; checked again, under a lock, when the row is written.
+        raise Problem(409, f"A listing has at most {MAX_PHOTOS_PER_LISTING} photos.")
     raw = await read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise Problem(413, f"A photo may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     try:
-        image = await asyncio.to_thread(check_image, raw)
+        image = await photo_decoder.check(raw)
     except ImageRejected as exc:
         raise invalid("file", str(exc)) from exc
+    except DecoderBusy as exc:
+        raise Problem(
+            503, "Many photos are being checked right now; try again shortly.", headers={"Retry-After": "5"}
+        ) from exc
     photo_id = uuid.uuid4()
     key = f"listings/{listing.id}/{photo_id}.{image.extension}"
     await storage.save(key, image.data, image.content_type)
