@@ -28,7 +28,7 @@ from api.conversations.controllers import ConversationsController
 from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
-from api.headers import security_headers_middleware
+from api.headers import security_headers_hook
 from api.health import HealthController
 from api.listings.analytics import HostAnalyticsController
 from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController
@@ -147,8 +147,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             "live": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
-        # Outermost first: the client's address (trusted proxies only), then headers on every answer.
-        middleware=[*client_address_middleware(settings), security_headers_middleware(settings)],
+        middleware=client_address_middleware(settings),  # the client's address: trusted proxies only
+        before_send=[security_headers_hook(settings)],  # on every answer, errors included
         request_max_body_size=settings.max_request_body_bytes,
         state=State({"settings": settings, "live": live}),
         openapi_config=docs_openapi_config(

@@ -1,11 +1,11 @@
 """Security headers on every answer: successes, problem details, 404s from the media files, and
-answers of middleware (rate limits) alike — set on the way out, at the ASGI level."""
+answers of middleware (auth, rate limits) alike."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from stayflow.settings import Settings
 
@@ -23,25 +23,16 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def security_headers_middleware(settings: Settings) -> Any:
-    """A header the handler set itself (a photo's `Cache-Control`, the docs' CSP) is kept."""
+def security_headers_hook(settings: Settings) -> Any:
+    """A `before_send` hook: Litestar runs it on every message the app sends, including the answers
+    of its exception handling and of auth middleware, which no route middleware sees. A header the
+    handler set itself is kept."""
     wanted = security_headers(settings)
 
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def with_headers(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {bytes(name).lower() for name, _ in headers}
+            message["headers"] = [*headers, *((n, v) for n, v in wanted if n not in present)]
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    present = {name.lower() for name, _ in message.get("headers", [])}
-                    extra = [(n, v) for n, v in wanted if n not in present]
-                    message = {**message, "headers": [*message.get("headers", []), *extra]}
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return with_headers
-
-    return middleware
+    return add_security_headers

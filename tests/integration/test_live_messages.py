@@ -263,7 +263,7 @@ async def test_an_expiring_token_closes_the_connection_unless_renewed(
 async def test_a_demoted_admin_stops_receiving_a_conversation_at_once(
     client: AsyncClient, servers: tuple[Server, Server]
 ) -> None:
-    first, second = servers
+    _first, second = servers
     _host, guest, _stranger, cid = await conversation_of(client)
     admin = await sign_in(client, await make_user(role=Role.admin))
     boss = await sign_in(client, await make_user(role=Role.admin))
