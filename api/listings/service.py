@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 from api.errors import Problem, field_errors
 from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, listing_read_of
 from api.pagination import Page, keyset
+from api.posting_limits import count_post
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Listing, ListingPhoto, ListingReport, User
@@ -320,6 +321,7 @@ async def move_listing(actor: Actor, listing_id: UUID, action: str, reason: str 
 async def report_listing(listing_id: UUID, reporter: CurrentUser, reason: str, details: str) -> ListingReport:
     """One open report per reporter and listing; hosts cannot report their own."""
     listing = await load_visible_listing(listing_id, reporter)
+    await count_post(reporter.id, "report")
     if listing.host == reporter.id:
         raise Problem(409, "You cannot report your own listing.")
     open_already = await ListingReport.exists().where(

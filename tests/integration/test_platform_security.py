@@ -154,3 +154,24 @@ async def test_the_photo_cap_is_checked_before_anything_is_decoded(client: Async
     )
     assert answer.status_code == 409, answer.text
     assert await ListingPhoto.count().where(ListingPhoto.listing == listing.id) == MAX_PHOTOS_PER_LISTING
+
+
+async def test_posting_messages_is_rate_limited_per_account(client: AsyncClient) -> None:
+    from api.posting_limits import POSTING_LIMITS
+
+    host = await sign_in(client, await make_user(role=Role.host))
+    guest = await sign_in(client, await make_user())
+    listing = await make_listing(host.user)
+    started = await client.post(
+        "/api/v1/conversations", headers=guest.headers, json={"listing_id": str(listing.id), "body": "Hi!"}
+    )
+    assert started.status_code == 201
+    cid = started.json()["id"]
+    limit, _window = POSTING_LIMITS["message"]
+    for i in range(limit):
+        sent = await client.post(f"/api/v1/conversations/{cid}/messages", headers=guest.headers, json={"body": f"{i}"})
+        assert sent.status_code == 201
+    spam = await client.post(f"/api/v1/conversations/{cid}/messages", headers=guest.headers, json={"body": "more"})
+    assert spam.status_code == 429 and int(spam.headers["retry-after"]) > 0
+    answer = await client.post(f"/api/v1/conversations/{cid}/messages", headers=host.headers, json={"body": "ok"})
+    assert answer.status_code == 201  # the other participant is not affected
