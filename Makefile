@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 dev: $(STAMP)
-	$(BIN)/stayflow dev
+	STAYFLOW_ENV=$${STAYFLOW_ENV:-dev} $(BIN)/stayflow dev
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

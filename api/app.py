@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from litestar import Litestar, Response, Router
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.static_files import create_static_files_router
@@ -28,6 +28,7 @@ from api.conversations.controllers import ConversationsController
 from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
+from api.headers import security_headers_hook
 from api.health import HealthController
 from api.ledger.controllers import AdminLedgerController
 from api.listings.analytics import HostAnalyticsController
@@ -39,6 +40,7 @@ from api.notifications.controllers import NotificationPreferencesController, Not
 from api.openapi import docs_assets_router, docs_openapi_config, document_truthfully
 from api.payments.controllers import PaymentsController, StripeWebhookController
 from api.payouts.controllers import HostPayoutsController
+from api.proxies import client_address_middleware
 from api.reviews.controllers import (
     BookingReviewsController,
     ListingReviewsController,
@@ -52,21 +54,6 @@ from stayflow.storage import MEDIA_URL_PREFIX, media_root, media_storage_for
 from stayflow.temporal import TemporalGateway
 
 log = logging.getLogger("stayflow.api")
-
-
-def _secure_headers(settings: Settings) -> Any:
-    https = settings.public_url.startswith("https://")
-
-    async def after_request(response: Response[Any]) -> Response[Any]:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
-        if https:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        return response
-
-    return after_request
 
 
 def create_app(settings: Settings | None = None, *, temporal_client: Client | None = None) -> Litestar:
@@ -146,7 +133,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         ),
         docs_assets_router(),
     ]
-    if settings.env != "production":
+    if settings.env in ("dev", "test"):  # it holds reset links: never in production
         route_handlers.append(DevOutboxController)
 
     app = Litestar(
@@ -164,7 +151,8 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
             "live": Provide(lambda: live, use_cache=True, sync_to_thread=False),
         },
         stores=StoreRegistry(default_factory=lambda _name: MemoryStore()),
-        after_request=_secure_headers(settings),
+        middleware=client_address_middleware(settings),  # the client's address: trusted proxies only
+        before_send=[security_headers_hook(settings)],  # on every answer, errors included
         request_max_body_size=settings.max_request_body_bytes,
         state=State({"settings": settings, "live": live}),
         openapi_config=docs_openapi_config(

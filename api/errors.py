@@ -105,7 +105,9 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
         headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
     if isinstance(exc, ValidationException):
         return _from_validation(exc, headers)
-    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(status).phrase else _default_detail(status)
+    # Litestar's own 404s may name server paths (the media files' "no file … match the path /srv/…").
+    echo = exc.detail and exc.detail != HTTPStatus(status).phrase and status != 404
+    detail = exc.detail if echo else _default_detail(status)
     return Problem(status, detail, headers=headers or None)
 
 

@@ -23,7 +23,13 @@ RETURNING hits
 """
 
 
-async def throttle(key: str, *, limit: int, window_seconds: int) -> None:
+async def throttle(
+    key: str,
+    *,
+    limit: int,
+    window_seconds: int,
+    detail: str = "Too many attempts for this account; wait before trying again.",
+) -> None:
     """Count one attempt for `key`; past `limit` in the current window, answer 429."""
     now = time.time()
     window_start = math.floor(now / window_seconds) * window_seconds
@@ -32,6 +38,6 @@ async def throttle(key: str, *, limit: int, window_seconds: int) -> None:
         retry_after = max(1, math.ceil(window_start + window_seconds - now))
         raise Problem(
             429,
-            "Too many attempts for this account; wait before trying again.",
+            detail,
             headers={"Retry-After": str(retry_after)},
         )

@@ -23,6 +23,11 @@ def _migrate() -> None:
 def _api(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from api.logs import access_log_config
+
+    if args.forwarded_allow_ips is not None:  # the app reads it from its settings, like every knob
+        os.environ["STAYFLOW_FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips
+        get_settings.cache_clear()
     settings = get_settings()
     settings.check_can_start()
     uvicorn.run(
@@ -30,8 +35,11 @@ def _api(args: argparse.Namespace) -> None:
         factory=True,
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
-        proxy_headers=True,
+        # The app believes X-Forwarded-* only from STAYFLOW_FORWARDED_ALLOW_IPS (api/proxies.py);
+        # uvicorn's own handling would trust 127.0.0.1 by default.
+        proxy_headers=False,
         log_level="info",
+        log_config=access_log_config(),
     )
 
 
@@ -120,6 +128,9 @@ def _build_id() -> int:
 def _dev() -> int:
     from stayflow.dev import run_dev
 
+    # The local stack is dev unless STAYFLOW_ENV says otherwise; everything else defaults to production.
+    os.environ.setdefault("STAYFLOW_ENV", "dev")
+    get_settings.cache_clear()
     return run_dev(get_settings())
 
 
@@ -130,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     api = sub.add_parser("api", help="serve the HTTP API with uvicorn")
     api.add_argument("--host")
     api.add_argument("--port", type=int)
+    api.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; "
+        "default: $STAYFLOW_FORWARDED_ALLOW_IPS, else none",
+    )
     sub.add_parser("worker", help="run a Temporal worker for every workflow and activity")
     sub.add_parser("migrate", help="apply database migrations")
     promote = sub.add_parser(

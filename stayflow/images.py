@@ -1,7 +1,7 @@
 """Checking an uploaded photo by its content, not its name, and re-encoding it without metadata.
 
-A file is accepted only if Pillow decodes it fully as JPEG, PNG or WebP within the pixel
-limit (decompression bombs are refused before decoding). Re-encoding drops EXIF, which
+A file is accepted only if Pillow decodes it fully as JPEG, PNG or WebP within the pixel and
+side limits, which are read from the header and checked before anything is decoded. Re-encoding drops EXIF, which
 often carries the GPS position of a host's home.
 """
 
@@ -15,7 +15,8 @@ from PIL import Image, ImageOps
 
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-MAX_PIXELS = 40_000_000  # a 40-megapixel camera photo; decoded RGBA that is 160 MB already
+MAX_PIXELS = 25_000_000  # a 24-megapixel camera photo (6000 x 4000) fits; decoded RGBA that is 100 MB
+MAX_SIDE = 10_000
 MIN_SIDE = 200
 
 
@@ -40,7 +41,9 @@ def check_image(raw: bytes, *, max_pixels: int = MAX_PIXELS) -> CheckedImage:
                 image_format = probe.format or ""
                 if image_format not in ALLOWED_FORMATS:
                     raise ImageRejected("the file is not a JPEG, PNG or WebP image")
-                width, height = probe.size
+                width, height = probe.size  # from the header: nothing is decoded yet
+                if max(width, height) > MAX_SIDE:
+                    raise ImageRejected(f"the image must be at most {MAX_SIDE:,} pixels on each side")
                 if width * height > max_pixels:
                     raise ImageRejected(f"the image has more than {max_pixels:,} pixels")
                 probe.verify()

@@ -19,6 +19,9 @@ import msgspec
 Environment = Literal["dev", "test", "production"]
 
 _MIN_SECRET_LENGTH = 32
+_MIN_DISTINCT_SECRET_CHARACTERS = 8
+"""48 random base64 characters have ~30 different ones; `"a" * 32` has one."""
+FAKE_STRIPE_KEY = "sk_test_stayflow_fake"
 STRIPE_API = "https://api.stripe.com"
 LOCAL_FAKE_STRIPE = "http://127.0.0.1:12111"
 TWILIO_API = "https://api.twilio.com"
@@ -31,7 +34,8 @@ class SettingsError(RuntimeError):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    env: Environment = "dev"
+    env: Environment = "production"
+    """Production unless told otherwise (`make dev` and `stayflow dev` say dev, the test suite test)."""
     home: str = ".stayflow"
     """Where the local stack keeps its data (embedded PostgreSQL, Temporal's SQLite file, media)."""
 
@@ -78,7 +82,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     max_request_body_bytes: int = 1024 * 1024
 
-    stripe_api_key: str = "sk_test_stayflow_fake"
+    forwarded_allow_ips: str = ""
+    """Comma-separated IPs or CIDR ranges of the reverse proxies whose `X-Forwarded-For` and
+    `X-Forwarded-Proto` are believed (`*`: any peer). Empty: none; the peer's address is the client's."""
+
+    stripe_api_key: str = FAKE_STRIPE_KEY
     """Without a real key, the local fake Stripe (started by `stayflow dev`) answers."""
     stripe_api_base: str = LOCAL_FAKE_STRIPE
     stripe_webhook_secret: str = "whsec_stayflow_local"
@@ -157,14 +165,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.env != "production":
             return
         problems = []
-        if len(self.jwt_secret) < _MIN_SECRET_LENGTH:
-            problems.append(f"STAYFLOW_JWT_SECRET must be set to at least {_MIN_SECRET_LENGTH} random characters")
+        if len(self.jwt_secret) < _MIN_SECRET_LENGTH or len(set(self.jwt_secret)) < _MIN_DISTINCT_SECRET_CHARACTERS:
+            problems.append(
+                f"STAYFLOW_JWT_SECRET must be set to at least {_MIN_SECRET_LENGTH} random characters"
+                f" (at least {_MIN_DISTINCT_SECRET_CHARACTERS} different ones: `openssl rand -base64 48`)"
+            )
         if not self.database_url:
             problems.append("STAYFLOW_DATABASE_URL must point at the production PostgreSQL")
         if not self.temporal_address:
             problems.append("STAYFLOW_TEMPORAL_ADDRESS must point at the Temporal frontend (host:port)")
         if not self.stripe_uses_real_api:
             problems.append("STRIPE_API_KEY must be a Stripe secret key (sk_live_… or sk_test_…)")
+        if self.stripe_api_key == FAKE_STRIPE_KEY or not self.stripe_api_key.startswith(
+            ("sk_live_", "sk_test_", "rk_")
+        ):
+            problems.append("STRIPE_API_KEY must be set to your Stripe secret key, not the local fake's")
         if self.stripe_webhook_secret == "whsec_stayflow_local":
             problems.append("STRIPE_WEBHOOK_SECRET must be the signing secret of your Stripe webhook endpoint")
         if self.ical_allowed_hosts.strip():
@@ -201,6 +216,7 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_PASSWORD_RESETS_PER_ACCOUNT": "password_resets_per_account",
     "STAYFLOW_ACCOUNT_THROTTLE_WINDOW_SECONDS": "account_throttle_window_seconds",
     "STAYFLOW_MAX_REQUEST_BODY_BYTES": "max_request_body_bytes",
+    "STAYFLOW_FORWARDED_ALLOW_IPS": "forwarded_allow_ips",
     "STRIPE_API_KEY": "stripe_api_key",
     "STAYFLOW_STRIPE_API_BASE": "stripe_api_base",
     "STRIPE_WEBHOOK_SECRET": "stripe_webhook_secret",

@@ -14,6 +14,7 @@ import msgspec
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.accounts import identity
+from api.conversations import live
 from api.errors import Problem
 from api.pagination import keyset
 from api.security import CurrentUser, TokenIssuer
@@ -71,10 +72,13 @@ async def sign_in(
     tokens: TokenIssuer, settings: Settings, *, email: str, password: str, user_agent: str, ip_address: str
 ) -> identity.TokenPair:
     email = email.strip().lower()
+    # Per account *and* client IP: a stranger guessing from elsewhere cannot lock the owner out
+    # (admins included); each IP is also limited across accounts by the auth routes' rate limit.
     await throttle(
-        f"login:{email}",
+        f"login:{email}:{ip_address}",
         limit=settings.login_attempts_per_account,
         window_seconds=settings.account_throttle_window_seconds,
+        detail="Too many sign-in attempts for this account from your address; wait before trying again.",
     )
     user = await identity.find_user_by_email(email)
     # The same work and the same answer for a wrong password and an unknown email.
@@ -140,7 +144,15 @@ async def reset_password(token_text: str, new_password: str) -> None:
         if not used:  # a concurrent reset with the same token won
             raise Problem(400, _BAD_RESET_TOKEN, slug="bad-reset-token")
         await User.update({User.password_hash: new_hash, User.updated_at: now}).where(User.id == token.user.id)
+        await _revoke_open_reset_links(token.user.id, now)
     await identity.revoke_sessions_of(token.user.id, reason="password_reset")
+
+
+async def _revoke_open_reset_links(user_id: UUID, now: dt.datetime) -> None:
+    """A new password ends every reset link still open (an older email cannot undo it)."""
+    await PasswordResetToken.update({PasswordResetToken.used_at: now}).where(
+        (PasswordResetToken.user == user_id) & PasswordResetToken.used_at.is_null()
+    )
 
 
 async def change_password(user: CurrentUser, current_password: str, new_password: str) -> None:
@@ -155,7 +167,10 @@ async def change_password(user: CurrentUser, current_password: str, new_password
         )
     acceptable_password(new_password, row.email, field="new_password")
     new_hash = await asyncio.to_thread(hash_password, new_password)
-    await User.update({User.password_hash: new_hash, User.updated_at: dt.datetime.now(dt.UTC)}).where(User.id == row.id)
+    now = dt.datetime.now(dt.UTC)
+    async with User._meta.db.transaction():
+        await User.update({User.password_hash: new_hash, User.updated_at: now}).where(User.id == row.id)
+        await _revoke_open_reset_links(row.id, now)
     await identity.revoke_sessions_of(row.id, reason="password_change", keep=user.session_id)
 
 
@@ -261,6 +276,7 @@ async def change_role(actor: Actor, user_id: UUID, role: Role) -> User:
             await record_admin_action(
                 actor, "user.role_change", "user", user_id, before={"role": user.role}, after={"role": role}
             )
+            await live.publish(live.AccessChanged(user_id=user_id))  # open sockets re-check at commit
     return await load_user(user_id)
 
 

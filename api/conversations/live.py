@@ -86,7 +86,13 @@ class ReadMoved(msgspec.Struct, tag="read", tag_field="type"):
     guest_id: UUID
 
 
-LiveEvent = MessagePosted | ReadMoved
+class AccessChanged(msgspec.Struct, tag="access", tag_field="type"):
+    """A user's role changed: their open sockets re-check what they may follow."""
+
+    user_id: UUID
+
+
+LiveEvent = MessagePosted | ReadMoved | AccessChanged
 
 
 async def publish(event: LiveEvent) -> None:
@@ -189,16 +195,39 @@ class LiveHub:
     # Events.
 
     def _targets(self, conversation_id: UUID, participants: tuple[UUID, UUID]) -> set[LiveConnection]:
-        targets = set(self._by_conversation.get(conversation_id, ()))
+        # Someone else's conversation only while the socket's user is (still) an admin.
+        targets = {
+            c
+            for c in self._by_conversation.get(conversation_id, ())
+            if c.user.id in participants or c.user.role == Role.admin
+        }
         for user_id in participants:
             targets |= self._everything.get(user_id, set())
         return targets
+
+    async def recheck_access(self, user_id: UUID) -> None:
+        """After a role change: each of the user's sockets here reloads who it is and leaves the
+        conversations it may no longer follow (told with an `unsubscribed` frame, `reason: access`)."""
+        for connection in [c for c in self._connections if c.user.id == user_id]:
+            fresh = await recheck_caller(connection.user)
+            if fresh is not None:
+                connection.user = fresh
+            followed = list(connection.conversations)
+            refused = followed if fresh is None else (await _allowed(fresh, followed) if followed else [])
+            if refused:
+                self.unsubscribe(connection, refused, everything=False)
+                connection.push(
+                    _frame(type="unsubscribed", conversation_ids=[str(c) for c in refused], all=False, reason="access")
+                )
 
     async def dispatch(self, payload: str) -> None:
         try:
             event = msgspec.json.decode(payload, type=LiveEvent)
         except (msgspec.ValidationError, msgspec.DecodeError):
             log.warning("ignoring a malformed live event: %.200s", payload)
+            return
+        if isinstance(event, AccessChanged):
+            await self.recheck_access(event.user_id)
             return
         targets = self._targets(event.conversation_id, (event.host_id, event.guest_id))
         if not targets:
@@ -372,18 +401,18 @@ class _Session:
             await self.socket.send_text(frame)
 
     async def authenticate(self) -> CurrentUser | None:
-        token = self.socket.query_params.get("token")
-        if token is None:
-            try:
-                first = _client_frames.decode(
-                    await asyncio.wait_for(self.socket.receive_text(), timeout=AUTH_TIMEOUT_SECONDS)
-                )
-            except (TimeoutError, msgspec.ValidationError, msgspec.DecodeError, WebSocketDisconnect):
-                return None
-            if not isinstance(first, AuthFrame):
-                return None
-            token = first.token
-        return await self.tokens.caller_from_token(token, self.socket)
+        """Only from the first frame: a token in the URL would land in access logs and proxies."""
+        if "token" in self.socket.query_params:
+            return None
+        try:
+            first = _client_frames.decode(
+                await asyncio.wait_for(self.socket.receive_text(), timeout=AUTH_TIMEOUT_SECONDS)
+            )
+        except (TimeoutError, msgspec.ValidationError, msgspec.DecodeError, WebSocketDisconnect):
+            return None
+        if not isinstance(first, AuthFrame):
+            return None
+        return await self.tokens.caller_from_token(first.token, self.socket)
 
 
 @websocket("/api/v1/ws", name="live", exclude_from_auth=True)
@@ -393,13 +422,13 @@ async def live_updates(
     tokens: NamedDependency[TokenIssuer],
     settings: NamedDependency[Settings],
 ) -> None:
-    """Authenticate with `?token=<access token>` or a first frame `{"type": "auth", "token": …}`."""
+    """Authenticate with a first frame `{"type": "auth", "token": …}` (never `?token=`: URLs get logged)."""
     await socket.accept()
     session = _Session(socket, live, tokens, settings)
     user = await session.authenticate()
     if user is None:
         await session._send_quietly(
-            _error("unauthenticated", "Send a valid access token: ?token=… or a first frame {type: auth, token}.")
+            _error("unauthenticated", "Send a valid access token in a first frame {type: auth, token}, not in the URL.")
         )
         await socket.close(code=UNAUTHENTICATED, reason="unauthenticated")
         return

@@ -23,6 +23,7 @@ from api.conversations.schemas import (
 from api.errors import Problem
 from api.listings.service import load_visible_listing
 from api.pagination import keyset
+from api.posting_limits import count_post
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Booking, Conversation, ConversationMessage, Listing, User
@@ -227,6 +228,7 @@ async def start_conversation(
 ) -> tuple[ConversationRead, bool]:
     """Starts the conversation with its first message, or adds the message to the conversation
     that already exists. Returns how the caller sees it and whether it was started now."""
+    await count_post(user.id, "conversation")
     body = _body(text)
     if (listing_id is None) == (booking_id is None):
         raise invalid("listing_id", "give exactly one of listing_id and booking_id")
@@ -297,6 +299,7 @@ async def post_message(
     """A participant writes: the message is stored and delivered live, then the recipient's digest is told."""
     conversation = await load_conversation_for(conversation_id, user)
     _participant_only(conversation, user)
+    await count_post(user.id, "message")
     body = _body(text)
     async with Conversation._meta.db.transaction():
         message = await _append(conversation_id, user.id, body)

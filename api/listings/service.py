@@ -7,7 +7,6 @@ the controllers only parse, authorize and shape the answer.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
@@ -25,12 +24,14 @@ from temporalio.service import RPCError
 from api.errors import Problem, field_errors
 from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, listing_read_of
 from api.pagination import Page, keyset
+from api.posting_limits import count_post
 from api.security import CurrentUser
 from api.validation import invalid
 from models import Listing, ListingPhoto, ListingReport, User
 from models.listings import ReportStatus
 from stayflow.audit import Actor, record_admin_action
-from stayflow.images import ImageRejected, check_image
+from stayflow.image_pool import DecoderBusy, photo_decoder
+from stayflow.images import ImageRejected
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import unknown_amenities
 from stayflow.rules.cities import city_key, city_name
@@ -320,6 +321,7 @@ async def move_listing(actor: Actor, listing_id: UUID, action: str, reason: str 
 async def report_listing(listing_id: UUID, reporter: CurrentUser, reason: str, details: str) -> ListingReport:
     """One open report per reporter and listing; hosts cannot report their own."""
     listing = await load_visible_listing(listing_id, reporter)
+    await count_post(reporter.id, "report")
     if listing.host == reporter.id:
         raise Problem(409, "You cannot report your own listing.")
     open_already = await ListingReport.exists().where(
@@ -414,13 +416,20 @@ async def add_photo(
     listing = await _editable_for_photos(listing_id, user)
     if len(caption) > 300:
         raise invalid("caption", "must be at most 300 characters")
+    if await ListingPhoto.count().where(ListingPhoto.listing == listing.id) >= MAX_PHOTOS_PER_LISTING:
+        # Before reading or decoding anything; checked again, under a lock, when the row is written.
+        raise Problem(409, f"A listing has at most {MAX_PHOTOS_PER_LISTING} photos.")
     raw = await read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise Problem(413, f"A photo may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     try:
-        image = await asyncio.to_thread(check_image, raw)
+        image = await photo_decoder.check(raw)
     except ImageRejected as exc:
         raise invalid("file", str(exc)) from exc
+    except DecoderBusy as exc:
+        raise Problem(
+            503, "Many photos are being checked right now; try again shortly.", headers={"Retry-After": "5"}
+        ) from exc
     photo_id = uuid.uuid4()
     key = f"listings/{listing.id}/{photo_id}.{image.extension}"
     await storage.save(key, image.data, image.content_type)

@@ -15,6 +15,7 @@ from api.calendar.service import current_platform
 from api.errors import Problem, caused_by, field_errors
 from api.listings.service import load_visible_listing
 from api.pagination import keyset
+from api.posting_limits import count_post
 from api.security import CurrentUser
 from models import Listing, Review
 from stayflow.rules.reviews import CATEGORIES, categories_problem, review_problem
@@ -37,6 +38,7 @@ async def write_review(
 ) -> Review:
     """The guest reviews the stay, the host the guest; hidden until both have written or the window closes."""
     booking = await load_booking_for(booking_id, author)
+    await count_post(author.id, "review")
     if author.id not in (booking.guest, booking.host):
         raise Problem(404, "No such booking.")
     role = Role.guest if author.id == booking.guest else Role.host

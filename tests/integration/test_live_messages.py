@@ -36,8 +36,16 @@ class Server:
     def __init__(self, app: Litestar, port: int) -> None:
         self.app, self.port = app, port
 
-    def ws_url(self, token: str | None = None) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/v1/ws" + (f"?token={token}" if token else "")
+    def ws_url(self, query: str = "") -> str:
+        return f"ws://127.0.0.1:{self.port}/api/v1/ws" + query
+
+
+@contextlib.asynccontextmanager
+async def signed_on(server: Server, token: str) -> AsyncIterator[ClientConnection]:
+    """A socket that authenticates the only way there is: a first frame (never the URL)."""
+    async with connect(server.ws_url()) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        yield ws
 
 
 @contextlib.asynccontextmanager
@@ -91,7 +99,7 @@ async def receive_message(ws: ClientConnection, seq: int) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def live(server: Server, who: SignedIn, *, subscribe: dict[str, Any]) -> AsyncIterator[ClientConnection]:
-    async with connect(server.ws_url(who.access_token)) as ws:
+    async with signed_on(server, who.access_token) as ws:
         assert (await receive(ws))["type"] == "ready"
         await ws.send(json.dumps({"type": "subscribe", **subscribe}))
         answer = await receive(ws)
@@ -145,7 +153,7 @@ async def test_a_third_user_cannot_subscribe_and_receives_nothing(
     _host, guest, stranger, cid = await conversation_of(client)
     async with (
         live(first, guest, subscribe={"conversation_ids": [cid]}) as guest_ws,
-        connect(first.ws_url(stranger.access_token)) as stranger_ws,
+        signed_on(first, stranger.access_token) as stranger_ws,
     ):
         assert (await receive(stranger_ws))["type"] == "ready"
         await stranger_ws.send(json.dumps({"type": "subscribe", "conversation_ids": [cid]}))
@@ -166,14 +174,16 @@ async def test_a_third_user_cannot_subscribe_and_receives_nothing(
 async def test_the_token_is_checked_as_for_http(client: AsyncClient, servers: tuple[Server, Server]) -> None:
     first, _second = servers
     host, guest, _stranger, cid = await conversation_of(client)
-    for url in (first.ws_url(), first.ws_url("not-a-jwt")):
-        async with connect(url) as ws:
-            if "token" not in url:
-                await ws.send(json.dumps({"type": "subscribe", "all": True}))  # no auth frame first
+    for first_frame in ({"type": "subscribe", "all": True}, {"type": "auth", "token": "not-a-jwt"}):
+        async with connect(first.ws_url()) as ws:
+            await ws.send(json.dumps(first_frame))
             assert (await receive(ws))["code"] == "unauthenticated"
             with pytest.raises(ConnectionClosed) as closed:
                 await receive(ws)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    # A token in the URL (it would sit in access logs) is refused, even a valid one.
+    async with connect(first.ws_url(f"?token={guest.access_token}")) as ws:
+        assert (await receive(ws))["code"] == "unauthenticated"
 
     # The token in a first frame, for clients that keep it out of URLs.
     async with connect(first.ws_url()) as ws:
@@ -188,7 +198,7 @@ async def test_the_token_is_checked_as_for_http(client: AsyncClient, servers: tu
         with pytest.raises(ConnectionClosed) as closed:
             await receive(ws)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    async with connect(first.ws_url(host.access_token)) as ws:
+    async with signed_on(first, host.access_token) as ws:
         assert (await receive(ws))["code"] == "unauthenticated"
     assert await Conversation.exists().where(Conversation.id == cid)
 
@@ -198,7 +208,7 @@ async def test_bad_frames_get_an_error_and_the_connection_stays(
 ) -> None:
     first, _second = servers
     _host, guest, _stranger, _cid = await conversation_of(client)
-    async with connect(first.ws_url(guest.access_token)) as ws:
+    async with signed_on(first, guest.access_token) as ws:
         assert (await receive(ws))["type"] == "ready"
         for bad in (
             "not json",
@@ -236,7 +246,7 @@ async def test_an_expiring_token_closes_the_connection_unless_renewed(
     short = msgspec.structs.replace(api_settings, access_token_ttl_seconds=2)
     brief = TokenIssuer(build_jwt_auth(short), short).access_token(user_id=guest.user.id, session_id=session_id)
 
-    async with connect(first.ws_url(brief)) as renewed, connect(first.ws_url(brief)) as lapsing:
+    async with signed_on(first, brief) as renewed, signed_on(first, brief) as lapsing:
         assert (await receive(renewed))["type"] == "ready" and (await receive(lapsing))["type"] == "ready"
         await renewed.send(json.dumps({"type": "auth", "token": guest.access_token}))
         assert (await receive(renewed))["type"] == "authenticated"
@@ -248,3 +258,27 @@ async def test_an_expiring_token_closes_the_connection_unless_renewed(
         await asyncio.sleep(1)  # past the brief token's expiry
         await renewed.send(json.dumps({"type": "ping"}))
         assert await receive(renewed) == {"type": "pong"}
+
+
+async def test_a_demoted_admin_stops_receiving_a_conversation_at_once(
+    client: AsyncClient, servers: tuple[Server, Server]
+) -> None:
+    _first, second = servers
+    _host, guest, _stranger, cid = await conversation_of(client)
+    admin = await sign_in(client, await make_user(role=Role.admin))
+    boss = await sign_in(client, await make_user(role=Role.admin))
+    # The websocket_recheck_seconds poll is 1 s here: the demotion must act before it would.
+    async with live(second, admin, subscribe={"conversation_ids": [cid]}) as admin_ws:
+        seen = await post(client, guest, cid, "Before the demotion")
+        assert (await receive_message(admin_ws, seen["seq"]))["message"]["body"] == "Before the demotion"
+        demoted = await client.post(
+            f"/api/v1/admin/users/{admin.user.id}/role", headers=boss.headers, json={"role": "guest"}
+        )
+        assert demoted.status_code == 200, demoted.text
+        left = await receive_until(admin_ws, "unsubscribed")
+        assert left["conversation_ids"] == [cid] and left["reason"] == "access"
+        await post(client, guest, cid, "After the demotion: the door code is 4711")
+        await admin_ws.send(json.dumps({"type": "ping"}))
+        assert await receive(admin_ws) == {"type": "pong"}  # no message frame before it
+        await admin_ws.send(json.dumps({"type": "subscribe", "conversation_ids": [cid]}))
+        assert (await receive(admin_ws))["code"] == "not_found"

@@ -99,9 +99,10 @@ async def test_dev_outbox_does_not_exist_in_production(settings: Settings) -> No
     production = msgspec.structs.replace(
         settings,
         env="production",
-        jwt_secret="x" * 40,
+        jwt_secret="Vx3q9kTz0bLr7mWc2yHn5sJd8fGa1pQe4uKo6iNt",  # "x" * 40 is refused now
         temporal_address="127.0.0.1:1",
         database_url="postgresql://x",
+        stripe_api_key="sk_test_real_looking_key",  # the fake key is refused, even with Stripe's API base
         stripe_api_base="https://api.stripe.com",
         stripe_webhook_secret="whsec_real",
     )

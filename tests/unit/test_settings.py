@@ -36,7 +36,7 @@ def test_complete_production_settings_start() -> None:
     settings = load_settings(
         {
             "STAYFLOW_ENV": "production",
-            "STAYFLOW_JWT_SECRET": "s" * 48,
+            "STAYFLOW_JWT_SECRET": "Vx3q9kTz0bLr7mWc2yHn5sJd8fGa1pQe4uKo6iNt",
             "STAYFLOW_DATABASE_URL": "postgresql://db/stayflow",
             "STAYFLOW_TEMPORAL_ADDRESS": "temporal:7233",
             "STRIPE_API_KEY": "sk_live_abc",
@@ -50,8 +50,8 @@ def test_complete_production_settings_start() -> None:
 
 
 def test_dev_keeps_one_generated_secret_across_restarts(tmp_path: Path) -> None:
-    first = load_settings({"STAYFLOW_HOME": str(tmp_path)})
-    second = load_settings({"STAYFLOW_HOME": str(tmp_path)})
+    first = load_settings({"STAYFLOW_ENV": "dev", "STAYFLOW_HOME": str(tmp_path)})
+    second = load_settings({"STAYFLOW_ENV": "dev", "STAYFLOW_HOME": str(tmp_path)})
     assert len(first.jwt_secret) >= 32 and first.jwt_secret == second.jwt_secret
     assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0
 
