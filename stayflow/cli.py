@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from stayflow.settings import SettingsError, get_settings
+from stayflow.settings import DEV_STACK_MARKER, SettingsError, get_settings
 
 
 def _migrate() -> None:
@@ -131,7 +131,13 @@ def _dev() -> int:
     # The local stack is dev unless STAYFLOW_ENV says otherwise; everything else defaults to production.
     os.environ.setdefault("STAYFLOW_ENV", "dev")
     get_settings.cache_clear()
-    return run_dev(get_settings())
+    settings = get_settings()
+    if settings.env == "dev":  # so that commands run beside it in this checkout are dev commands too
+        settings.home_dir.mkdir(parents=True, exist_ok=True)
+        (settings.home_dir / DEV_STACK_MARKER).write_text(
+            "written by `stayflow dev`; delete to default to production\n"
+        )
+    return run_dev(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

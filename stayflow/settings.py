@@ -238,10 +238,17 @@ _ENV_NAMES: dict[str, str] = {
 }
 
 
+DEV_STACK_MARKER = "dev-stack"
+"""Written under the stack's home by `stayflow dev`: commands run beside it (create-admin, migrate,
+backup, a second worker) are dev commands too. Anywhere else the default is production."""
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from environment variables; empty values count as unset."""
     environ = os.environ if environ is None else environ
     raw = {field: environ[name] for name, field in _ENV_NAMES.items() if environ.get(name)}
+    if "env" not in raw and (Path(raw.get("home", ".stayflow")) / DEV_STACK_MARKER).exists():
+        raw["env"] = "dev"  # a command beside `make dev`, in its checkout: the local stack says dev
     if environ.get("STRIPE_API_KEY") and not environ.get("STAYFLOW_STRIPE_API_BASE"):
         raw["stripe_api_base"] = STRIPE_API  # a real key talks to the real Stripe
     try:

@@ -98,3 +98,14 @@ def test_commands_outside_make_dev_find_its_servers_on_moved_ports(tmp_path: Pat
     )
     assert explicit.database_dsn == "postgresql://app@db:5432/prod"
     assert explicit.temporal_target == "temporal:7233"
+
+
+def test_commands_beside_make_dev_are_dev_and_everywhere_else_production(tmp_path: Path) -> None:
+    from stayflow.settings import DEV_STACK_MARKER
+
+    home = tmp_path / ".stayflow"
+    assert load_settings({"STAYFLOW_HOME": str(home)}).env == "production"
+    home.mkdir()
+    (home / DEV_STACK_MARKER).write_text("written by `stayflow dev`")
+    assert load_settings({"STAYFLOW_HOME": str(home)}).env == "dev"
+    assert load_settings({"STAYFLOW_HOME": str(home), "STAYFLOW_ENV": "production"}).env == "production"
