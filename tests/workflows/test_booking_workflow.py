@@ -13,6 +13,7 @@ from temporalio.service import RPCError
 
 from models import Booking, LedgerEntry, Message, Payment
 from models.identity import Role
+from stayflow.rules.stays import UTC_CLOCK, StayClock
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_listing, make_user
@@ -20,7 +21,16 @@ from workers.main import build_worker
 from workflows.booking import BookingRequest, BookingWorkflow, HostDecision, booking_workflow_id
 
 
-async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:
+async def start(
+    env: Any,
+    booking: Booking,
+    *,
+    instant: bool,
+    task_queue: str,
+    clock: StayClock = UTC_CLOCK,
+    host_response_hours: int = 24,
+) -> Any:
+    """Start the booking's run as the API does: check-in/out as instants on the listing's clock."""
     return await env.client.start_workflow(
         BookingWorkflow.run,
         BookingRequest(
@@ -31,9 +41,11 @@ async def start(env: Any, booking: Booking, *, instant: bool, task_queue: str) -
             check_in=booking.check_in.isoformat(),
             check_out=booking.check_out.isoformat(),
             instant_book=instant,
-            host_response_hours=24,
+            host_response_hours=host_response_hours,
             payment_authentication_minutes=15,
             total=booking.total,
+            check_in_at=clock.night_starts(booking.check_in).isoformat(),
+            check_out_at=clock.stay_ends(booking.check_out).isoformat(),
         ),
         id=booking_workflow_id(booking.id),
         task_queue=task_queue,
