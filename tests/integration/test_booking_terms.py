@@ -20,7 +20,7 @@ from tests.integration.test_bookings import book, day, stay, wait_status
 from tests.integration.test_cancellations import cancel
 
 # Two nights of 10,000, cleaning 2,000, the guest fee 12% of the nights: 24,400 (the figures).
-PRICED = {"nightly_price": 10_000, "cleaning_fee": 2_000}
+PRICED: dict[str, Any] = {"nightly_price": 10_000, "cleaning_fee": 2_000}
 
 
 async def confirmed(client: AsyncClient, guest: Any, home: Any, start: int, nights: int = 2) -> dict[str, Any]:
