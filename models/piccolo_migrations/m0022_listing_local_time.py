@@ -18,6 +18,9 @@ STATEMENTS = [
     "ALTER TABLE listings ADD CONSTRAINT listings_check_times_hhmm CHECK ("
     " check_in_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$' AND check_out_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$')",
     "ALTER TABLE booking_changes ADD COLUMN refund_when_asked INTEGER NULL DEFAULT NULL",
+]
+
+BACKFILL = [
     """UPDATE bookings b SET terms = jsonb_build_object(
          'cancellation_policy', l.cancellation_policy, 'guest_fee_bps', p.service_fee_bps,
          'host_fee_bps', p.host_fee_bps, 'tax_bps', p.tax_bps, 'currency', b.currency,
@@ -31,23 +34,28 @@ class RawTable(Table):
     pass
 
 
+async def backfill() -> None:
+    """Existing bookings get the terms they were made under; listings the zone of their coordinates."""
+    from stayflow.time_zones import zone_of_coordinates
+
+    for statement in BACKFILL:
+        await RawTable.raw(statement)
+    rows = await RawTable.raw("SELECT id, latitude, longitude FROM listings WHERE time_zone = 'UTC'")
+    zones: dict[str, list[str]] = {}
+    for row in rows:
+        zones.setdefault(zone_of_coordinates(row["latitude"], row["longitude"]), []).append(str(row["id"]))
+    for name, ids in zones.items():
+        if name != "UTC":
+            await RawTable.raw("UPDATE listings SET time_zone = {} WHERE id = ANY({}::uuid[])", name, ids)
+
+
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="models", description=DESCRIPTION)
 
     async def run() -> None:
-        from stayflow.time_zones import zone_of_coordinates
-
         for statement in STATEMENTS:
             await RawTable.raw(statement)
-        rows = await RawTable.raw("SELECT id, latitude, longitude FROM listings")
-        zones: dict[str, list[str]] = {}
-        for row in rows:
-            zones.setdefault(zone_of_coordinates(row["latitude"], row["longitude"]), []).append(str(row["id"]))
-        for name, ids in zones.items():
-            if name != "UTC":
-                await RawTable.raw(
-                    "UPDATE listings SET time_zone = {} WHERE id = ANY({}::uuid[])", name, ids
-                )
+        await backfill()
 
     manager.add_raw(run)
     return manager
