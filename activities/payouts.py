@@ -22,6 +22,7 @@ from activities.ledger import HOST_PAYABLE, STRIPE_BALANCE, allocate, host_balan
 from models import Booking, HostPayoutAccount, Payout, PlatformSettings
 from stayflow.providers.payments import PaymentRejected, StripePayments
 from stayflow.rules.payouts import DEFAULT_PAYOUT_DELAY_HOURS, host_earnings, payout_release_at
+from stayflow.rules.stays import UTC_CLOCK
 from stayflow.rules.terms import stored_terms
 from workflows.payloads.payouts import PayoutOutcome, PayoutPlan, PayoutRef
 
@@ -50,7 +51,7 @@ async def schedule_payout(booking: Booking) -> None:
         booking.host,
         due,
         booking.currency,
-        payout_release_at(booking.check_in, await _delay_hours()),
+        payout_release_at(booking.check_in, await _delay_hours(), terms.clock if terms else UTC_CLOCK),
     )
 
 
@@ -90,7 +91,8 @@ class PayoutActivities:
         payout = await Payout.objects().get(Payout.booking == UUID(ref.booking_id))
         assert booking is not None and payout is not None
         if payout.status in ("scheduled", "failed"):
-            release_at = payout_release_at(booking.check_in, await _delay_hours())
+            clock = stored_terms(booking.terms).clock if booking.terms else UTC_CLOCK
+            release_at = payout_release_at(booking.check_in, await _delay_hours(), clock)
             if release_at != payout.release_at and payout.status == "scheduled":
                 await Payout.update({Payout.release_at: release_at}).where(Payout.id == payout.id)
                 payout.release_at = release_at

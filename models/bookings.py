@@ -96,6 +96,9 @@ class BookingChange(Table, tablename="booking_changes"):
     total = Integer()
     difference = Integer()
     """`total - old_total`: charged when positive, refunded when negative."""
+    refund_when_asked = Integer(null=True, default=None)
+    """What a guest cancellation of the booking would have refunded when this change was asked
+    (the first applied change's is the bound of `stayflow.rules.change_refunds`)."""
     currency = Varchar(length=3)
     idempotency_key = Varchar(length=200)
     request_hash = Varchar(length=64)

@@ -51,6 +51,10 @@ class Listing(Table, tablename="listings"):
     max_nights = Integer(default=365)
     instant_book = Boolean(default=False)
     cancellation_policy = Varchar(length=10, default="moderate")
+    time_zone = Varchar(length=64, default="UTC")
+    """IANA zone its check-in/out times are local to (derived from the coordinates unless set)."""
+    check_in_time = Varchar(length=5, default="15:00")
+    check_out_time = Varchar(length=5, default="11:00")
     status = Varchar(length=20, choices=ListingStatus, default=ListingStatus.draft)
     review_notes = Text(null=True, default=None)
     """Why the listing was last sent back: automatic check failures or the admin's reason."""

@@ -20,6 +20,7 @@ from httpx import AsyncClient
 from temporalio.service import RPCError
 
 from models import Booking, Listing, Message, Notification
+from stayflow.rules.stays import UTC_CLOCK, StayClock
 from stayflow.settings import Settings
 from tests.factories import LISTING_FIELDS, SignedIn, image_bytes, make_listing
 from workflows.booking import BookingWorkflow, booking_workflow_id
@@ -188,7 +189,16 @@ async def wait_for_outbox(client: AsyncClient, to: str, timeout: float = 20) -> 
 # -- booking runs on the time-skipping server -------------------------------------------------
 
 
-async def start_booking(env: Any, booking: Booking, *, instant: bool, task_queue: str) -> Any:
+async def start_booking(
+    env: Any,
+    booking: Booking,
+    *,
+    instant: bool,
+    task_queue: str,
+    clock: StayClock = UTC_CLOCK,
+    host_response_hours: int = 24,
+) -> Any:
+    """Start the booking's run as the API does: check-in/out as instants on the listing's clock."""
     return await env.client.start_workflow(
         BookingWorkflow.run,
         BookingRequest(
@@ -199,9 +209,11 @@ async def start_booking(env: Any, booking: Booking, *, instant: bool, task_queue
             check_in=booking.check_in.isoformat(),
             check_out=booking.check_out.isoformat(),
             instant_book=instant,
-            host_response_hours=24,
+            host_response_hours=host_response_hours,
             payment_authentication_minutes=15,
             total=booking.total,
+            check_in_at=clock.night_starts(booking.check_in).isoformat(),
+            check_out_at=clock.stay_ends(booking.check_out).isoformat(),
         ),
         id=booking_workflow_id(booking.id),
         task_queue=task_queue,

@@ -8,7 +8,9 @@
    response window; no answer -> `expired`. Declined/expired: the hold is voided.
 3. PaymentCaptureWorkflow (child) on acceptance: capture, ledger, invoice and receipt -> `confirmed`
    (an instant booking runs the same steps in its own run).
-4. A durable timer until check-out -> `completed`.
+4. A durable timer until check-out -> `completed`. Check-in and check-out are UTC instants the API
+   computed on the listing's local clock (the booking's frozen terms), so the run never reads the
+   tz database; a request expires no later than check-in.
 At any live stage the `cancel` update ends the wait it interrupts and runs the
 CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told. The
 update answers as soon as the cancellation is taken (a capture under way is waited for first).
@@ -48,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.payloads.change import ChangeOutcome, ChangeRef, ChangeRequest, ChangeStatus
 
-from stayflow.rules.stays import night_starts, stay_ends
 from workflows.booking_change import BookingChangeWorkflow, ChangeResult, change_workflow_id
 from workflows.cancellation import CancellationRefundWorkflow, CancellationRequest, cancellation_workflow_id
 from workflows.messaging import deliver_messages
@@ -59,6 +60,11 @@ from workflows.search_attributes import BOOKING_ID, BOOKING_STATUS, GUEST_ID, HO
 
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
+
+
+def _instant(iso: str) -> dt.datetime:
+    """A UTC instant the API put in a payload."""
+    return dt.datetime.fromisoformat(iso)
 
 
 def booking_workflow_id(booking_id: object) -> str:
@@ -123,6 +129,8 @@ class BookingWorkflow:
         self._changes = Changes()
         self._stay: tuple[str, str, int] = ("", "", 0)
         """Check-in, check-out and total as they are now (a change moves them)."""
+        self._times = (dt.datetime.min.replace(tzinfo=dt.UTC),) * 2
+        """The check-in and check-out instants as they are now (UTC)."""
         self._deliveries: list[asyncio.Task[bool]] = []
 
     # -- helpers ------------------------------------------------------------------------
@@ -198,7 +206,7 @@ class BookingWorkflow:
             await self._tell("change_requested_host", reason=change.summary, event=event)
             window = min(
                 timedelta(hours=self._request.host_response_hours),
-                night_starts(dt.date.fromisoformat(self._stay[0])) - workflow.now(),
+                self._times[0] - workflow.now(),
             )
             try:
                 await workflow.wait_condition(
@@ -250,6 +258,7 @@ class BookingWorkflow:
         self._phase = Phase.staying
         if result.applied:
             self._stay = (change.check_in, change.check_out, change.total or self._stay[2])
+            self._times = (_instant(change.check_in_at), _instant(change.check_out_at))
             self._step("changed")
             self._changes.finish(change, "applied")
             await self._tell("booking_modified", "booking_modified_host", reason=change.summary, event=event)
@@ -270,6 +279,7 @@ class BookingWorkflow:
     async def _run(self, request: BookingRequest) -> str:
         self._request = request
         self._stay = (request.check_in, request.check_out, request.total)
+        self._times = (_instant(request.check_in_at), _instant(request.check_out_at))
         ref = BookingRef(request.booking_id)
         workflow.upsert_search_attributes(
             [
@@ -315,7 +325,11 @@ class BookingWorkflow:
             self._phase = Phase.awaiting_host
             await self._move("awaiting_host")
             await self._tell("booking_requested")
-            window = min(timedelta(hours=request.host_response_hours), MAX_HOLD)
+            # The request lapses at the host's deadline, but never after check-in.
+            window = max(
+                min(timedelta(hours=request.host_response_hours), MAX_HOLD, self._times[0] - workflow.now()),
+                timedelta(seconds=1),
+            )
             try:
                 await workflow.wait_condition(
                     lambda: self._decision is not None or self._cancellation is not None, timeout=window
@@ -365,7 +379,7 @@ class BookingWorkflow:
 
         # Until check-out (which a change may move): cancellable, changeable until check-in.
         while True:
-            until_check_out = stay_ends(dt.date.fromisoformat(self._stay[1])) - workflow.now()
+            until_check_out = self._times[1] - workflow.now()
             if until_check_out > timedelta(0):
                 try:
                     await workflow.wait_condition(
@@ -519,7 +533,7 @@ class BookingWorkflow:
             raise ValueError(f"this booking cannot be changed right now ({self._state.status})")
         if self._changes.open is not None:
             raise ValueError("another change of this booking is still open")
-        if workflow.now() >= night_starts(dt.date.fromisoformat(self._stay[0])):
+        if workflow.now() >= self._times[0]:
             raise ValueError("the stay has started; it can no longer be changed")
 
     @workflow.update

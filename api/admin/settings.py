@@ -20,6 +20,9 @@ from api.security import CurrentUser, requires_admin
 from models import PlatformSettings
 
 ServiceFeeBps = Annotated[int, msgspec.Meta(ge=0, le=2500, description="guest service fee, basis points (1200 = 12%)")]
+HostFeeBps = Annotated[
+    int, msgspec.Meta(ge=0, le=2000, description="host service fee on nights + cleaning fee, basis points (300 = 3%)")
+]
 TaxBps = Annotated[int, msgspec.Meta(ge=0, le=3000, description="taxes on nights + cleaning fee, basis points")]
 HostResponseHours = Annotated[
     int, msgspec.Meta(ge=1, le=72, description="hours a host has to answer a request (the card hold lasts 7 days)")
@@ -31,6 +34,7 @@ ReminderHours = Annotated[
 
 SETTING_FIELDS = (
     "service_fee_bps",
+    "host_fee_bps",
     "tax_bps",
     "host_response_window_hours",
     "review_window_days",
@@ -40,6 +44,7 @@ SETTING_FIELDS = (
 
 class PlatformSettingsRead(msgspec.Struct):
     service_fee_bps: int
+    host_fee_bps: int
     tax_bps: int
     host_response_window_hours: int
     review_window_days: int
@@ -51,6 +56,7 @@ class PlatformSettingsPatch(msgspec.Struct, forbid_unknown_fields=True):
     """Only the fields sent change; `note` says why (kept in the audit log)."""
 
     service_fee_bps: ServiceFeeBps | msgspec.UnsetType = msgspec.UNSET
+    host_fee_bps: HostFeeBps | msgspec.UnsetType = msgspec.UNSET
     tax_bps: TaxBps | msgspec.UnsetType = msgspec.UNSET
     host_response_window_hours: HostResponseHours | msgspec.UnsetType = msgspec.UNSET
     review_window_days: ReviewWindowDays | msgspec.UnsetType = msgspec.UNSET

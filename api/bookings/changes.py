@@ -11,15 +11,19 @@ Rules a guest will meet:
 - only the guest changes, only a `confirmed` booking, only before check-in, one change at a time;
 - a change that costs more is charged at once to the booking's card (a declined card: 402,
   nothing changes);
-- a change that costs less is refunded in full, so it is allowed only while the listing's
-  cancellation policy would still refund the whole stay (later: 409; cancel under the policy instead).
+- a change that costs less is refunded in full, so it is allowed only while the booking's
+  cancellation policy (its frozen terms) would still refund the whole stay (later: 409; cancel
+  under the policy instead);
+- changes compose with the policy (`stayflow.rules.change_refunds`): a change whose refund would
+  give back more than cancelling at the first change would have, plus what was paid for changes,
+  is a 409 naming the rule, and a later cancellation is bounded the same way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -27,7 +31,7 @@ import msgspec
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.bookings.reads import booking_read, change_read, load_booking_for, paid_stay
+from api.bookings.reads import booking_read, booking_terms, change_history, change_read, load_booking_for, paid_stay
 from api.bookings.schemas import OPEN_CHANGE, BookingChangeBody, ChangeAnswer
 from api.bookings.service import request_hash
 from api.calendar.service import priced_stay
@@ -35,10 +39,10 @@ from api.errors import Problem, caused_by, invalid
 from api.security import CurrentUser
 from models import Booking, BookingChange, Listing
 from stayflow.rules.booking_status import BookingStatus
+from stayflow.rules.change_refunds import RULE_SLUG, change_breaks_rule
 from stayflow.rules.changes import change_refusal
 from stayflow.rules.pricing import quote_json
-from stayflow.rules.refunds import Policy
-from stayflow.rules.stays import stay_started
+from stayflow.rules.refunds import refund_for_cancellation
 from stayflow.templates import money
 from stayflow.temporal import TemporalGateway, TemporalUnavailable, bounded
 from workflows.booking import BookingWorkflow, booking_workflow_id
@@ -88,7 +92,8 @@ async def change_booking(
             slug="illegal-transition",
         )
     now = dt.datetime.now(dt.UTC)
-    if stay_started(booking.check_in, now):
+    terms = await booking_terms(booking)
+    if terms.clock.stay_started(booking.check_in, now):
         raise Problem(409, "The stay has started; it can no longer be changed.", slug="illegal-transition")
     open_change = await BookingChange.objects().get(
         (BookingChange.booking == booking.id) & BookingChange.status.is_in(list(OPEN_CHANGE))
@@ -101,11 +106,17 @@ async def change_booking(
     if quote.currency != booking.currency:
         raise Problem(409, "The listing now prices in another currency; cancel and book again.")
     difference = quote.total - booking.total
-    refusal = change_refusal(
-        paid=paid_stay(booking), policy=cast(Policy, listing.cancellation_policy), difference=difference, now=now
-    )
+    paid = paid_stay(booking, terms)
+    refusal = change_refusal(paid=paid, policy=terms.cancellation_policy, difference=difference, now=now)
     if refusal is not None:
         raise Problem(409, refusal, slug="change-not-refundable" if difference < 0 else "illegal-transition")
+    # What cancelling now would give back: at the first applied change, the bound of the rule.
+    refund_now = refund_for_cancellation(
+        paid=paid, policy=terms.cancellation_policy, cancelled_by="guest", cancelled_at=now
+    ).amount
+    broken = change_breaks_rule(await change_history(booking), refund_now=refund_now, difference=difference)
+    if broken is not None:
+        raise Problem(409, broken, slug=RULE_SLUG)
     number = await BookingChange.count().where(BookingChange.booking == booking.id) + 1
     row = BookingChange(
         booking=booking.id,
@@ -122,6 +133,7 @@ async def change_booking(
         total=quote.total,
         difference=difference,
         currency=quote.currency,
+        refund_when_asked=refund_now,
         idempotency_key=idempotency_key,
         request_hash=digest,
     )
@@ -167,6 +179,7 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
     """Send the change to the booking's workflow and wait for its answer."""
     listing = await Listing.objects().get(Listing.id == booking.listing)
     needs_host = listing is not None and not listing.instant_book
+    clock = (await booking_terms(booking)).clock
     request = ChangeRequest(
         booking_id=str(booking.id),
         number=row.number,
@@ -176,6 +189,8 @@ async def _hand_over(temporal: TemporalGateway, booking: Booking, row: BookingCh
         needs_host=needs_host,
         summary=_summary(row.check_in, row.check_out, row.guests, row.difference, row.currency),
         total=row.total,
+        check_in_at=clock.night_starts(row.check_in).isoformat(),
+        check_out_at=clock.stay_ends(row.check_out).isoformat(),
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:

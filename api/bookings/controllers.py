@@ -43,6 +43,7 @@ from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from api.security import CurrentUser, requires_admin
 from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import BookingStatus
+from stayflow.rules.roles import Role
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 
@@ -73,11 +74,16 @@ class BookingsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[BookingRead]:
-        return await page_of_bookings(guest_id=request.user.id, status=status, limit=limit, cursor=cursor)
+        return await page_of_bookings(
+            guest_id=request.user.id, status=status, limit=limit, cursor=cursor, viewer=request.user.id
+        )
 
     @get("/{booking_id:uuid}", operation_id="getBooking", summary="One booking (its guest, host or an admin)")
     async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> BookingRead:
-        return await booking_read(await load_booking_for(booking_id, request.user))
+        user = request.user
+        return await booking_read(
+            await load_booking_for(booking_id, user), viewer=user.id, admin=user.role == Role.admin
+        )
 
     @post("/{booking_id:uuid}/accept", operation_id="acceptBooking", summary="Host: accept a request", status_code=200)
     async def accept(
@@ -185,7 +191,9 @@ class HostBookingsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[BookingRead]:
-        return await page_of_bookings(host_id=request.user.id, status=status, limit=limit, cursor=cursor)
+        return await page_of_bookings(
+            host_id=request.user.id, status=status, limit=limit, cursor=cursor, viewer=request.user.id
+        )
 
 
 class AdminBookingsController(Controller):
@@ -220,6 +228,7 @@ class AdminBookingsController(Controller):
             nights_to=to,
             limit=limit,
             cursor=cursor,
+            admin=True,
         )
 
     @get("/{booking_id:uuid}", operation_id="adminGetBooking", summary="One booking with its money movements")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+import msgspec
 from temporalio.service import RPCError
 
 from api.bookings.schemas import (
@@ -15,31 +16,40 @@ from api.bookings.schemas import (
     BookingRead,
     ChangeRead,
     DocumentRead,
+    HostEarningsRead,
     InvoiceRead,
     LedgerLine,
     PaymentRead,
     StayRead,
+    TermsRead,
     TimelineRead,
 )
 from api.calendar.schemas import quote_read
 from api.errors import Problem
 from api.pagination import Page, keyset
 from api.security import CurrentUser
-from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
+from models import Booking, BookingChange, Invoice, LedgerEntry, Listing, Payment, PlatformSettings
 from models.identity import Role
 from stayflow.rules.booking_status import WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.change_refunds import ChangeHistory, history_of
+from stayflow.rules.fees import host_earnings
 from stayflow.rules.pricing import stored_quote
-from stayflow.rules.refunds import PaidStay
+from stayflow.rules.refunds import PaidStay, Policy, free_cancellation_until
+from stayflow.rules.terms import BookingTerms, stored_terms
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, booking_workflow_id
 
 
-async def booking_read(booking: Booking) -> BookingRead:
-    return (await booking_reads([booking]))[0]
+async def booking_read(booking: Booking, *, viewer: UUID | None = None, admin: bool = False) -> BookingRead:
+    return (await booking_reads([booking], viewer=viewer, admin=admin))[0]
 
 
-async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
-    """A page of bookings with their payments: one query for the payments, whatever the page size."""
+async def booking_reads(
+    bookings: list[Booking], *, viewer: UUID | None = None, admin: bool = False
+) -> list[BookingRead]:
+    """A page of bookings with their payments: one query for the payments, whatever the page size.
+    The host (`viewer`) and admins see the host's earnings; only the guest (or a caller that
+    names no viewer: the guest's own requests) sees the card's 3-D Secure client secret."""
     if not bookings:
         return []
     own: dict[UUID, Payment] = {}
@@ -49,10 +59,48 @@ async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
             own[p.booking] = p
         if p.status in WAS_CAPTURED:
             paid[p.booking] = paid.get(p.booking, 0) + p.amount - p.refunded
-    return [_booking_read(b, own.get(b.id), paid.get(b.id, 0)) for b in bookings]
+    reads = []
+    for b in bookings:
+        terms = stored_terms(b.terms) if b.terms is not None else None
+        as_host = admin or (viewer is not None and viewer == b.host)
+        as_guest = (viewer is None and not admin) or viewer == b.guest
+        reads.append(_booking_read(b, own.get(b.id), paid.get(b.id, 0), terms, as_host=as_host, as_guest=as_guest))
+    return reads
 
 
-def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> BookingRead:
+def terms_read(booking: Booking, terms: BookingTerms) -> TermsRead:
+    clock = terms.clock
+    check_in, check_out = clock.night_starts(booking.check_in), clock.stay_ends(booking.check_out)
+    free_until = (
+        free_cancellation_until(paid=paid_stay(booking, terms), policy=terms.cancellation_policy)
+        if booking.price is not None and stored_quote(booking.price).nightly
+        else None
+    )
+    return TermsRead(
+        **msgspec.structs.asdict(terms),
+        check_in_at=check_in,
+        check_in_local=clock.local(check_in),
+        check_out_at=check_out,
+        check_out_local=clock.local(check_out),
+        free_cancellation_until=free_until,
+        free_cancellation_until_local=None if free_until is None else clock.local(free_until),
+    )
+
+
+def _booking_read(
+    booking: Booking,
+    payment: Payment | None,
+    paid: int,
+    terms: BookingTerms | None,
+    *,
+    as_host: bool,
+    as_guest: bool,
+) -> BookingRead:
+    earnings = (
+        host_earnings(stored_quote(booking.price), terms.host_fee_bps)
+        if as_host and terms is not None and booking.price is not None
+        else None
+    )
     return BookingRead(
         id=booking.id,
         listing_id=booking.listing,
@@ -69,13 +117,15 @@ def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> Booki
             status=PaymentStatus(payment.status),
             amount=payment.amount,
             currency=payment.currency,
-            client_secret=payment.client_secret,
+            client_secret=payment.client_secret if as_guest else None,
             failure_message=payment.failure_message,
         )
         if payment
         else None,
         paid=paid,
         created_at=booking.created_at,
+        terms=None if terms is None else terms_read(booking, terms),
+        host_earnings=None if earnings is None else HostEarningsRead(earnings.amount, earnings.currency, earnings.fee),
     )
 
 
@@ -89,6 +139,8 @@ async def page_of_bookings(
     listing_id: UUID | None = None,
     nights_from: dt.date | None = None,
     nights_to: dt.date | None = None,
+    viewer: UUID | None = None,
+    admin: bool = False,
 ) -> Page[BookingRead]:
     """Bookings matching every filter given, newest first (stays with a night in [nights_from, nights_to))."""
     query = Booking.objects()
@@ -107,7 +159,7 @@ async def page_of_bookings(
     rows, next_cursor = await keyset(
         query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
     )
-    return Page(items=await booking_reads(rows), next_cursor=next_cursor)
+    return Page(items=await booking_reads(rows, viewer=viewer, admin=admin), next_cursor=next_cursor)
 
 
 async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
@@ -125,7 +177,7 @@ async def booking_for_admin(booking_id: UUID) -> AdminBookingRead:
         raise Problem(404, "No such booking.")
     ledger = await LedgerEntry.objects().where(LedgerEntry.booking == booking.id).order_by(LedgerEntry.created_at)
     return AdminBookingRead(
-        booking=await booking_read(booking),
+        booking=await booking_read(booking, admin=True),
         cancelled_by=booking.cancelled_by,
         refund_amount=booking.refund_amount,
         review_window_days=booking.review_window_days,
@@ -149,7 +201,7 @@ async def booking_payment(booking_id: UUID) -> Payment:
     return payment
 
 
-def paid_stay(booking: Booking) -> PaidStay:
+def paid_stay(booking: Booking, terms: BookingTerms) -> PaidStay:
     price = stored_quote(booking.price)
     return PaidStay(
         nightly=price.nightly,
@@ -157,7 +209,36 @@ def paid_stay(booking: Booking) -> PaidStay:
         service_fee=price.service_fee,
         taxes=price.taxes,
         booked_at=booking.created_at,
+        clock=terms.clock,
     )
+
+
+async def booking_terms(booking: Booking) -> BookingTerms:
+    """The terms the booking was made with. Rows from before terms were frozen (m0022 backfills
+    those it finds) read as they were decided then: the listing's policy, 15:00/11:00 UTC."""
+    if booking.terms is not None:
+        return stored_terms(booking.terms)
+    listing = await Listing.objects().get(Listing.id == booking.listing)
+    platform = await PlatformSettings.objects().first()
+    return BookingTerms(
+        cancellation_policy=cast(Policy, listing.cancellation_policy if listing else "strict"),
+        guest_fee_bps=platform.service_fee_bps if platform else 0,
+        host_fee_bps=platform.host_fee_bps if platform else 0,
+        tax_bps=platform.tax_bps if platform else 0,
+        currency=booking.currency,
+    )
+
+
+async def change_history(booking: Booking) -> ChangeHistory | None:
+    """The booking's applied changes, for the rule that changes compose with the policy."""
+    applied = (
+        await BookingChange.objects()
+        .where((BookingChange.booking == booking.id) & (BookingChange.status == "applied"))
+        .order_by(BookingChange.number)
+    )
+    if not applied or applied[0].refund_when_asked is None:
+        return None  # never changed (or changed before the rule kept its bound)
+    return history_of([applied[0].refund_when_asked], [c.difference for c in applied])
 
 
 def change_read(row: BookingChange) -> ChangeRead:

@@ -41,6 +41,36 @@ class PaymentRead(msgspec.Struct):
     failure_message: str | None
 
 
+class TermsRead(msgspec.Struct):
+    """What was agreed when the booking was made (SPEC §12), and the deadlines they give, each as a
+    UTC instant (`…_at`, `…_until`) and on the listing's wall clock (`…_local`, with its offset)."""
+
+    cancellation_policy: str
+    guest_fee_bps: int
+    host_fee_bps: int
+    tax_bps: int
+    currency: str
+    time_zone: str
+    check_in_time: str
+    """Local HH:MM in `time_zone`."""
+    check_out_time: str
+    check_in_at: dt.datetime
+    check_in_local: dt.datetime
+    check_out_at: dt.datetime
+    check_out_local: dt.datetime
+    free_cancellation_until: dt.datetime | None
+    """The last instant a guest's cancellation gets everything back (None: it never does)."""
+    free_cancellation_until_local: dt.datetime | None
+
+
+class HostEarningsRead(msgspec.Struct):
+    """What the host will be paid for the stay: nights and cleaning fee less the host fee."""
+
+    amount: int
+    currency: str
+    fee: int
+
+
 class BookingRead(msgspec.Struct):
     id: UUID
     listing_id: UUID
@@ -57,6 +87,9 @@ class BookingRead(msgspec.Struct):
     paid: int
     """What the guest has paid for it, net: captured minus refunded, over all its payments."""
     created_at: dt.datetime
+    terms: TermsRead | None = None
+    host_earnings: HostEarningsRead | None = None
+    """Only on the host's (and an admin's) view of the booking."""
 
 
 class CancelBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -25,15 +25,23 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.bookings.reads import booking_payment, booking_read, load_booking_for, paid_stay
+from api.bookings.reads import (
+    booking_payment,
+    booking_read,
+    booking_terms,
+    change_history,
+    load_booking_for,
+    paid_stay,
+)
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
 from api.errors import Problem, caused_by, invalid
 from api.listings.service import load_visible_listing
 from api.security import CurrentUser
-from models import Booking, BookingChange, Listing, Payment
+from models import Booking, BookingChange, Payment
 from stayflow.audit import Actor, record_admin_action
 from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.change_refunds import refund_under_rule
 from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Canceller, Policy, credit_lines, refund_for_cancellation
 from stayflow.rules.terms import BookingTerms, terms_json
@@ -67,6 +75,16 @@ async def create_booking(
         raise invalid("listing_id", "you cannot book your own listing")
     quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
     platform = await current_platform()
+    terms = BookingTerms(
+        cancellation_policy=msgspec.convert(listing.cancellation_policy, Policy),
+        guest_fee_bps=platform.service_fee_bps,
+        host_fee_bps=platform.host_fee_bps,
+        tax_bps=platform.tax_bps,
+        currency=quote.currency,
+        time_zone=listing.time_zone,
+        check_in_time=listing.check_in_time,
+        check_out_time=listing.check_out_time,
+    )
     booking = Booking(
         listing=listing.id,
         guest=guest.id,
@@ -82,15 +100,7 @@ async def create_booking(
         idempotency_key=idempotency_key,
         request_hash=digest,
         review_window_days=platform.review_window_days,
-        terms=terms_json(
-            BookingTerms(
-                cancellation_policy=msgspec.convert(listing.cancellation_policy, Policy),
-                guest_fee_bps=platform.service_fee_bps,
-                host_fee_bps=platform.host_fee_bps,
-                tax_bps=platform.tax_bps,
-                currency=quote.currency,
-            )
-        ),
+        terms=terms_json(terms),
     )
     try:
         async with Booking._meta.db.transaction():
@@ -128,6 +138,8 @@ async def create_booking(
                 review_window_days=platform.review_window_days,
                 payment_authentication_minutes=settings.payment_authentication_minutes,
                 total=quote.total,
+                check_in_at=terms.clock.night_starts(data.check_in).isoformat(),
+                check_out_at=terms.clock.stay_ends(data.check_out).isoformat(),
             ),
             id=booking_workflow_id(booking.id),
             task_queue=settings.task_queue,
@@ -205,7 +217,7 @@ async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temp
         raise Problem(409, f"The change was not made: {reason}", slug="change-not-made")
     fresh = await Booking.objects().get(Booking.id == booking_id)
     assert fresh is not None
-    return await booking_read(fresh)
+    return await booking_read(fresh, viewer=host.id)
 
 
 async def cancel_booking(
@@ -230,20 +242,25 @@ async def cancel_booking(
         if booking.cancellation_key == claim:
             if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
                 await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            return await _cancel_answer(
+                booking, payment, rule="as decided when the cancellation was made", viewer=user.id
+            )
         if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
         raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
     if booking.status not in CANCELLABLE:
         raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
-    listing = await Listing.objects().get(Listing.id == booking.listing)
-    assert listing is not None
+    # The booking's own terms decide (a host switching the listing to strict changes nothing),
+    # and a guest's changes compose with them (stayflow.rules.change_refunds).
+    terms = await booking_terms(booking)
     decision = refund_for_cancellation(
-        paid=paid_stay(booking),
-        policy=listing.cancellation_policy,
+        paid=paid_stay(booking, terms),
+        policy=terms.cancellation_policy,
         cancelled_by=by,
         cancelled_at=dt.datetime.now(dt.UTC),
     )
+    if by == "guest":
+        decision = refund_under_rule(decision, await change_history(booking))
     captured = payment.status in WAS_CAPTURED
     amount = decision.amount if captured else 0
     lines = credit_lines(decision) if captured else []
@@ -314,7 +331,7 @@ async def cancel_booking(
         raise Problem(409, str(cause), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
-    return await _cancel_answer(fresh, payment, rule=decision.rule)
+    return await _cancel_answer(fresh, payment, rule=decision.rule, viewer=user.id)
 
 
 async def _withdraw_claim(booking: Booking, actor: Actor, by: str, amount: int, reason: str) -> None:
@@ -370,12 +387,12 @@ async def _resend_cancellation(
             raise  # the run refused: api/errors.py answers 409 with its reason
 
 
-async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
+async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str, viewer: UUID) -> CancelAnswer:
     amount = booking.refund_amount or 0
     method: Literal["refund", "void", "none"] = (
         "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
     )
     return CancelAnswer(
-        booking=await booking_read(booking),
+        booking=await booking_read(booking, viewer=viewer),
         refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
     )

@@ -34,6 +34,17 @@ Amenities = Annotated[list[str], msgspec.Meta(max_length=len(AMENITIES))]
 NightlyPrice = Annotated[int, msgspec.Meta(ge=100, le=10_000_000, description="minor units, 1.00 to 100,000.00")]
 CleaningFee = Annotated[int, msgspec.Meta(ge=0, le=5_000_000, description="minor units")]
 Nights = Annotated[int, msgspec.Meta(ge=1, le=365)]
+TimeZone = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description="IANA time zone (e.g. Europe/Berlin); derived from latitude/longitude when not given",
+    ),
+]
+LocalTime = Annotated[
+    str, msgspec.Meta(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local time, HH:MM (24-hour)")
+]
 
 
 class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -57,6 +68,9 @@ class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_nights: Nights = 365
     instant_book: bool = False
     cancellation_policy: CancellationPolicy = "moderate"
+    time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    check_in_time: LocalTime = "15:00"
+    check_out_time: LocalTime = "11:00"
 
 
 class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -80,6 +94,9 @@ class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_nights: Nights | msgspec.UnsetType = msgspec.UNSET
     instant_book: bool | msgspec.UnsetType = msgspec.UNSET
     cancellation_policy: CancellationPolicy | msgspec.UnsetType = msgspec.UNSET
+    time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    check_in_time: LocalTime | msgspec.UnsetType = msgspec.UNSET
+    check_out_time: LocalTime | msgspec.UnsetType = msgspec.UNSET
 
 
 class PhotoRead(msgspec.Struct):
@@ -115,6 +132,10 @@ class ListingRead(msgspec.Struct):
     max_nights: int
     instant_book: bool
     cancellation_policy: str
+    time_zone: str
+    """IANA zone the check-in and check-out times are local to."""
+    check_in_time: str
+    check_out_time: str
     photos: list[PhotoRead]
     rating: Rating
     host: PublicProfile | None
@@ -172,6 +193,9 @@ def listing_read_of(
         max_nights=listing.max_nights,
         instant_book=listing.instant_book,
         cancellation_policy=listing.cancellation_policy,
+        time_zone=listing.time_zone,
+        check_in_time=listing.check_in_time,
+        check_out_time=listing.check_out_time,
         photos=[photo_read(p, storage) for p in photos],
         rating=Rating(listing.rating_average, listing.rating_count),
         host=public_profile(host) if host else None,

@@ -38,9 +38,11 @@ from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.roles import Role
+from stayflow.rules.stays import zone
 from stayflow.settings import Settings
 from stayflow.storage import MediaStorage
 from stayflow.temporal import TemporalGateway
+from stayflow.time_zones import zone_of_coordinates
 from workflows.listing_approval import Decision, ListingApprovalWorkflow, ModerationRequest, approval_workflow_id
 
 # --- reading -------------------------------------------------------------------------------------
@@ -115,6 +117,11 @@ def _check_fields(values: dict[str, Any]) -> None:
         problems.append(("country", "is not an ISO 3166-1 alpha-2 country code"))
     if values.get("min_nights", 1) > values.get("max_nights", 365):
         problems.append(("min_nights", "must not be more than max_nights"))
+    if isinstance(values.get("time_zone"), str):
+        try:
+            zone(values["time_zone"])
+        except ValueError:
+            problems.append(("time_zone", "is not an IANA time zone (e.g. Europe/Berlin)"))
     if problems:
         raise Problem(422, "; ".join(f"{f}: {m}" for f, m in problems), errors=field_errors(*problems))
 
@@ -132,6 +139,8 @@ async def create_listing(host: CurrentUser, data: ListingCreate) -> Listing:
     """A draft, for the host to complete and submit."""
     values = msgspec.structs.asdict(data)
     _check_fields(values)
+    if values["time_zone"] is msgspec.UNSET:
+        values["time_zone"] = zone_of_coordinates(data.latitude, data.longitude)
     listing = Listing(**values, host=host.id, city_key=city_key(data.city), status=ListingStatus.draft)
     listing.city = city_name(data.city)
     listing.amenities = sorted(set(data.amenities))
@@ -155,6 +164,11 @@ async def update_listing(
         changes["city_key"] = city_key(changes["city"])
     if "amenities" in changes:
         changes["amenities"] = sorted(set(changes["amenities"]))
+    if "time_zone" not in changes and ("latitude" in changes or "longitude" in changes):
+        # A home that moves takes its new place's zone, unless the host says which.
+        changes["time_zone"] = zone_of_coordinates(
+            changes.get("latitude", listing.latitude), changes.get("longitude", listing.longitude)
+        )
     moved = any(changes.get(f, getattr(listing, f)) != getattr(listing, f) for f in listing_status.LOCATION_FIELDS)
     published = listing.status == ListingStatus.published
     if published:

@@ -13,21 +13,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import msgspec
-
-from stayflow.rules.pricing import share_half_up
-from stayflow.rules.stays import night_starts
+from stayflow.rules.fees import HostEarnings, earnings_on
+from stayflow.rules.stays import UTC_CLOCK, StayClock
 from stayflow.rules.terms import BookingTerms
 
 DEFAULT_PAYOUT_DELAY_HOURS = 24
-
-
-class HostEarnings(msgspec.Struct, frozen=True):
-    amount: int
-    """What the host will be paid, in minor units."""
-    currency: str
-    fee: int
-    """The host service fee kept by the platform."""
 
 
 def _base(quote: Mapping[str, Any]) -> int:
@@ -36,9 +26,7 @@ def _base(quote: Mapping[str, Any]) -> int:
 
 def host_earnings(quote: Mapping[str, Any], terms: BookingTerms) -> HostEarnings:
     """The host's earnings of a booking's quote (`subtotal` + `cleaning_fee` - host fee, half-up)."""
-    base = _base(quote)
-    fee = share_half_up(base, terms.host_fee_bps)
-    return HostEarnings(amount=base - fee, currency=terms.currency, fee=fee)
+    return earnings_on(_base(quote), terms.host_fee_bps, terms.currency)
 
 
 REFUNDED_FROM_HOST = ("Refund of nights", "Refund of cleaning fee")
@@ -50,11 +38,12 @@ def host_earnings_after_refund(
 ) -> HostEarnings:
     """The host's earnings once a cancellation refund is given back: the fee on what remains."""
     refunded = sum(int(line["amount"]) for line in refund_lines or () if line.get("description") in REFUNDED_FROM_HOST)
-    base = max(0, _base(quote) - refunded)
-    fee = share_half_up(base, terms.host_fee_bps)
-    return HostEarnings(amount=base - fee, currency=terms.currency, fee=fee)
+    return earnings_on(max(0, _base(quote) - refunded), terms.host_fee_bps, terms.currency)
 
 
-def payout_release_at(check_in: dt.date, delay_hours: int = DEFAULT_PAYOUT_DELAY_HOURS) -> dt.datetime:
-    """When the host's money is released: `delay_hours` after the stay's check-in instant."""
-    return night_starts(check_in) + dt.timedelta(hours=delay_hours)
+def payout_release_at(
+    check_in: dt.date, delay_hours: int = DEFAULT_PAYOUT_DELAY_HOURS, clock: StayClock = UTC_CLOCK
+) -> dt.datetime:
+    """When the host's money is released: `delay_hours` after the stay's check-in instant (on the
+    listing's clock, as frozen in the booking's terms)."""
+    return clock.night_starts(check_in) + dt.timedelta(hours=delay_hours)

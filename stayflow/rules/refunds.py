@@ -10,8 +10,9 @@ Of the amount paid, on **guest** cancellation:
 
 Host or admin cancellation always refunds 100%. The service fee is refunded whenever the
 refund is 100%; the cleaning fee whenever the stay has not started. Taxes follow what they
-were levied on (nights + cleaning fee). A night "starts" at check-in time (15:00 UTC) on its
-date; "before check-in" is measured to the check-in time of the first night.
+were levied on (nights + cleaning fee). A night "starts" at the listing's check-in time, local to
+its time zone, on its date (`stayflow.rules.stays`); "before check-in" is measured to the
+check-in instant of the first night.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from stayflow.rules.pricing import Night, share_half_up
-from stayflow.rules.stays import night_starts
+from stayflow.rules.stays import UTC_CLOCK, StayClock
 
 Policy = Literal["flexible", "moderate", "strict"]
 Canceller = Literal["guest", "host", "admin"]
@@ -36,6 +37,8 @@ class PaidStay:
     service_fee: int
     taxes: int
     booked_at: dt.datetime
+    clock: StayClock = UTC_CLOCK
+    """The listing's local clock as the booking's terms froze it."""
 
     @property
     def subtotal(self) -> int:
@@ -47,7 +50,7 @@ class PaidStay:
 
     @property
     def check_in(self) -> dt.datetime:
-        return night_starts(self.nightly[0].date)
+        return self.clock.night_starts(self.nightly[0].date)
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def refund_for_cancellation(
             rule=f"cancelled by the {cancelled_by}: everything back",
         )
     before = paid.check_in - cancelled_at
-    not_started = sum(n.price for n in paid.nightly if night_starts(n.date) > cancelled_at)
+    not_started = sum(n.price for n in paid.nightly if paid.clock.night_starts(n.date) > cancelled_at)
     if policy in ("flexible", "moderate"):
         notice = dt.timedelta(hours=24) if policy == "flexible" else dt.timedelta(days=5)
         if before >= notice:
@@ -150,6 +153,15 @@ def refund_for_cancellation(
         started=started,
         rule="strict: less than 7 days before check-in, nothing back for the nights",
     )
+
+
+def free_cancellation_until(*, paid: PaidStay, policy: Policy) -> dt.datetime | None:
+    """The last instant a guest's cancellation gets everything back (None: it never does), as the
+    table above says it: `refund_for_cancellation` at this instant refunds the whole stay."""
+    if policy in ("flexible", "moderate"):
+        return paid.check_in - (dt.timedelta(hours=24) if policy == "flexible" else dt.timedelta(days=5))
+    until = min(paid.booked_at + dt.timedelta(hours=48), paid.check_in - dt.timedelta(days=14))
+    return until if until >= paid.booked_at else None
 
 
 def _words(delta: dt.timedelta) -> str:

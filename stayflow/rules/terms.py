@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from stayflow.rules.refunds import Policy
+from stayflow.rules.stays import StayClock
 
 
 class BookingTerms(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +28,11 @@ class BookingTerms(msgspec.Struct, frozen=True, kw_only=True):
     """The listing's IANA time zone: check-in and check-out times are local to it."""
     check_in_time: str = "15:00"
     check_out_time: str = "11:00"
+
+    @property
+    def clock(self) -> StayClock:
+        """The listing's local clock, as frozen: every deadline of the booking is computed on it."""
+        return StayClock(self.time_zone, self.check_in_time, self.check_out_time)
 
 
 def terms_json(terms: BookingTerms) -> dict[str, Any]:

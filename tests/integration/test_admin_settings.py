@@ -17,6 +17,7 @@ from workflows.booking import booking_workflow_id
 
 DEFAULTS = {
     "service_fee_bps": 1200,
+    "host_fee_bps": 300,
     "tax_bps": 0,
     "host_response_window_hours": 24,
     "review_window_days": 14,
@@ -27,6 +28,8 @@ BAD_CHANGES: list[dict[str, Any]] = [
     {"service_fee_bps": -1},
     {"service_fee_bps": 2501},
     {"service_fee_bps": 12.5},
+    {"host_fee_bps": -1},
+    {"host_fee_bps": 2001},
     {"tax_bps": "five percent"},
     {"tax_bps": 3001},
     {"host_response_window_hours": 0},

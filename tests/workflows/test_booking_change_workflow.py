@@ -14,6 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from models import Booking, BookingChange, Message
+from stayflow.rules.stays import UTC_CLOCK
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
 from tests.factories import make_booking, make_change, make_listing, make_user
@@ -32,6 +33,8 @@ def change_request(booking: Booking, check_in: dt.date, check_out: dt.date, *, n
         check_out=check_out.isoformat(),
         needs_host=needs_host,
         summary=f"Now {check_in} to {check_out}.",
+        check_in_at=UTC_CLOCK.night_starts(check_in).isoformat(),
+        check_out_at=UTC_CLOCK.stay_ends(check_out).isoformat(),
     )
 
 

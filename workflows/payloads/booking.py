@@ -21,6 +21,11 @@ class BookingRequest:
     review_window_days: int = 14
     total: int = 0
     """The stay's total when booked (0 in runs started before changes existed)."""
+    check_in_at: str = ""
+    """The check-in instant (UTC, ISO 8601): the listing's local check-in time on `check_in`, as
+    the booking's terms froze it. Computed by the API (tz database lookups stay out of the run)."""
+    check_out_at: str = ""
+    """The check-out instant (UTC, ISO 8601), local check-out time on `check_out`."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ class ChangeRequest:
     """The change in words, for the messages ("now 2026-12-01 to 2026-12-05, 3 guests; USD 80.00 more")."""
     total: int = 0
     """The changed stay's total."""
+    check_in_at: str = ""
+    """The changed stay's check-in and check-out instants (UTC, ISO 8601), on the booking's
+    frozen local clock."""
+    check_out_at: str = ""
 
 
 @dataclass(frozen=True)
