@@ -220,7 +220,7 @@ async def cancel_booking(
         if booking.cancellation_key == claim:
             if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
                 await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            return await _cancel_answer(booking, _refund_answered(booking, payment))
         if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
         raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
@@ -237,6 +237,9 @@ async def cancel_booking(
     captured = payment.status in WAS_CAPTURED
     amount = decision.amount if captured else 0
     lines = credit_lines(decision) if captured else []
+    refund = RefundRead(
+        amount=amount, currency=payment.currency, method=_refund_method(amount, payment), rule=decision.rule
+    )
     async with Booking._meta.db.transaction():
         claimed = (
             await Booking.update(
@@ -245,6 +248,7 @@ async def cancel_booking(
                     Booking.cancelled_by: by,
                     Booking.refund_amount: amount,
                     Booking.refund_lines: lines,
+                    Booking.refund_answer: msgspec.to_builtins(refund),
                 }
             )
             .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
@@ -292,6 +296,7 @@ async def cancel_booking(
                     Booking.cancelled_by: None,
                     Booking.refund_amount: None,
                     Booking.refund_lines: None,
+                    Booking.refund_answer: None,
                 }
             ).where(Booking.id == booking.id)
             if by == "admin":  # the claim was audited: so is its withdrawal
@@ -307,7 +312,7 @@ async def cancel_booking(
         raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
-    return await _cancel_answer(fresh, payment, rule=decision.rule)
+    return await _cancel_answer(fresh, refund)
 
 
 async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: CancellationRequest) -> None:
@@ -338,12 +343,21 @@ async def _resend_cancellation(
             raise  # the run refused: api/errors.py answers 409 with its reason
 
 
-async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
+def _refund_method(amount: int, payment: Payment) -> Literal["refund", "void", "none"]:
+    if amount:
+        return "refund"
+    return "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
+
+
+def _refund_answered(booking: Booking, payment: Payment) -> RefundRead:
+    """The refund exactly as the first answer gave it (claims from before it was stored: derived again)."""
+    if booking.refund_answer is not None:
+        stored = booking.refund_answer if isinstance(booking.refund_answer, dict) else json.loads(booking.refund_answer)
+        return msgspec.convert(stored, RefundRead)
     amount = booking.refund_amount or 0
-    method: Literal["refund", "void", "none"] = (
-        "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
-    )
-    return CancelAnswer(
-        booking=await booking_read(booking),
-        refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
-    )
+    rule = "as decided when the cancellation was made"
+    return RefundRead(amount=amount, currency=payment.currency, method=_refund_method(amount, payment), rule=rule)
+
+
+async def _cancel_answer(booking: Booking, refund: RefundRead) -> CancelAnswer:
+    return CancelAnswer(booking=await booking_read(booking), refund=refund)
