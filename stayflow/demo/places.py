@@ -30,7 +30,7 @@ CITIES: tuple[City, ...] = (
     City("Mexico City", "MX", 19.4326, -99.1332, "MXN", 180_000, ("Calle Ámsterdam", "Álvaro Obregón", "Colima")),
     City("Toronto", "CA", 43.6532, -79.3832, "CAD", 17_500, ("Queen Street West", "Ossington Avenue", "Dundas Street")),
     City("Sydney", "AU", -33.8688, 151.2093, "AUD", 21_000, ("Crown Street", "King Street", "Campbell Parade")),
-    City("Rio de Janeiro", "BR", -22.9068, -43.1729, "BRL", 45_000, ("Rua Farme de Amoedo", "Rua Dias Ferreira")),
+    City("Tokyo", "JP", 35.6762, 139.6503, "JPY", 18_000, ("Kagurazaka-dōri", "Omotesandō", "Yanaka Ginza")),
 )
 
 PROPERTY_TYPES = ("apartment", "apartment", "apartment", "house", "room", "guesthouse", "cabin", "villa")

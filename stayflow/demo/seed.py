@@ -126,6 +126,8 @@ class Scenario:
     message: str = ""
 
 
+ASKS = ("Is there a cot for a toddler?", "Where can we park the car?", "Could we drop our bags early?", "Thanks!")
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("guest-confirmed", 0, 1, True, 14, 4, message="Hi! Is there a good bakery nearby?"),
     Scenario("guest-awaiting", 0, 0, False, 21, 3, message="We'd love to stay, we are two quiet travellers."),
@@ -136,7 +138,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("needs-3ds", 4, 4, True, 20, 2, payment_method="pm_card_authenticationRequired"),
     Scenario("host-cancelled", 5, 5, True, 26, 3, then="cancel_by_host"),
     Scenario("awaiting-2", 6, 0, False, 35, 4),
-    *(Scenario(f"confirmed-{i}", 7 + i, 1 + i, True, 40 + i, 2 + i % 4) for i in range(10)),
+    *(
+        Scenario(f"confirmed-{i}", 7 + i, 1 + i, True, 40 + i, 2 + i % 4, message=ASKS[i // 3] if i % 3 == 0 else "")
+        for i in range(10)
+    ),
 )
 """City 0's listings are the main host's; every listing index used here is 0 (instant) or 1 (request)."""
 
@@ -496,8 +501,8 @@ class DemoSeeder:
         """Most stays are reviewed by both sides, some by the guest only, a few not yet (the guest may)."""
         from api.reviews.service import write_review
 
-        if status != BookingStatus.completed or n % 3 == 2:
-            return
+        if status != BookingStatus.completed or n % 3 == 2 or booking_id == demo_id("past", "main"):
+            return  # the main demo guest's last stay is theirs to review
         temporal = await self.temporal()
         written = {r["author"] for r in await Review.select(Review.author).where(Review.booking == booking_id)}
         rating, comment = PAST_REVIEWS[n % len(PAST_REVIEWS)]
