@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint fmt migrate worker api clean bench-search
+.PHONY: dev demo test lint fmt migrate worker api clean bench-search
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 dev: $(STAMP)
 	STAYFLOW_ENV=$${STAYFLOW_ENV:-dev} $(BIN)/stayflow dev
+
+# With `make dev` running in another terminal: a demo marketplace (users, listings, bookings, reviews).
+demo: $(STAMP)
+	$(BIN)/stayflow seed-demo
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ DB = PostgresEngine(
     config={
         "dsn": _settings.database_dsn,  # without STAYFLOW_DATABASE_URL: `make dev`'s embedded PostgreSQL
         # Search statements are prepared; a generic plan cannot see the dates or the price range
-        # and picks hash anti-joins over all bookings (see README, "Search performance").
+        # and picks hash anti-joins over all bookings (see docs/architecture.md, "Search performance").
         "server_settings": {"plan_cache_mode": "force_custom_plan"},
     },
     # Extensions are created by migrations, not by every process at start-up.

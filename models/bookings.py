@@ -47,6 +47,8 @@ class Booking(Table, tablename="bookings"):
     """What the cancellation gives back, decided (and answered) before the money moves."""
     refund_lines = JSONB(null=True, default=None)
     """The credit note's lines of that refund, decided with it (the credit note follows them)."""
+    refund_answer = JSONB(null=True, default=None)
+    """The refund as the cancellation answered it (`RefundRead`): a replay answers the same."""
     review_window_days = Integer(null=True, default=None)
     """The platform's review window when this was booked: a later change of the setting does not move it."""
     terms = JSONB(null=True, default=None)

@@ -125,6 +125,12 @@ def _build_id() -> int:
     return 0
 
 
+def _seed_demo() -> int:
+    from stayflow.demo.seed import run
+
+    return run(get_settings())
+
+
 def _dev() -> int:
     from stayflow.dev import run_dev
 
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", default="Administrator")
     admin.add_argument("--password", help="default: $STAYFLOW_ADMIN_PASSWORD, else asked for")
+    sub.add_parser("seed-demo", help="fill the running stack (`make dev`) with a demo marketplace; twice adds nothing")
     backup = sub.add_parser("backup", help="write a consistent dump of the database (pg_dump custom format)")
     backup.add_argument("--output", "-o", type=Path, help="default: ./stayflow-<UTC time>.dump")
     restore = sub.add_parser("restore", help="load a backup into an empty database")
@@ -189,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _build_id()
         elif args.command == "create-admin":
             return _create_admin(args)
+        elif args.command == "seed-demo":
+            return _seed_demo()
         elif args.command == "backup":
             return _backup(args)
         elif args.command == "restore":

@@ -236,7 +236,8 @@ def run_dev(settings: Settings) -> int:
             f"  Temporal UI   {settings.temporal_ui_url}\n"
             f"  Dev outbox    {base}/api/v1/dev/outbox\n"
             f"  Logs          {home / 'logs'} (Temporal, fake Stripe); the API and the worker log below\n"
-            f"  Worker, API   pids in {worker.pid_file} and {api.pid_file}; killed, they start again\n",
+            f"  Worker, API   pids in {worker.pid_file} and {api.pid_file}; killed, they start again\n"
+            "  Demo data     `make demo` (stayflow seed-demo) in another terminal: users, listings, bookings\n",
             flush=True,
         )
         while True:

@@ -141,8 +141,16 @@ class BookingsController(Controller):
         return Response(answer, status_code=202 if answer.change.status in OPEN_CHANGE else 200)
 
     @get("/{booking_id:uuid}/changes", operation_id="bookingChanges", summary="Every change asked of a booking")
-    async def changes(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> list[ChangeRead]:
-        return await booking_changes(await load_booking_for(booking_id, request.user))
+    async def changes(
+        self,
+        request: Request[CurrentUser, Any, Any],
+        booking_id: FromPath[UUID],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[ChangeRead]:
+        """Oldest first (by `number`)."""
+        booking = await load_booking_for(booking_id, request.user)
+        return await booking_changes(booking, limit=limit, cursor=cursor)
 
     @get("/{booking_id:uuid}/timeline", operation_id="bookingTimeline", summary="Each step of the booking's process")
     async def timeline(

@@ -26,7 +26,7 @@ from api.bookings.schemas import (
 )
 from api.calendar.schemas import quote_read
 from api.errors import Problem
-from api.pagination import Page, keyset
+from api.pagination import Page, decode_number_cursor, keyset, page_of
 from api.security import CurrentUser
 from models import Booking, BookingChange, Invoice, LedgerEntry, Listing, Payment, PlatformSettings
 from models.identity import Role
@@ -256,9 +256,14 @@ def change_read(row: BookingChange) -> ChangeRead:
     )
 
 
-async def booking_changes(booking: Booking) -> list[ChangeRead]:
-    rows = await BookingChange.objects().where(BookingChange.booking == booking.id).order_by(BookingChange.number)
-    return [change_read(r) for r in rows]
+async def booking_changes(booking: Booking, *, limit: int, cursor: str | None) -> Page[ChangeRead]:
+    """Every change asked of the booking, oldest (number 1) first, one cursor page at a time."""
+    after = decode_number_cursor(cursor)
+    query = BookingChange.objects().where(BookingChange.booking == booking.id)
+    if after is not None:
+        query = query.where(BookingChange.number > after)
+    rows = await query.order_by(BookingChange.number).limit(limit + 1)
+    return page_of(rows, limit, change_read, lambda r: (r.number,))
 
 
 async def booking_timeline(temporal: TemporalGateway, booking: Booking) -> TimelineRead:

@@ -242,9 +242,7 @@ async def cancel_booking(
         if booking.cancellation_key == claim:
             if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
                 await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(
-                booking, payment, rule="as decided when the cancellation was made", viewer=user.id
-            )
+            return await _cancel_answer(booking, _refund_answered(booking, payment), viewer=user.id)
         if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
         raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
@@ -264,6 +262,9 @@ async def cancel_booking(
     captured = payment.status in WAS_CAPTURED
     amount = decision.amount if captured else 0
     lines = credit_lines(decision) if captured else []
+    refund = RefundRead(
+        amount=amount, currency=payment.currency, method=_refund_method(amount, payment), rule=decision.rule
+    )
     async with Booking._meta.db.transaction():
         claimed = (
             await Booking.update(
@@ -272,6 +273,7 @@ async def cancel_booking(
                     Booking.cancelled_by: by,
                     Booking.refund_amount: amount,
                     Booking.refund_lines: lines,
+                    Booking.refund_answer: msgspec.to_builtins(refund),
                 }
             )
             .where((Booking.id == booking.id) & Booking.cancellation_key.is_null())
@@ -331,7 +333,7 @@ async def cancel_booking(
         raise Problem(409, str(cause), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
-    return await _cancel_answer(fresh, payment, rule=decision.rule, viewer=user.id)
+    return await _cancel_answer(fresh, refund, viewer=user.id)
 
 
 async def _withdraw_claim(booking: Booking, actor: Actor, by: str, amount: int, reason: str) -> None:
@@ -344,6 +346,7 @@ async def _withdraw_claim(booking: Booking, actor: Actor, by: str, amount: int, 
                 Booking.cancelled_by: None,
                 Booking.refund_amount: None,
                 Booking.refund_lines: None,
+                Booking.refund_answer: None,
             }
         ).where(Booking.id == booking.id)
         if by == "admin":
@@ -387,12 +390,21 @@ async def _resend_cancellation(
             raise  # the run refused: api/errors.py answers 409 with its reason
 
 
-async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str, viewer: UUID) -> CancelAnswer:
+def _refund_method(amount: int, payment: Payment) -> Literal["refund", "void", "none"]:
+    if amount:
+        return "refund"
+    return "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
+
+
+def _refund_answered(booking: Booking, payment: Payment) -> RefundRead:
+    """The refund exactly as the first answer gave it (claims from before it was stored: derived again)."""
+    if booking.refund_answer is not None:
+        stored = booking.refund_answer if isinstance(booking.refund_answer, dict) else json.loads(booking.refund_answer)
+        return msgspec.convert(stored, RefundRead)
     amount = booking.refund_amount or 0
-    method: Literal["refund", "void", "none"] = (
-        "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
-    )
-    return CancelAnswer(
-        booking=await booking_read(booking, viewer=viewer),
-        refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
-    )
+    rule = "as decided when the cancellation was made"
+    return RefundRead(amount=amount, currency=payment.currency, method=_refund_method(amount, payment), rule=rule)
+
+
+async def _cancel_answer(booking: Booking, refund: RefundRead, *, viewer: UUID) -> CancelAnswer:
+    return CancelAnswer(booking=await booking_read(booking, viewer=viewer), refund=refund)

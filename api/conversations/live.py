@@ -8,7 +8,7 @@ conversations, and the sockets subscribed to that conversation. Notification pay
 ids only (NOTIFY payloads are capped at 8000 bytes); each process loads a message once, however
 many of its clients receive it.
 
-Protocol (JSON text frames, `type` tells them apart) — see README, "Messaging":
+Protocol (JSON text frames, `type` tells them apart) — see docs/guide.md, "Messaging":
 client → server: `auth`, `subscribe`, `unsubscribe`, `ping`;
 server → client: `ready`, `subscribed`, `unsubscribed`, `message`, `read`, `resync`, `pong`, `error`.
 """

@@ -17,8 +17,12 @@ from stayflow.storage import MediaStorage
 
 PropertyType = Literal["apartment", "house", "guesthouse", "room", "cabin", "villa", "other"]
 CancellationPolicy = Literal["flexible", "moderate", "strict"]
-# Two-decimal currencies only: prices are minor units and the pricing rules assume cents.
-Currency = Literal["USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "MXN", "BRL"]
+# Prices are integers of the currency's minor unit (cents; whole yen and won, which have none), priced
+# in minor units and formatted by stayflow/money.py. Three-decimal currencies (KWD, BHD, ...) wait:
+# Stripe takes their amounts only in multiples of 10, which prices and refunds do not round to yet.
+Currency = Literal[
+    "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "MXN", "BRL", "JPY", "KRW"
+]
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Description = Annotated[str, msgspec.Meta(max_length=5000)]

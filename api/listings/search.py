@@ -6,7 +6,7 @@ exclusion-constraint index and the blocks' gist index, so cost follows the page,
 table. A radius search sorted by price walks the (geo_cell, nightly_price) index of each grid
 cell the circle touches, merged in price order (m0020); other radius searches filter a bounding
 box on a gist index, order the candidates, and check availability only until the page is full.
-See README, "Search performance".
+See docs/architecture.md, "Search performance".
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What the ORM cannot express: the no-double-booking exclusion constraint, range and check
-constraints, and the indexes listing search walks (see README, "Search performance")."""
+constraints, and the indexes listing search walks (see docs/architecture.md, "Search performance")."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table

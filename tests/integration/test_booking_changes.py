@@ -218,7 +218,18 @@ async def test_on_a_request_to_book_listing_the_host_decides_the_change(
     accepted = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)
     assert accepted.status_code == 200 and accepted.json()["check_out"] == day(14), accepted.text
     changes = (await client.get(f"/api/v1/bookings/{created['id']}/changes", headers=guest.headers)).json()
-    assert [(c["number"], c["status"]) for c in changes] == [(1, "declined"), (2, "applied")]
+    assert [(c["number"], c["status"]) for c in changes["items"]] == [(1, "declined"), (2, "applied")]
+    assert changes["next_cursor"] is None
+    first = (await client.get(f"/api/v1/bookings/{created['id']}/changes?limit=1", headers=host.headers)).json()
+    assert [c["number"] for c in first["items"]] == [1] and first["next_cursor"]
+    rest = await client.get(
+        f"/api/v1/bookings/{created['id']}/changes",
+        params={"limit": 1, "cursor": first["next_cursor"]},
+        headers=host.headers,
+    )
+    assert [c["number"] for c in rest.json()["items"]] == [2] and rest.json()["next_cursor"] is None
+    bad = await client.get(f"/api/v1/bookings/{created['id']}/changes?cursor=nope", headers=guest.headers)
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
     assert len(fake_stripe.calls("POST", "/capture")) == 2
 
 

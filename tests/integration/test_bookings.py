@@ -15,7 +15,7 @@ from httpx import AsyncClient
 from models import Booking, Invoice, LedgerEntry, Message, Payment
 from models.identity import Role
 from stayflow.settings import Settings
-from tests.factories import SignedIn, make_listing, make_user, signed_in_user
+from tests.factories import LISTING_FIELDS, SignedIn, make_listing, make_user, signed_in_user
 from tests.helpers import book, day, sign, stay, wait_status
 from workers.main import build_worker
 
@@ -311,3 +311,28 @@ async def test_worker_restart_mid_payment_still_one_charge(
     assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
     assert len(fake_stripe.calls("POST", "/capture")) == 1
     assert await LedgerEntry.count() == 2 and await Invoice.count() == 2
+
+
+async def test_a_yen_listing_is_priced_charged_and_receipted_in_whole_yen(
+    client: AsyncClient, worker: None, fake_stripe: Any
+) -> None:
+    """A zero-decimal currency: the minor unit is the yen, so 12,000 a night is ¥12,000, not ¥120."""
+    host = await signed_in_user(client, role=Role.host)
+    fields: dict[str, Any] = {"currency": "JPY", "nightly_price": 12_000, "cleaning_fee": 3_000, "instant_book": True}
+    made = await client.post("/api/v1/listings", headers=host.headers, json=LISTING_FIELDS | fields)
+    assert made.status_code == 201 and made.json()["currency"] == "JPY", made.text
+    listing = await make_listing(host.user, **fields)
+    guest = await signed_in_user(client, email="yen-guest@example.com")
+    created = await book(client, guest, stay(listing, nights=3))
+    assert created.status_code == 201, created.text
+    price = created.json()["price"]
+    assert (price["subtotal"], price["service_fee"], price["total"]) == (36_000, 4_320, 43_320)
+    await wait_status(created.json()["id"], "confirmed")
+    [intent] = fake_stripe.calls("POST", "/v1/payment_intents")
+    assert intent.params["amount"] == "43320" and intent.params["currency"].lower() == "jpy"
+
+    deadline = time.monotonic() + 20
+    while not (receipts := await Message.objects().where(Message.kind == "payment_receipt")):
+        assert time.monotonic() < deadline, "no receipt was sent"
+        await asyncio.sleep(0.1)
+    assert "JPY 43,320" in receipts[0].text_body and "433.20" not in receipts[0].text_body

@@ -46,6 +46,7 @@ async def test_a_guest_must_become_a_host_first(client: AsyncClient) -> None:
         ({"bathrooms": 1.3}, "bathrooms"),
         ({"property_type": "castle"}, "property_type"),
         ({"currency": "BTC"}, "currency"),
+        ({"currency": "KWD"}, "currency"),  # three decimals: not yet (see api/listings/schemas.py)
         ({"max_guests": 0}, "max_guests"),
         ({"status": "published"}, "status"),
     ],
