@@ -17,7 +17,7 @@ from api.bookings.reads import (
     booking_changes,
     booking_documents,
     booking_for_admin,
-    booking_invoice,
+    booking_invoice_pdf,
     booking_read,
     booking_timeline,
     load_booking_for,
@@ -41,7 +41,6 @@ from api.bookings.service import cancel_booking, create_booking, decide_booking
 from api.errors import Problem, field_errors
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from api.security import CurrentUser, requires_admin
-from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
@@ -73,11 +72,13 @@ class BookingsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[BookingRead]:
-        return await page_of_bookings(guest_id=request.user.id, status=status, limit=limit, cursor=cursor)
+        return await page_of_bookings(
+            viewer=request.user.id, guest_id=request.user.id, status=status, limit=limit, cursor=cursor
+        )
 
     @get("/{booking_id:uuid}", operation_id="getBooking", summary="One booking (its guest, host or an admin)")
     async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> BookingRead:
-        return await booking_read(await load_booking_for(booking_id, request.user))
+        return await booking_read(await load_booking_for(booking_id, request.user), request.user.id)
 
     @post("/{booking_id:uuid}/accept", operation_id="acceptBooking", summary="Host: accept a request", status_code=200)
     async def accept(
@@ -149,7 +150,7 @@ class BookingsController(Controller):
 
     @get("/{booking_id:uuid}/invoice", operation_id="bookingInvoice", summary="Invoice, receipt and credit notes")
     async def invoice(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> InvoiceRead:
-        return await booking_documents(await load_booking_for(booking_id, request.user))
+        return await booking_documents(await load_booking_for(booking_id, request.user), request.user.id)
 
     @get(
         "/{booking_id:uuid}/invoice.pdf",
@@ -158,18 +159,10 @@ class BookingsController(Controller):
         media_type="application/pdf",
     )
     async def invoice_pdf(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> Response[bytes]:
-        doc = await booking_invoice(await load_booking_for(booking_id, request.user))
-        pdf = render_document(
-            kind=doc.kind,
-            number=doc.number,
-            issued_at=doc.issued_at,
-            billed_to=doc.billed_to,
-            currency=doc.currency,
-            lines=doc.lines,
-            total=doc.total,
-        )
+        booking = await load_booking_for(booking_id, request.user)
+        number, pdf = await booking_invoice_pdf(booking, request.user.id)
         return Response(
-            pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'}
+            pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'}
         )
 
 
@@ -185,7 +178,9 @@ class HostBookingsController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[BookingRead]:
-        return await page_of_bookings(host_id=request.user.id, status=status, limit=limit, cursor=cursor)
+        return await page_of_bookings(
+            viewer=request.user.id, host_id=request.user.id, status=status, limit=limit, cursor=cursor
+        )
 
 
 class AdminBookingsController(Controller):
@@ -198,6 +193,7 @@ class AdminBookingsController(Controller):
     @get(operation_id="adminSearchBookings", summary="Bookings by status, listing, guest, host and dates, newest first")
     async def search(
         self,
+        request: Request[CurrentUser, Any, Any],
         status: FromQuery[BookingStatus | None] = None,
         listing_id: FromQuery[UUID | None] = None,
         guest_id: FromQuery[UUID | None] = None,
@@ -212,6 +208,7 @@ class AdminBookingsController(Controller):
         if from_ is not None and to is not None and from_ >= to:
             raise Problem(422, "`from` must be before `to`.", errors=field_errors(("from", "must be before `to`")))
         return await page_of_bookings(
+            viewer=request.user.id,
             status=status,
             listing_id=listing_id,
             guest_id=guest_id,
@@ -223,8 +220,8 @@ class AdminBookingsController(Controller):
         )
 
     @get("/{booking_id:uuid}", operation_id="adminGetBooking", summary="One booking with its money movements")
-    async def read(self, booking_id: FromPath[UUID]) -> AdminBookingRead:
-        return await booking_for_admin(booking_id)
+    async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> AdminBookingRead:
+        return await booking_for_admin(booking_id, request.user.id)
 
     @post(
         "/{booking_id:uuid}/cancel",

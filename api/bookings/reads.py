@@ -3,6 +3,7 @@ may see it; shared by the bookings, changes and admin endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -25,21 +26,26 @@ from api.calendar.schemas import quote_read
 from api.errors import Problem
 from api.pagination import Page, keyset
 from api.security import CurrentUser
-from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
+from models import Booking, BookingChange, Invoice, LedgerEntry, Payment, User
 from models.identity import Role
+from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import PaidStay
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, booking_workflow_id
 
+PAYMENT_NOT_TAKEN = "The guest's payment did not go through."
+"""What a booking's host and admins read where its guest reads the card's decline reason."""
 
-async def booking_read(booking: Booking) -> BookingRead:
-    return (await booking_reads([booking]))[0]
+
+async def booking_read(booking: Booking, viewer: UUID) -> BookingRead:
+    return (await booking_reads([booking], viewer))[0]
 
 
-async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
-    """A page of bookings with their payments: one query for the payments, whatever the page size."""
+async def booking_reads(bookings: list[Booking], viewer: UUID) -> list[BookingRead]:
+    """A page of bookings with their payments, as `viewer` may read them: one query for the
+    payments, whatever the page size. Only a booking's guest reads its payment's secrets."""
     if not bookings:
         return []
     own: dict[UUID, Payment] = {}
@@ -49,10 +55,15 @@ async def booking_reads(bookings: list[Booking]) -> list[BookingRead]:
             own[p.booking] = p
         if p.status in WAS_CAPTURED:
             paid[p.booking] = paid.get(p.booking, 0) + p.amount - p.refunded
-    return [_booking_read(b, own.get(b.id), paid.get(b.id, 0)) for b in bookings]
+    return [_booking_read(b, own.get(b.id), paid.get(b.id, 0), as_guest=b.guest == viewer) for b in bookings]
 
 
-def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> BookingRead:
+def _booking_read(booking: Booking, payment: Payment | None, paid: int, *, as_guest: bool) -> BookingRead:
+    """The guest's view carries the PaymentIntent's client secret (for Stripe.js) and the card's
+    decline reason; the host's and the admins' views carry neither."""
+    reason = booking.status_reason
+    if not as_guest and booking.status == BookingStatus.payment_failed:
+        reason = PAYMENT_NOT_TAKEN
     return BookingRead(
         id=booking.id,
         listing_id=booking.listing,
@@ -62,15 +73,15 @@ def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> Booki
         check_out=booking.check_out,
         guests=booking.guests,
         status=BookingStatus(booking.status),
-        status_reason=booking.status_reason,
+        status_reason=reason,
         price=None if booking.price is None else quote_read(stored_quote(booking.price)),
         payment=PaymentRead(
             id=payment.id,
             status=PaymentStatus(payment.status),
             amount=payment.amount,
             currency=payment.currency,
-            client_secret=payment.client_secret,
-            failure_message=payment.failure_message,
+            client_secret=payment.client_secret if as_guest else None,
+            failure_message=payment.failure_message if as_guest else None,
         )
         if payment
         else None,
@@ -81,6 +92,7 @@ def _booking_read(booking: Booking, payment: Payment | None, paid: int) -> Booki
 
 async def page_of_bookings(
     *,
+    viewer: UUID,
     limit: int,
     cursor: str | None,
     status: BookingStatus | None = None,
@@ -107,7 +119,7 @@ async def page_of_bookings(
     rows, next_cursor = await keyset(
         query, time_column=Booking.created_at, id_column=Booking.id, limit=limit, cursor=cursor, newest_first=True
     )
-    return Page(items=await booking_reads(rows), next_cursor=next_cursor)
+    return Page(items=await booking_reads(rows, viewer), next_cursor=next_cursor)
 
 
 async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
@@ -118,14 +130,14 @@ async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
     return booking
 
 
-async def booking_for_admin(booking_id: UUID) -> AdminBookingRead:
+async def booking_for_admin(booking_id: UUID, admin: UUID) -> AdminBookingRead:
     """One booking with every movement of its money, oldest first."""
     booking = await Booking.objects().get(Booking.id == booking_id)
     if booking is None:
         raise Problem(404, "No such booking.")
     ledger = await LedgerEntry.objects().where(LedgerEntry.booking == booking.id).order_by(LedgerEntry.created_at)
     return AdminBookingRead(
-        booking=await booking_read(booking),
+        booking=await booking_read(booking, admin),
         cancelled_by=booking.cancelled_by,
         refund_amount=booking.refund_amount,
         review_window_days=booking.review_window_days,
@@ -195,15 +207,45 @@ async def booking_timeline(temporal: TemporalGateway, booking: Booking) -> Timel
 NO_INVOICE_YET = "No invoice yet: it is issued when the payment is captured."
 
 
-async def booking_documents(booking: Booking) -> InvoiceRead:
+async def booking_documents(booking: Booking, viewer: UUID) -> InvoiceRead:
     """Invoice, receipt and credit notes, in the order they were issued."""
     documents = await Invoice.objects().where(Invoice.booking == booking.id).order_by(Invoice.issued_at)
     if not documents:
         raise Problem(404, NO_INVOICE_YET)
-    return InvoiceRead(booking_id=booking.id, documents=[_document(d) for d in documents])
+    billed_to = await _billed_to_for(booking, viewer)
+    return InvoiceRead(booking_id=booking.id, documents=[_document(d, billed_to) for d in documents])
 
 
-async def booking_invoice(booking: Booking) -> DocumentRead:
+async def _billed_to_for(booking: Booking, viewer: UUID) -> str | None:
+    """None: the document as issued (its guest, admins). For anyone else (the host) only the
+    guest's name: a guest's email address is not the host's to read."""
+    if viewer == booking.guest:
+        return None
+    admin = await User.exists().where((User.id == viewer) & (User.role == Role.admin))
+    if admin:
+        return None
+    guest = await User.select(User.full_name).where(User.id == booking.guest).first()
+    return guest["full_name"] if guest else "The guest"
+
+
+async def booking_invoice_pdf(booking: Booking, viewer: UUID) -> tuple[str, bytes]:
+    """The booking's own invoice as PDF (its number, its bytes), rendered off the event loop:
+    a name in a CJK script loads a large font."""
+    doc = await booking_invoice(booking, viewer)
+    pdf = await asyncio.to_thread(
+        render_document,
+        kind=doc.kind,
+        number=doc.number,
+        issued_at=doc.issued_at,
+        billed_to=doc.billed_to,
+        currency=doc.currency,
+        lines=doc.lines,
+        total=doc.total,
+    )
+    return doc.number, pdf
+
+
+async def booking_invoice(booking: Booking, viewer: UUID) -> DocumentRead:
     """The booking's own invoice (a costlier change adds one for the difference)."""
     invoice = (
         await Invoice.objects()
@@ -213,16 +255,16 @@ async def booking_invoice(booking: Booking) -> DocumentRead:
     )
     if invoice is None:
         raise Problem(404, NO_INVOICE_YET)
-    return _document(invoice)
+    return _document(invoice, await _billed_to_for(booking, viewer))
 
 
-def _document(row: Invoice) -> DocumentRead:
+def _document(row: Invoice, billed_to: str | None = None) -> DocumentRead:
     lines: list[dict[str, Any]] = row.lines if isinstance(row.lines, list) else json.loads(row.lines)
     return DocumentRead(
         kind=row.kind,
         number=row.number,
         issued_at=row.issued_at,
-        billed_to=row.billed_to,
+        billed_to=row.billed_to if billed_to is None else billed_to,
         currency=row.currency,
         lines=lines,
         total=row.total,

@@ -25,11 +25,12 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from api.accounts.verification import require_verified_email
 from api.bookings.reads import booking_payment, booking_read, load_booking_for, paid_stay
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
 from api.errors import Problem, caused_by, invalid
-from api.listings.service import load_visible_listing
+from api.listings.service import load_bookable_listing
 from api.security import CurrentUser
 from models import Booking, BookingChange, Listing, Payment
 from stayflow.audit import Actor, record_admin_action
@@ -57,8 +58,9 @@ async def create_booking(
     digest = request_hash(data)
     replay = await _replay(guest.id, idempotency_key, digest)
     if replay is not None:
-        return await booking_read(replay)
-    listing = await load_visible_listing(data.listing_id, guest)
+        return await booking_read(replay, guest.id)
+    await require_verified_email(guest)
+    listing = await load_bookable_listing(data.listing_id, guest)
     if listing.host == guest.id:
         raise invalid("listing_id", "you cannot book your own listing")
     quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
@@ -92,12 +94,24 @@ async def create_booking(
         async with Booking._meta.db.transaction():
             # One booking request of a guest at a time, so the unconfirmed limit holds under races.
             await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
-            holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
+            unconfirmed = await Booking.select(Booking.check_in, Booking.check_out).where(
+                (Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED))
+            )
+            holding = len(unconfirmed)
             if holding >= settings.max_unconfirmed_bookings_per_guest:
                 raise Problem(
                     409,
                     f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
                     slug="too-many-unconfirmed",
+                )
+            held = sum((b["check_out"] - b["check_in"]).days for b in unconfirmed)
+            nights = (data.check_out - data.check_in).days
+            if held + nights > settings.max_unconfirmed_nights_per_guest:
+                raise Problem(
+                    409,
+                    f"At most {settings.max_unconfirmed_nights_per_guest} nights may wait unconfirmed per guest; "
+                    f"you hold {held} and ask for {nights}. Wait for your other bookings to settle first.",
+                    slug="too-many-unconfirmed-nights",
                 )
             await booking.save()
             await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
@@ -106,7 +120,7 @@ async def create_booking(
         if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
             replay = await _replay(guest.id, idempotency_key, digest)
             if replay is not None:
-                return await booking_read(replay)
+                return await booking_read(replay, guest.id)
         raise
     try:
         client = await temporal.client()
@@ -131,7 +145,7 @@ async def create_booking(
         )
     except Exception as exc:
         if await _workflow_exists(temporal, booking.id):  # the start went through after all
-            return await booking_read(booking)
+            return await booking_read(booking, guest.id)
         # No process, no hold: free the nights rather than leave an orphan booking.
         await Booking.update(
             {
@@ -140,7 +154,7 @@ async def create_booking(
             }
         ).where(Booking.id == booking.id)
         raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
-    return await booking_read(booking)
+    return await booking_read(booking, guest.id)
 
 
 async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
@@ -195,7 +209,7 @@ async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temp
         raise Problem(409, f"The change was not made: {reason}", slug="change-not-made")
     fresh = await Booking.objects().get(Booking.id == booking_id)
     assert fresh is not None
-    return await booking_read(fresh)
+    return await booking_read(fresh, host.id)
 
 
 async def cancel_booking(
@@ -220,7 +234,7 @@ async def cancel_booking(
         if booking.cancellation_key == claim:
             if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
                 await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            return await _cancel_answer(booking, payment, user.id, rule="as decided when the cancellation was made")
         if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
         raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
@@ -307,7 +321,7 @@ async def cancel_booking(
         raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
-    return await _cancel_answer(fresh, payment, rule=decision.rule)
+    return await _cancel_answer(fresh, payment, user.id, rule=decision.rule)
 
 
 async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: CancellationRequest) -> None:
@@ -338,12 +352,12 @@ async def _resend_cancellation(
             raise  # the run refused: api/errors.py answers 409 with its reason
 
 
-async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
+async def _cancel_answer(booking: Booking, payment: Payment, viewer: UUID, *, rule: str) -> CancelAnswer:
     amount = booking.refund_amount or 0
     method: Literal["refund", "void", "none"] = (
         "refund" if amount else "void" if payment.status in (PaymentStatus.authorized, PaymentStatus.voided) else "none"
     )
     return CancelAnswer(
-        booking=await booking_read(booking),
+        booking=await booking_read(booking, viewer),
         refund=RefundRead(amount=amount, currency=payment.currency, method=method, rule=rule),
     )
