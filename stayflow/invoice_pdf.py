@@ -8,6 +8,8 @@ SIL OFL), loaded only for a document that needs it, because parsing it costs sec
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +27,25 @@ CJK = "NotoSansCJK"
 @cache
 def text_font() -> Path:
     return Path(str(files("fontpkg_noto_sans") / "files" / "NotoSans[wdth,wght].ttf"))
+
+
+@cache
+def text_font_at(weight: int) -> Path:
+    """A static instance of the variable text font, made once per process: fpdf2 would otherwise
+    instance it again for every document (seconds each)."""
+    import tempfile
+
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib.instancer import instantiateVariableFont
+
+    target = Path(tempfile.gettempdir()) / f"stayflow-notosans-{weight}-{os.getpid()}.ttf"
+    if not target.exists():
+        with TTFont(str(text_font())) as font:
+            instance = instantiateVariableFont(font, {"wght": weight, "wdth": 100})
+            partial = target.with_suffix(f".{threading.get_ident()}.partial")  # two first renders at once
+            instance.save(str(partial))
+            partial.replace(target)
+    return target
 
 
 @cache
@@ -51,8 +72,8 @@ def render_document(*, kind: str, number: str, issued_at: dt.datetime, billed_to
     descriptions = [str(line["description"])[:80] for line in lines]
     pdf = FPDF(format="A4")
     pdf.set_title(f"{TITLES.get(kind, kind)} {number}")
-    pdf.add_font(TEXT, "", text_font(), variations={"wght": 400.0})
-    pdf.add_font(TEXT, "B", text_font(), variations={"wght": 700.0})
+    pdf.add_font(TEXT, "", text_font_at(400))
+    pdf.add_font(TEXT, "B", text_font_at(700))
     if needs_cjk(billed_to, *descriptions):
         pdf.add_font(CJK, "", cjk_font())
         pdf.set_fallback_fonts([CJK], exact_match=False)
