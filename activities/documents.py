@@ -81,7 +81,7 @@ async def issue_document(
 async def _billed_to(booking: Booking) -> str:
     guest = await User.objects().get(User.id == booking.guest)
     assert guest is not None
-    return str(guest.email)
+    return f"{guest.full_name} <{guest.email}>"
 
 
 async def issue_cancellation_credit_note(

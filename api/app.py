@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api.accounts.admin import AdminUsersController
 from api.accounts.auth import AuthController, SessionsController, auth_rate_limit
 from api.accounts.users import MeController, PublicProfileController
+from api.accounts.verification import EmailVerificationController
 from api.admin.audit import AuditLogController
 from api.admin.metrics import AdminMetricsController
 from api.admin.settings import AdminSettingsController
@@ -33,6 +34,7 @@ from api.health import HealthController
 from api.ledger.controllers import AdminLedgerController
 from api.listings.analytics import HostAnalyticsController
 from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController
+from api.listings.media_access import photo_is_public
 from api.listings.moderation import AdminListingsController, AdminReportsController, ReportsController
 from api.listings.photos import PhotosController
 from api.metrics import MetricsController, instrument_requests
@@ -92,6 +94,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         MetricsController,
         # Per-IP rate limit on the public auth routes (login, register, forgot, reset, refresh).
         Router(path="/", route_handlers=[AuthController], middleware=[auth_rate_limit(settings).middleware]),
+        EmailVerificationController,
         SessionsController,
         MeController,
         PublicProfileController,
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         create_static_files_router(
             path=MEDIA_URL_PREFIX,
             directories=[media_root(settings)],
+            guards=[photo_is_public],  # a suspended listing's photos are not public
             include_in_schema=False,
             opt={"exclude_from_auth": True},
         ),

@@ -113,8 +113,15 @@ async def keyset(
     return page.items, page.next_cursor
 
 
+INT4_MAX = 2**31 - 1
+"""The largest value of a PostgreSQL `integer` column (message numbers are one)."""
+
+
 def _number(number: Any) -> int:
-    return int(str(number))
+    value = int(str(number))
+    if not 0 <= value <= INT4_MAX:  # beyond a column's range asyncpg raises, never a 4xx
+        raise ValueError("number out of range")
+    return value
 
 
 def decode_number_cursor(cursor: str | None) -> int | None:

@@ -25,6 +25,10 @@ class User(Table, tablename="users"):
     """E.164 when set."""
     bio = Text(default="")
     role = Varchar(length=16, choices=Role, default=Role.guest)
+    email_verified_at = Timestamptz(null=True, default=None)
+    """Set when the owner opened the link emailed at registration; booking needs it."""
+    email_verification_hash = Varchar(length=64, null=True, default=None)
+    """SHA-256 of the verification token last emailed (migration m0026 indexes it, unique)."""
     suspended_at = Timestamptz(null=True, default=None)
     suspension_reason = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -91,6 +91,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_api_base: str = LOCAL_FAKE_STRIPE
     stripe_webhook_secret: str = "whsec_stayflow_local"
     max_unconfirmed_bookings_per_guest: int = 3
+    max_unconfirmed_nights_per_guest: int = 31
+    """Nights a guest may hold at once in bookings not yet confirmed (3-D Secure pending, or
+    awaiting the host): one account cannot hoard a calendar."""
     payment_authentication_minutes: int = 15
     """How long a guest has to complete 3-D Secure before the booking fails."""
 
@@ -221,6 +224,7 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_STRIPE_API_BASE": "stripe_api_base",
     "STRIPE_WEBHOOK_SECRET": "stripe_webhook_secret",
     "STAYFLOW_MAX_UNCONFIRMED_BOOKINGS": "max_unconfirmed_bookings_per_guest",
+    "STAYFLOW_MAX_UNCONFIRMED_NIGHTS": "max_unconfirmed_nights_per_guest",
     "SENDGRID_API_KEY": "sendgrid_api_key",
     "STAYFLOW_SENDGRID_API_BASE": "sendgrid_api_base",
     "STAYFLOW_EMAIL_FROM": "email_from",

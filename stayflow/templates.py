@@ -57,6 +57,26 @@ def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_mi
     return Notice(RenderedEmail(subject="Reset your Stayflow password", text=text, html=html), short)
 
 
+def email_verification_email(*, full_name: str, verify_url: str, token: str) -> Notice:
+    first_name = _first_name(full_name)
+    text = (
+        f"Hi {first_name},\n\n"
+        "Welcome to Stayflow. Confirm that this is your email address to start booking stays:\n\n"
+        f"{verify_url}\n\n"
+        f"Or use this code in the app: {token}\n\n"
+        "If you did not create an account, ignore this email.\n"
+    )
+    html = (
+        f"<p>Hi {escape(first_name)},</p>"
+        "<p>Welcome to Stayflow. Confirm that this is your email address to start booking stays:</p>"
+        f'<p><a href="{escape(verify_url, quote=True)}">Confirm my email address</a></p>'
+        f"<p>Or use this code in the app: <code>{escape(token)}</code></p>"
+        "<p>If you did not create an account, ignore this email.</p>"
+    )
+    short = "Confirm your email address to start booking: the link is in your email."
+    return Notice(RenderedEmail(subject="Confirm your email address", text=text, html=html), short)
+
+
 def _first_name(full_name: str) -> str:
     return full_name.split()[0] if full_name.strip() else "there"
 

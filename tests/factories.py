@@ -36,12 +36,17 @@ async def make_user(
     role: Role = Role.guest,
     password: str = PASSWORD,
     full_name: str = "Ada Lovelace",
+    email_verified: bool = True,
 ) -> User:
+    """An account whose owner verified the email address (unless `email_verified=False`)."""
+    import datetime as dt
+
     user = User(
         email=email or f"user{next(_counter)}@example.com",
         password_hash=_hash(password),
         full_name=full_name,
         role=role,
+        email_verified_at=dt.datetime.now(dt.UTC) if email_verified else None,
     )
     await user.save()
     return user

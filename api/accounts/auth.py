@@ -14,6 +14,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.accounts import identity, service
 from api.accounts.users import UserRead, user_read
+from api.accounts.verification import send_email_verification
 from api.pagination import Page
 from api.security import CurrentUser, TokenIssuer
 from models import Session
@@ -98,10 +99,17 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", operation_id="register", summary="Create an account", exclude_from_auth=True)
-    async def register(self, data: JSONBody[RegisterRequest]) -> UserRead:
+    async def register(
+        self,
+        data: JSONBody[RegisterRequest],
+        settings: NamedDependency[Settings],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> UserRead:
+        """Emails a link to verify the address: booking needs a verified email."""
         user = await service.register(
             email=data.email, password=data.password, full_name=data.full_name, phone=data.phone, role=Role(data.role)
         )
+        await send_email_verification(user.id, settings, temporal)
         return user_read(user)
 
     @post(

@@ -31,6 +31,8 @@ class UserRead(msgspec.Struct):
     role: Role
     is_host: bool
     suspended: bool
+    email_verified: bool
+    """Booking needs a verified email address (the link emailed at registration)."""
     created_at: dt.datetime
 
 
@@ -61,6 +63,7 @@ def user_read(user: User | dict[str, Any]) -> UserRead:
         role=Role(row["role"]),
         is_host=row["role"] in (Role.host, Role.admin),
         suspended=row["suspended_at"] is not None,
+        email_verified=row.get("email_verified_at") is not None,
         created_at=row["created_at"],
     )
 

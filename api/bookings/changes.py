@@ -240,4 +240,6 @@ async def _answer(change_id: Any) -> ChangeAnswer:
         raise Problem(status, f"The booking was not changed: {row.status_reason}", slug=slug)
     booking = await Booking.objects().get(Booking.id == row.booking)
     assert booking is not None
-    return ChangeAnswer(change=change_read(row), booking=await booking_read(booking))
+    return ChangeAnswer(
+        change=change_read(row), booking=await booking_read(booking, viewer=booking.guest)
+    )  # only its guest changes a booking

@@ -17,7 +17,7 @@ from api.bookings.reads import (
     booking_changes,
     booking_documents,
     booking_for_admin,
-    booking_invoice,
+    booking_invoice_pdf,
     booking_read,
     booking_timeline,
     load_booking_for,
@@ -41,7 +41,6 @@ from api.bookings.service import cancel_booking, create_booking, decide_booking
 from api.errors import Problem, field_errors
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from api.security import CurrentUser, requires_admin
-from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
@@ -163,7 +162,7 @@ class BookingsController(Controller):
 
     @get("/{booking_id:uuid}/invoice", operation_id="bookingInvoice", summary="Invoice, receipt and credit notes")
     async def invoice(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> InvoiceRead:
-        return await booking_documents(await load_booking_for(booking_id, request.user))
+        return await booking_documents(await load_booking_for(booking_id, request.user), request.user.id)
 
     @get(
         "/{booking_id:uuid}/invoice.pdf",
@@ -172,18 +171,10 @@ class BookingsController(Controller):
         media_type="application/pdf",
     )
     async def invoice_pdf(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> Response[bytes]:
-        doc = await booking_invoice(await load_booking_for(booking_id, request.user))
-        pdf = render_document(
-            kind=doc.kind,
-            number=doc.number,
-            issued_at=doc.issued_at,
-            billed_to=doc.billed_to,
-            currency=doc.currency,
-            lines=doc.lines,
-            total=doc.total,
-        )
+        booking = await load_booking_for(booking_id, request.user)
+        number, pdf = await booking_invoice_pdf(booking, request.user.id)
         return Response(
-            pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.number}.pdf"'}
+            pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'}
         )
 
 
@@ -214,6 +205,7 @@ class AdminBookingsController(Controller):
     @get(operation_id="adminSearchBookings", summary="Bookings by status, listing, guest, host and dates, newest first")
     async def search(
         self,
+        request: Request[CurrentUser, Any, Any],
         status: FromQuery[BookingStatus | None] = None,
         listing_id: FromQuery[UUID | None] = None,
         guest_id: FromQuery[UUID | None] = None,
@@ -228,6 +220,7 @@ class AdminBookingsController(Controller):
         if from_ is not None and to is not None and from_ >= to:
             raise Problem(422, "`from` must be before `to`.", errors=field_errors(("from", "must be before `to`")))
         return await page_of_bookings(
+            viewer=request.user.id,
             status=status,
             listing_id=listing_id,
             guest_id=guest_id,
@@ -240,8 +233,8 @@ class AdminBookingsController(Controller):
         )
 
     @get("/{booking_id:uuid}", operation_id="adminGetBooking", summary="One booking with its money movements")
-    async def read(self, booking_id: FromPath[UUID]) -> AdminBookingRead:
-        return await booking_for_admin(booking_id)
+    async def read(self, request: Request[CurrentUser, Any, Any], booking_id: FromPath[UUID]) -> AdminBookingRead:
+        return await booking_for_admin(booking_id, request.user.id)
 
     @post(
         "/{booking_id:uuid}/cancel",

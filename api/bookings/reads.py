@@ -3,6 +3,7 @@ may see it; shared by the bookings, changes and admin endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any, cast
@@ -28,8 +29,9 @@ from api.calendar.schemas import quote_read
 from api.errors import Problem
 from api.pagination import Page, decode_number_cursor, keyset, page_of
 from api.security import CurrentUser
-from models import Booking, BookingChange, Invoice, LedgerEntry, Listing, Payment, PlatformSettings
+from models import Booking, BookingChange, Invoice, LedgerEntry, Listing, Payment, PlatformSettings, User
 from models.identity import Role
+from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.change_refunds import ChangeHistory, history_of
 from stayflow.rules.fees import host_earnings
@@ -38,6 +40,9 @@ from stayflow.rules.refunds import PaidStay, Policy, free_cancellation_until
 from stayflow.rules.terms import BookingTerms, stored_terms
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, booking_workflow_id
+
+PAYMENT_NOT_TAKEN = "The guest's payment did not go through."
+"""What a booking's host and admins read where its guest reads the card's decline reason."""
 
 
 async def booking_read(booking: Booking, *, viewer: UUID | None = None, admin: bool = False) -> BookingRead:
@@ -48,8 +53,8 @@ async def booking_reads(
     bookings: list[Booking], *, viewer: UUID | None = None, admin: bool = False
 ) -> list[BookingRead]:
     """A page of bookings with their payments: one query for the payments, whatever the page size.
-    The host (`viewer`) and admins see the host's earnings; only the guest (or a caller that
-    names no viewer: the guest's own requests) sees the card's 3-D Secure client secret."""
+    The host (`viewer`) and admins see the host's earnings; only the guest sees the card's 3-D
+    Secure client secret and decline reason."""
     if not bookings:
         return []
     own: dict[UUID, Payment] = {}
@@ -63,7 +68,7 @@ async def booking_reads(
     for b in bookings:
         terms = stored_terms(b.terms) if b.terms is not None else None
         as_host = admin or (viewer is not None and viewer == b.host)
-        as_guest = (viewer is None and not admin) or viewer == b.guest
+        as_guest = viewer is not None and viewer == b.guest
         reads.append(_booking_read(b, own.get(b.id), paid.get(b.id, 0), terms, as_host=as_host, as_guest=as_guest))
     return reads
 
@@ -96,6 +101,9 @@ def _booking_read(
     as_host: bool,
     as_guest: bool,
 ) -> BookingRead:
+    reason = booking.status_reason
+    if not as_guest and booking.status == BookingStatus.payment_failed:
+        reason = PAYMENT_NOT_TAKEN  # the card's decline reason is the guest's alone
     earnings = (
         host_earnings(stored_quote(booking.price), terms.host_fee_bps)
         if as_host and terms is not None and booking.price is not None
@@ -110,7 +118,7 @@ def _booking_read(
         check_out=booking.check_out,
         guests=booking.guests,
         status=BookingStatus(booking.status),
-        status_reason=booking.status_reason,
+        status_reason=reason,
         price=None if booking.price is None else quote_read(stored_quote(booking.price)),
         payment=PaymentRead(
             id=payment.id,
@@ -118,7 +126,7 @@ def _booking_read(
             amount=payment.amount,
             currency=payment.currency,
             client_secret=payment.client_secret if as_guest else None,
-            failure_message=payment.failure_message,
+            failure_message=payment.failure_message if as_guest else None,
         )
         if payment
         else None,
@@ -170,7 +178,7 @@ async def load_booking_for(booking_id: UUID, user: CurrentUser) -> Booking:
     return booking
 
 
-async def booking_for_admin(booking_id: UUID) -> AdminBookingRead:
+async def booking_for_admin(booking_id: UUID, admin: UUID) -> AdminBookingRead:
     """One booking with every movement of its money, oldest first."""
     booking = await Booking.objects().get(Booking.id == booking_id)
     if booking is None:
@@ -281,15 +289,45 @@ async def booking_timeline(temporal: TemporalGateway, booking: Booking) -> Timel
 NO_INVOICE_YET = "No invoice yet: it is issued when the payment is captured."
 
 
-async def booking_documents(booking: Booking) -> InvoiceRead:
+async def booking_documents(booking: Booking, viewer: UUID) -> InvoiceRead:
     """Invoice, receipt and credit notes, in the order they were issued."""
     documents = await Invoice.objects().where(Invoice.booking == booking.id).order_by(Invoice.issued_at)
     if not documents:
         raise Problem(404, NO_INVOICE_YET)
-    return InvoiceRead(booking_id=booking.id, documents=[_document(d) for d in documents])
+    billed_to = await _billed_to_for(booking, viewer)
+    return InvoiceRead(booking_id=booking.id, documents=[_document(d, billed_to) for d in documents])
 
 
-async def booking_invoice(booking: Booking) -> DocumentRead:
+async def _billed_to_for(booking: Booking, viewer: UUID) -> str | None:
+    """None: the document as issued (its guest, admins). For anyone else (the host) only the
+    guest's name: a guest's email address is not the host's to read."""
+    if viewer == booking.guest:
+        return None
+    admin = await User.exists().where((User.id == viewer) & (User.role == Role.admin))
+    if admin:
+        return None
+    guest = await User.select(User.full_name).where(User.id == booking.guest).first()
+    return guest["full_name"] if guest else "The guest"
+
+
+async def booking_invoice_pdf(booking: Booking, viewer: UUID) -> tuple[str, bytes]:
+    """The booking's own invoice as PDF (its number, its bytes), rendered off the event loop:
+    a name in a CJK script loads a large font."""
+    doc = await booking_invoice(booking, viewer)
+    pdf = await asyncio.to_thread(
+        render_document,
+        kind=doc.kind,
+        number=doc.number,
+        issued_at=doc.issued_at,
+        billed_to=doc.billed_to,
+        currency=doc.currency,
+        lines=doc.lines,
+        total=doc.total,
+    )
+    return doc.number, pdf
+
+
+async def booking_invoice(booking: Booking, viewer: UUID) -> DocumentRead:
     """The booking's own invoice (a costlier change adds one for the difference)."""
     invoice = (
         await Invoice.objects()
@@ -299,16 +337,16 @@ async def booking_invoice(booking: Booking) -> DocumentRead:
     )
     if invoice is None:
         raise Problem(404, NO_INVOICE_YET)
-    return _document(invoice)
+    return _document(invoice, await _billed_to_for(booking, viewer))
 
 
-def _document(row: Invoice) -> DocumentRead:
+def _document(row: Invoice, billed_to: str | None = None) -> DocumentRead:
     lines: list[dict[str, Any]] = row.lines if isinstance(row.lines, list) else json.loads(row.lines)
     return DocumentRead(
         kind=row.kind,
         number=row.number,
         issued_at=row.issued_at,
-        billed_to=row.billed_to,
+        billed_to=row.billed_to if billed_to is None else billed_to,
         currency=row.currency,
         lines=lines,
         total=row.total,

@@ -25,6 +25,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.accounts.verification import require_verified_email
 from api.bookings.reads import (
     booking_payment,
     booking_read,
@@ -36,7 +37,7 @@ from api.bookings.reads import (
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
 from api.errors import Problem, caused_by, invalid
-from api.listings.service import load_visible_listing
+from api.listings.service import load_bookable_listing
 from api.security import CurrentUser
 from models import Booking, BookingChange, Payment
 from stayflow.audit import Actor, record_admin_action
@@ -69,8 +70,9 @@ async def create_booking(
     digest = request_hash(data)
     replay = await _replay(guest.id, idempotency_key, digest)
     if replay is not None:
-        return await booking_read(replay)
-    listing = await load_visible_listing(data.listing_id, guest)
+        return await booking_read(replay, viewer=guest.id)
+    await require_verified_email(guest)
+    listing = await load_bookable_listing(data.listing_id, guest)
     if listing.host == guest.id:
         raise invalid("listing_id", "you cannot book your own listing")
     quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
@@ -106,12 +108,24 @@ async def create_booking(
         async with Booking._meta.db.transaction():
             # One booking request of a guest at a time, so the unconfirmed limit holds under races.
             await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
-            holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
+            unconfirmed = await Booking.select(Booking.check_in, Booking.check_out).where(
+                (Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED))
+            )
+            holding = len(unconfirmed)
             if holding >= settings.max_unconfirmed_bookings_per_guest:
                 raise Problem(
                     409,
                     f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
                     slug="too-many-unconfirmed",
+                )
+            held = sum((b["check_out"] - b["check_in"]).days for b in unconfirmed)
+            nights = (data.check_out - data.check_in).days
+            if held + nights > settings.max_unconfirmed_nights_per_guest:
+                raise Problem(
+                    409,
+                    f"At most {settings.max_unconfirmed_nights_per_guest} nights may wait unconfirmed per guest; "
+                    f"you hold {held} and ask for {nights}. Wait for your other bookings to settle first.",
+                    slug="too-many-unconfirmed-nights",
                 )
             await booking.save()
             await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
@@ -120,7 +134,7 @@ async def create_booking(
         if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
             replay = await _replay(guest.id, idempotency_key, digest)
             if replay is not None:
-                return await booking_read(replay)
+                return await booking_read(replay, viewer=guest.id)
         raise
     try:
         client = await temporal.client()
@@ -147,7 +161,7 @@ async def create_booking(
         )
     except Exception as exc:
         if await _workflow_exists(temporal, booking.id):  # the start went through after all
-            return await booking_read(booking)
+            return await booking_read(booking, viewer=guest.id)
         # No process, no hold: free the nights rather than leave an orphan booking.
         await Booking.update(
             {
@@ -156,7 +170,7 @@ async def create_booking(
             }
         ).where(Booking.id == booking.id)
         raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
-    return await booking_read(booking)
+    return await booking_read(booking, viewer=guest.id)
 
 
 async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:

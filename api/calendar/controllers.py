@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api.admin.audit import actor_of
 from api.calendar.schemas import Availability, CalendarBody, QuoteRead, quote_read
 from api.calendar.service import (
     MAX_AVAILABILITY_DAYS,
@@ -40,7 +41,9 @@ class CalendarController(Controller):
     ) -> CalendarBody:
         """Ranges are [start, end). Past nights keep what they had; existing bookings are not
         affected by blocks."""
-        return await replace_calendar(await load_own_listing(listing_id, request.user), data)
+        return await replace_calendar(
+            await load_own_listing(listing_id, request.user), data, request.user, actor=actor_of(request)
+        )
 
     @get(
         "/availability",

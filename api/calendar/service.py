@@ -8,11 +8,16 @@ import datetime as dt
 import itertools
 from uuid import UUID
 
+import msgspec
+
 from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, PriceRange
 from api.errors import Problem, invalid_fields
+from api.listings.service import audit_if_admin
+from api.security import CurrentUser
 from api.validation import today
 from models import Booking, CalendarBlock, Listing, PlatformSettings, PriceOverride
 from models.bookings import HOLDS_DATES
+from stayflow.audit import Actor
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.pricing import (
     MAX_BOOKING_HORIZON_DAYS,
@@ -152,8 +157,9 @@ async def future_calendar(listing_id: UUID) -> CalendarBody:
     )
 
 
-async def replace_calendar(listing: Listing, body: CalendarBody) -> CalendarBody:
-    """The host's calendar from today on becomes `body`; past nights keep what they had."""
+async def replace_calendar(listing: Listing, body: CalendarBody, user: CurrentUser, *, actor: Actor) -> CalendarBody:
+    """The host's calendar from today on becomes `body`; past nights keep what they had. An admin's
+    replacement of another's calendar is audited in the same transaction."""
     if listing.status == ListingStatus.archived:
         raise Problem(409, "An archived listing has no calendar.", slug="illegal-transition")
     first = today()
@@ -181,4 +187,5 @@ async def replace_calendar(listing: Listing, body: CalendarBody) -> CalendarBody
                     for o in body.price_overrides
                 ]
             )
+        await audit_if_admin(user, actor, listing, "listing.calendar_replace", after=msgspec.to_builtins(body))
     return await future_calendar(listing.id)

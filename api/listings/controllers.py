@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from api.admin.audit import actor_of
 from api.listings import search, service
 from api.listings.schemas import Amenity, ListingCreate, ListingRead, ListingUpdate, SubmitAnswer
 from api.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -93,7 +94,12 @@ class ListingsController(Controller):
     ) -> ListingRead:
         user = await tokens.optional_caller(request)
         listing = await service.load_visible_listing(listing_id, user)
-        return await service.listing_read(listing, storage, for_owner=service.is_owner(listing, user))
+        return await service.listing_read(
+            listing,
+            storage,
+            for_owner=service.is_owner(listing, user),
+            exact_location=await service.sees_exact_location(listing, user),
+        )
 
     @patch("/{listing_id:uuid}", operation_id="updateListing", summary="Edit my listing")
     async def update(
@@ -105,15 +111,18 @@ class ListingsController(Controller):
         temporal: NamedDependency[TemporalGateway],
         settings: NamedDependency[Settings],
     ) -> ListingRead:
-        """Edits of a published listing go live at once, except a change of location, which sends
-        the listing back through moderation."""
-        listing = await service.update_listing(listing_id, request.user, data, temporal, settings)
+        """Edits of a published listing go live at once, except material ones (title, description,
+        type, location, a nightly price moved by more than 30%), which take the listing down to
+        `pending_review` until an admin approves it again."""
+        listing = await service.update_listing(
+            listing_id, request.user, data, temporal, settings, actor=actor_of(request)
+        )
         return await service.listing_read(listing, storage, for_owner=True)
 
     @delete("/{listing_id:uuid}", operation_id="archiveListing", summary="Archive my listing", status_code=204)
     async def archive(self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID]) -> None:
         """Archived listings leave search for good; their bookings and history stay."""
-        await service.archive_listing(listing_id, request.user)
+        await service.archive_listing(listing_id, request.user, actor=actor_of(request))
 
     @post(
         "/{listing_id:uuid}/submit",
@@ -130,7 +139,9 @@ class ListingsController(Controller):
     ) -> SubmitAnswer:
         """Runs the automatic checks now (422 with the reasons), then starts the
         ListingApprovalWorkflow, which puts the listing in `pending_review` for an admin."""
-        workflow_id = await service.submit_listing(listing_id, request.user, temporal, settings)
+        workflow_id = await service.submit_listing(
+            listing_id, request.user, temporal, settings, actor=actor_of(request)
+        )
         return SubmitAnswer(status=ListingStatus.pending_review, workflow_id=workflow_id)
 
 

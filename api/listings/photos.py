@@ -12,11 +12,14 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, MultipartBody
 
+from api.admin.audit import actor_of
 from api.listings import service
 from api.listings.schemas import PhotoRead, photo_read
 from api.listings.service import MAX_UPLOAD_BYTES
 from api.security import CurrentUser, TokenIssuer
+from stayflow.settings import Settings
 from stayflow.storage import MediaStorage
+from stayflow.temporal import TemporalGateway
 
 
 @dataclass
@@ -43,8 +46,14 @@ class PhotosController(Controller):
         listing_id: FromPath[UUID],
         data: MultipartBody[PhotoUpload],
         storage: NamedDependency[MediaStorage],
+        temporal: NamedDependency[TemporalGateway],
+        settings: NamedDependency[Settings],
     ) -> PhotoRead:
-        photo = await service.add_photo(listing_id, request.user, data.file.read, data.caption, storage)
+        """A new photo of a published listing takes it back to review until an admin approves it."""
+        photo = await service.add_photo(
+            listing_id, request.user, data.file.read, data.caption, storage,
+            actor=actor_of(request), review=service.PhotoReview(temporal, settings),
+        )  # fmt: skip
         return photo_read(photo, storage)
 
     @get(operation_id="listPhotos", summary="A listing's photos in order", exclude_from_auth=True)
@@ -68,7 +77,7 @@ class PhotosController(Controller):
         storage: NamedDependency[MediaStorage],
     ) -> PhotoRead:
         photo = await service.update_photo(
-            listing_id, photo_id, request.user, caption=data.caption, position=data.position
+            listing_id, photo_id, request.user, caption=data.caption, position=data.position, actor=actor_of(request)
         )
         return photo_read(photo, storage)
 
@@ -80,5 +89,11 @@ class PhotosController(Controller):
         listing_id: FromPath[UUID],
         photo_id: FromPath[UUID],
         storage: NamedDependency[MediaStorage],
+        temporal: NamedDependency[TemporalGateway],
+        settings: NamedDependency[Settings],
     ) -> None:
-        await service.delete_photo(listing_id, photo_id, request.user, storage)
+        """Removing a photo of a published listing takes it back to review until an admin approves it."""
+        await service.delete_photo(
+            listing_id, photo_id, request.user, storage,
+            actor=actor_of(request), review=service.PhotoReview(temporal, settings),
+        )  # fmt: skip

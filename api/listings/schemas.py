@@ -13,6 +13,7 @@ from api.listings.search import Rating
 from models import Listing, ListingPhoto, User
 from stayflow.rules.amenities import AMENITIES
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.location import approximate_point
 from stayflow.storage import MediaStorage
 
 PropertyType = Literal["apartment", "house", "guesthouse", "room", "cabin", "villa", "other"]
@@ -119,11 +120,14 @@ class ListingRead(msgspec.Struct):
     title: str
     description: str
     property_type: str
-    address_line: str
+    address_line: str | None
+    """Only for the host, admins and guests with a confirmed stay; null for everyone else."""
     city: str
     country: str
     latitude: float
     longitude: float
+    """Exact where `location_exact`; otherwise a point within about a kilometre of the home."""
+    location_exact: bool
     max_guests: int
     bedrooms: int
     beds: int
@@ -171,8 +175,21 @@ def photo_read(photo: ListingPhoto | dict[str, Any], storage: MediaStorage) -> P
 
 
 def listing_read_of(
-    listing: Listing, photos: list[dict[str, Any]], host: User | None, storage: MediaStorage, for_owner: bool
+    listing: Listing,
+    photos: list[dict[str, Any]],
+    host: User | None,
+    storage: MediaStorage,
+    for_owner: bool,
+    exact_location: bool | None = None,
 ) -> ListingRead:
+    """`for_owner`: the host or an admin (moderation notes, the exact location); `exact_location`
+    also for a guest with a confirmed stay (default: as `for_owner`)."""
+    exact = for_owner if exact_location is None else exact_location
+    latitude, longitude = (
+        (listing.latitude, listing.longitude)
+        if exact
+        else approximate_point(listing.id, listing.latitude, listing.longitude)
+    )
     return ListingRead(
         id=listing.id,
         host_id=listing.host,
@@ -180,11 +197,12 @@ def listing_read_of(
         title=listing.title,
         description=listing.description,
         property_type=listing.property_type,
-        address_line=listing.address_line,
+        address_line=listing.address_line if exact else None,
         city=listing.city,
         country=listing.country,
-        latitude=listing.latitude,
-        longitude=listing.longitude,
+        latitude=latitude,
+        longitude=longitude,
+        location_exact=exact,
         max_guests=listing.max_guests,
         bedrooms=listing.bedrooms,
         beds=listing.beds,

@@ -25,6 +25,7 @@ from api.validation import today
 from models.bookings import HOLDS_DATES
 from stayflow.rules.amenities import unknown_amenities
 from stayflow.rules.cities import city_key
+from stayflow.rules.location import approximate_point
 from stayflow.rules.pricing import stay_date_problems
 from stayflow.storage import MediaStorage
 
@@ -33,6 +34,8 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEGREE_LATITUDE = EARTH_RADIUS_KM * math.pi / 180  # the same sphere as the distance
 MAX_PRICE = 10_000_000
 MAX_RADIUS_KM = 500.0
+SUSPENDED_HOST = "SELECT 1 FROM users u WHERE u.id = {t}.host AND u.suspended_at IS NOT NULL"
+"""A listing whose host is suspended is neither searchable nor bookable (one primary-key probe per row)."""
 MAX_GRID_CELLS = 64  # a radius search touching more cells (over ~30 km) filters a gist box instead
 
 
@@ -199,7 +202,8 @@ class SearchQuery:
 def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     """The statement and its arguments (also used by the benchmark to EXPLAIN each kind)."""
     sql = _Sql()
-    where = ["l.status = 'published'"]
+    # A suspended host's listings leave search with the host, and come back when the host is restored.
+    where = ["l.status = 'published'", f"NOT EXISTS ({SUSPENDED_HOST.format(t='l')})"]
     if q.city:
         where.append(f"l.city_key = {sql.arg(city_key(q.city))}")
     if q.country:
@@ -351,12 +355,15 @@ async def run_search(q: SearchQuery, storage: MediaStorage) -> Page[ListingSumma
     statement, args = build_search_sql(q)
     rows = await _fetch(statement, args)
     shown = rows[: q.limit]
+    for r in shown:  # search shows every home at its approximate point (stayflow/rules/location.py)
+        r["shown_point"] = approximate_point(r["id"], r["latitude"], r["longitude"])
     items = [
         ListingSummary(
             id=r["id"], title=r["title"], property_type=r["property_type"], city=r["city"], country=r["country"],
-            latitude=r["latitude"], longitude=r["longitude"], max_guests=r["max_guests"], bedrooms=r["bedrooms"],
-            beds=r["beds"], bathrooms=r["bathrooms"], nightly_price=r["nightly_price"], currency=r["currency"],
-            instant_book=r["instant_book"], rating=Rating(r["rating_average"], r["rating_count"]),
+            latitude=r["shown_point"][0], longitude=r["shown_point"][1], max_guests=r["max_guests"],
+            bedrooms=r["bedrooms"], beds=r["beds"], bathrooms=r["bathrooms"], nightly_price=r["nightly_price"],
+            currency=r["currency"], instant_book=r["instant_book"],
+            rating=Rating(r["rating_average"], r["rating_count"]),
             cover_photo_url=storage.url(r["cover_key"]) if r["cover_key"] else None,
             distance_km=round(r["distance_km"], 2) if r["distance_km"] is not None else None,
         )

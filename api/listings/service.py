@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -27,15 +28,17 @@ from api.pagination import Page, keyset
 from api.posting_limits import count_post
 from api.security import CurrentUser
 from api.validation import invalid
-from models import Listing, ListingPhoto, ListingReport, User
+from models import Booking, Listing, ListingPhoto, ListingReport, User
 from models.listings import ReportStatus
 from stayflow.audit import Actor, record_admin_action
 from stayflow.image_pool import DecoderBusy, photo_decoder
 from stayflow.images import ImageRejected
 from stayflow.rules import listing_status
 from stayflow.rules.amenities import unknown_amenities
+from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, moderation_problems
+from stayflow.rules.listing_edits import material_changes
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.roles import Role
 from stayflow.rules.stays import zone
@@ -45,11 +48,15 @@ from stayflow.temporal import TemporalGateway
 from stayflow.time_zones import zone_of_coordinates
 from workflows.listing_approval import Decision, ListingApprovalWorkflow, ModerationRequest, approval_workflow_id
 
+S_REVIEW = ListingStatus.pending_review.value
+
 # --- reading -------------------------------------------------------------------------------------
 
 
-async def listing_read(listing: Listing, storage: MediaStorage, *, for_owner: bool) -> ListingRead:
-    return (await listing_reads([listing], storage, for_owner=for_owner))[0]
+async def listing_read(
+    listing: Listing, storage: MediaStorage, *, for_owner: bool, exact_location: bool | None = None
+) -> ListingRead:
+    return (await listing_reads([listing], storage, for_owner=for_owner, exact_location=exact_location))[0]
 
 
 async def listing_read_by_id(listing_id: UUID, storage: MediaStorage, *, for_owner: bool) -> ListingRead:
@@ -58,7 +65,9 @@ async def listing_read_by_id(listing_id: UUID, storage: MediaStorage, *, for_own
     return await listing_read(listing, storage, for_owner=for_owner)
 
 
-async def listing_reads(listings: list[Listing], storage: MediaStorage, *, for_owner: bool) -> list[ListingRead]:
+async def listing_reads(
+    listings: list[Listing], storage: MediaStorage, *, for_owner: bool, exact_location: bool | None = None
+) -> list[ListingRead]:
     """A page of listings with their photos and hosts: two queries, whatever the page size."""
     if not listings:
         return []
@@ -67,7 +76,7 @@ async def listing_reads(listings: list[Listing], storage: MediaStorage, *, for_o
     for photo in await ListingPhoto.select().where(ListingPhoto.listing.is_in(ids)).order_by(ListingPhoto.position):
         photos[photo["listing"]].append(photo)
     hosts = {u.id: u for u in await User.objects().where(User.id.is_in(list({x.host for x in listings})))}
-    return [listing_read_of(x, photos[x.id], hosts.get(x.host), storage, for_owner) for x in listings]
+    return [listing_read_of(x, photos[x.id], hosts.get(x.host), storage, for_owner, exact_location) for x in listings]
 
 
 def is_owner(listing: Listing, user: CurrentUser | None) -> bool:
@@ -84,13 +93,41 @@ async def load_own_listing(listing_id: UUID, user: CurrentUser) -> Listing:
 
 
 async def load_visible_listing(listing_id: UUID, user: CurrentUser | None) -> Listing:
-    """Published listings for everyone; others only for their host and admins."""
+    """Published listings of hosts in good standing for everyone; others only for their host and admins."""
     listing = await Listing.objects().get(Listing.id == listing_id)
     if listing is None:
         raise Problem(404, "No such listing.")
-    if listing.status != ListingStatus.published and not is_owner(listing, user):
+    if not is_owner(listing, user) and not await is_public(listing):
         raise Problem(404, "No such listing.")
     return listing
+
+
+async def is_public(listing: Listing) -> bool:
+    """Published, and its host not suspended (a suspension takes the host's listings down with it)."""
+    if listing.status != ListingStatus.published:
+        return False
+    return not await User.exists().where((User.id == listing.host) & User.suspended_at.is_not_null())
+
+
+async def load_bookable_listing(listing_id: UUID, user: CurrentUser) -> Listing:
+    """A listing `user` may book now: public (an admin sees more, but books only what anyone may)."""
+    listing = await load_visible_listing(listing_id, user)
+    if not await is_public(listing):
+        raise Problem(409, "This listing is not taking bookings.", slug="listing-not-bookable")
+    return listing
+
+
+async def sees_exact_location(listing: Listing, user: CurrentUser | None) -> bool:
+    """The host, admins, and guests with a confirmed (or completed) stay at the listing."""
+    if user is None:
+        return False
+    if is_owner(listing, user):
+        return True
+    return await Booking.exists().where(
+        (Booking.listing == listing.id)
+        & (Booking.guest == user.id)
+        & Booking.status.is_in([BookingStatus.confirmed, BookingStatus.completed])
+    )
 
 
 async def listings_of_host(
@@ -149,10 +186,17 @@ async def create_listing(host: CurrentUser, data: ListingCreate) -> Listing:
 
 
 async def update_listing(
-    listing_id: UUID, user: CurrentUser, data: ListingUpdate, temporal: TemporalGateway, settings: Settings
+    listing_id: UUID,
+    user: CurrentUser,
+    data: ListingUpdate,
+    temporal: TemporalGateway,
+    settings: Settings,
+    *,
+    actor: Actor,
 ) -> Listing:
-    """Edits of a published listing go live at once, except a change of location, which sends
-    the listing back through moderation."""
+    """Edits of a published listing go live at once, except material ones (title, description,
+    type, location, a large price change: `stayflow.rules.listing_edits`), which take the listing
+    down to `pending_review` until an admin approves it again."""
     listing = await load_own_listing(listing_id, user)
     if listing.status not in listing_status.EDITABLE:
         raise Problem(409, f"A listing that is {listing.status} cannot be edited.", slug="illegal-transition")
@@ -169,19 +213,20 @@ async def update_listing(
         changes["time_zone"] = zone_of_coordinates(
             changes.get("latitude", listing.latitude), changes.get("longitude", listing.longitude)
         )
-    moved = any(changes.get(f, getattr(listing, f)) != getattr(listing, f) for f in listing_status.LOCATION_FIELDS)
     published = listing.status == ListingStatus.published
+    material = material_changes(listing.to_dict(), changes) if published else []
     if published:
         # A live listing must stay fit for moderation: no bait prices, no emptied description.
         photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
         facts = ListingFacts.of(Listing(**(listing.to_dict() | changes)), photos)
         if problems := moderation_problems(facts):
             raise _not_ready("A published listing must stay ready for review: ", problems)
+    before = {k: _audited(getattr(listing, k)) for k in changes if hasattr(listing, k)}
     changes["updated_at"] = dt.datetime.now(dt.UTC)
     condition = (Listing.id == listing.id) & Listing.status.is_in(list(listing_status.EDITABLE))
-    if moved and published:
-        # Moving a moderated home is the classic bait-and-switch: it goes back to moderation, in the
-        # same statement as the move, and the move is undone if moderation cannot start.
+    if material:
+        # The classic bait and switch: back to moderation, in the same statement as the edit, and
+        # the edit is undone if moderation cannot start.
         changes["status"] = ListingStatus.pending_review
         condition = (Listing.id == listing.id) & (Listing.status == ListingStatus.published)
     async with Listing._meta.db.transaction():
@@ -192,26 +237,55 @@ async def update_listing(
         )
         if not updated:
             raise Problem(409, "The listing changed meanwhile; reload it and try again.", slug="illegal-transition")
-        if moved and published:
+        await audit_if_admin(
+            user, actor, listing, "listing.update", before=before,
+            after={k: _audited(v) for k, v in changes.items() if k in before or k == "status"},
+        )  # fmt: skip
+        if material:
             await start_moderation(temporal, settings, listing, user.full_name)
     fresh = await Listing.objects().get(Listing.id == listing.id)
     assert fresh is not None
     return fresh
 
 
-async def archive_listing(listing_id: UUID, user: CurrentUser) -> None:
+def _audited(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | list | None) else str(value)
+
+
+async def audit_if_admin(
+    user: CurrentUser,
+    actor: Actor,
+    listing: Listing,
+    action: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An admin acting on another's listing through the host's routes is audited like any admin
+    action, in the write's own transaction."""
+    if user.role == Role.admin and listing.host != user.id:
+        await record_admin_action(actor, action, "listing", listing.id, before=before, after=after)
+
+
+async def archive_listing(listing_id: UUID, user: CurrentUser, *, actor: Actor) -> None:
     """Archived listings leave search for good; their bookings and history stay."""
     listing = await load_own_listing(listing_id, user)
-    moved = (
-        await Listing.update({Listing.status: ListingStatus.archived, Listing.updated_at: dt.datetime.now(dt.UTC)})
-        .where((Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["archive"])))
-        .returning(Listing.id)
-    )
-    if not moved:
-        raise Problem(409, f"A listing that is {listing.status} cannot be archived.", slug="illegal-transition")
+    async with Listing._meta.db.transaction():
+        moved = (
+            await Listing.update({Listing.status: ListingStatus.archived, Listing.updated_at: dt.datetime.now(dt.UTC)})
+            .where((Listing.id == listing.id) & Listing.status.is_in(list(listing_status.TRANSITIONS["archive"])))
+            .returning(Listing.id)
+        )
+        if not moved:
+            raise Problem(409, f"A listing that is {listing.status} cannot be archived.", slug="illegal-transition")
+        await audit_if_admin(
+            user, actor, listing, "listing.archive", before={"status": listing.status}, after={"status": "archived"}
+        )
 
 
-async def submit_listing(listing_id: UUID, user: CurrentUser, temporal: TemporalGateway, settings: Settings) -> str:
+async def submit_listing(
+    listing_id: UUID, user: CurrentUser, temporal: TemporalGateway, settings: Settings, *, actor: Actor
+) -> str:
     """Runs the automatic checks now (422 with the reasons), then starts the listing's
     ListingApprovalWorkflow, which holds it in `pending_review` for an admin. Returns the run's id."""
     listing = await load_own_listing(listing_id, user)
@@ -234,6 +308,14 @@ async def submit_listing(listing_id: UUID, user: CurrentUser, temporal: Temporal
         )
         if not moved:
             raise Problem(409, "This listing is already being reviewed.", slug="illegal-transition")
+        await audit_if_admin(
+            user,
+            actor,
+            listing,
+            "listing.submit",
+            before={"status": listing.status},
+            after={"status": "pending_review"},
+        )
         return await start_moderation(temporal, settings, listing, user.full_name)
 
 
@@ -418,15 +500,46 @@ async def _editable_for_photos(listing_id: UUID, user: CurrentUser) -> Listing:
     return listing
 
 
+async def _photos_changed(
+    listing: Listing, user: CurrentUser, actor: Actor, action: str, photo_id: UUID, review: PhotoReview | None
+) -> None:
+    """Inside the photo write's transaction: an admin's write is audited; a published listing
+    whose photos were added or removed goes back to review (a material edit)."""
+    await audit_if_admin(user, actor, listing, action, after={"photo_id": str(photo_id)})
+    if review is None or listing.status != ListingStatus.published:
+        return
+    taken_down = (
+        await Listing.update(
+            {Listing.status: ListingStatus.pending_review, Listing.updated_at: dt.datetime.now(dt.UTC)}
+        )
+        .where((Listing.id == listing.id) & (Listing.status == ListingStatus.published))
+        .returning(Listing.id)
+    )
+    if taken_down:
+        await start_moderation(review.temporal, review.settings, listing, user.full_name)
+
+
+@dataclass(frozen=True)
+class PhotoReview:
+    """What starting a listing's review again needs (a photo added to or removed from a live listing)."""
+
+    temporal: TemporalGateway
+    settings: Settings
+
+
 async def add_photo(
     listing_id: UUID,
     user: CurrentUser,
     read: Callable[[int], Awaitable[bytes]],
     caption: str,
     storage: MediaStorage,
+    *,
+    actor: Actor,
+    review: PhotoReview | None = None,
 ) -> ListingPhoto:
     """Checked by content (JPEG, PNG or WebP), stored, then numbered after the others. `read` gives
-    the upload's bytes, at most the number asked for; the file is read only once the caller may add it."""
+    the upload's bytes, at most the number asked for; the file is read only once the caller may add it.
+    A new photo of a published listing takes it back to review."""
     listing = await _editable_for_photos(listing_id, user)
     if len(caption) > 300:
         raise invalid("caption", "must be at most 300 characters")
@@ -458,6 +571,7 @@ async def add_photo(
                                  width=image.width, height=image.height, size_bytes=len(image.data),
                                  caption=caption.strip(), position=count)  # fmt: skip
             await photo.save()
+            await _photos_changed(listing, user, actor, "listing.photo_add", photo_id, review)
     except BaseException:
         await storage.delete(key)  # no orphan file when the row is not written
         raise
@@ -477,6 +591,7 @@ async def update_photo(
     *,
     caption: str | msgspec.UnsetType = msgspec.UNSET,
     position: int | msgspec.UnsetType = msgspec.UNSET,
+    actor: Actor,
 ) -> ListingPhoto:
     """A new caption, or a new place in the order (0 = cover) with the others moving up or down."""
     listing = await _editable_for_photos(listing_id, user)
@@ -484,28 +599,40 @@ async def update_photo(
     photo = next((p for p in photos if p.id == photo_id), None)
     if photo is None:
         raise Problem(404, "No such photo.")
-    if not isinstance(caption, msgspec.UnsetType):
-        await ListingPhoto.update({ListingPhoto.caption: caption.strip()}).where(ListingPhoto.id == photo.id)
-        photo.caption = caption.strip()
-    if not isinstance(position, msgspec.UnsetType):
-        photos.remove(photo)
-        photos.insert(min(position, len(photos)), photo)
-        await _renumber(photos)
+    async with Listing._meta.db.transaction():
+        if not isinstance(caption, msgspec.UnsetType):
+            await ListingPhoto.update({ListingPhoto.caption: caption.strip()}).where(ListingPhoto.id == photo.id)
+            photo.caption = caption.strip()
+        if not isinstance(position, msgspec.UnsetType):
+            photos.remove(photo)
+            photos.insert(min(position, len(photos)), photo)
+            await _renumber(photos)
+        await _photos_changed(listing, user, actor, "listing.photo_update", photo.id, None)
     return photo
 
 
-async def delete_photo(listing_id: UUID, photo_id: UUID, user: CurrentUser, storage: MediaStorage) -> None:
-    """The file goes too; a published listing keeps at least one photo."""
+async def delete_photo(
+    listing_id: UUID,
+    photo_id: UUID,
+    user: CurrentUser,
+    storage: MediaStorage,
+    *,
+    actor: Actor,
+    review: PhotoReview | None = None,
+) -> None:
+    """The file goes too; a published listing keeps at least one photo, and goes back to review."""
     listing = await _editable_for_photos(listing_id, user)
     remaining = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
     if listing.status == ListingStatus.published and remaining <= 1:
         raise Problem(409, "A published listing keeps at least one photo; upload another first.")
-    deleted = (
-        await ListingPhoto.delete()
-        .where((ListingPhoto.id == photo_id) & (ListingPhoto.listing == listing.id))
-        .returning(ListingPhoto.storage_key)
-    )
-    if not deleted:
-        raise Problem(404, "No such photo.")
+    async with Listing._meta.db.transaction():
+        deleted = (
+            await ListingPhoto.delete()
+            .where((ListingPhoto.id == photo_id) & (ListingPhoto.listing == listing.id))
+            .returning(ListingPhoto.storage_key)
+        )
+        if not deleted:
+            raise Problem(404, "No such photo.")
+        await _photos_changed(listing, user, actor, "listing.photo_delete", photo_id, review)
     await storage.delete(deleted[0]["storage_key"])
     await _renumber(await _ordered_photos(listing.id))

@@ -57,6 +57,7 @@ _KINDS = [
     NotificationKind("calendar_conflict", "A night closed on another platform's calendar is booked here too", sms=True),
     NotificationKind("new_message", "A new message in one of your conversations"),
     NotificationKind("password_reset", "Password reset requested", security=True),
+    NotificationKind("email_verification", "Confirm your email address", security=True),
 ]
 
 KINDS: dict[str, NotificationKind] = {kind.name: kind for kind in _KINDS}

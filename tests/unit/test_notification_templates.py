@@ -74,6 +74,9 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
     "password_reset": lambda: templates.password_reset_email(
         full_name="Ada Lovelace", reset_url=URL, token="secret-code", valid_minutes=30
     ),
+    "email_verification": lambda: templates.email_verification_email(
+        full_name="Ada Lovelace", verify_url=URL, token="secret-code"
+    ),
 }
 
 
@@ -90,7 +93,7 @@ def test_each_kind_renders_email_and_short_text(kind: str) -> None:
     assert email.html.startswith("<p>Hi Ada,</p>")
     assert f'href="{URL.replace("&", "&amp;")}"' in email.html
     assert "<b>" not in email.html and "<the>" not in email.html and "<home>" not in email.html
-    if kind != "password_reset":
+    if kind not in ("password_reset", "email_verification"):  # no user text in these
         assert "&lt;" in email.html  # the title (and reasons, excerpts) arrive escaped
     assert notice.short and "\n" not in notice.short and "Hi Ada" not in notice.short
     assert len(sms_text(notice.short)) <= SMS_LIMIT and sms_text(notice.short).startswith("Stayflow: ")
@@ -128,8 +131,9 @@ def test_a_changed_booking_is_told_its_new_stay_once_and_what_it_costs_now() -> 
     assert "(booked from 2027-03-01 to 2027-03-04). Now 2027-03-01 to 2027-03-05" in asked
 
 
-def test_secrets_stay_in_the_mailbox() -> None:
-    notice = RENDERERS["password_reset"]()
+@pytest.mark.parametrize("kind", ["password_reset", "email_verification"])
+def test_secrets_stay_in_the_mailbox(kind: str) -> None:
+    notice = RENDERERS[kind]()
     assert "secret-code" in notice.email.text and "secret-code" not in notice.short and URL not in notice.short
 
 
