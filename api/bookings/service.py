@@ -1,46 +1,51 @@
 """Booking a stay, the host's answer and cancelling: the business process behind the endpoints.
 
-A booking is priced (the same `priced_stay` as quotes), recorded holding its nights
-(PostgreSQL's exclusion constraint refuses a second holder: 409) and handed to its
-BookingWorkflow, which moves every cent in its activities. Each function takes plain typed
+A booking is priced (the same `priced_stay` as quotes) here, then placed by its own
+BookingWorkflow (update-with-start): the run's first step records it holding its nights
+(PostgreSQL's exclusion constraint refuses a second holder: 409), and the run moves every cent
+in its activities. Each function takes plain typed
 inputs and raises `Problem` for what the caller must hear; Temporal's and PostgreSQL's other
 failures are mapped once, in `api/errors.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from temporalio.client import (
+    WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.bookings.reads import booking_payment, booking_read, load_booking_for, paid_stay
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
-from api.errors import Problem, caused_by, invalid
+from api.errors import Problem, invalid
 from api.listings import load_visible_listing
 from api.security import CurrentUser
 from models import Booking, BookingChange, Listing, Payment
 from stayflow.audit import Actor, record_admin_action
-from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.booking_status import CANCELLABLE, WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Canceller, Policy, credit_lines, refund_for_cancellation
 from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 from workflows.booking import BookingWorkflow, booking_workflow_id
-from workflows.payloads.booking import BookingRequest, HostDecision
+from workflows.payloads.booking import BookingRequest, HostDecision, Placement, PlacementOutcome, PlacementResult
 from workflows.payloads.cancellation import CancellationRequest
 
 
@@ -49,11 +54,23 @@ def request_hash(data: msgspec.Struct) -> str:
     return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
+BOOKING_IDS = uuid.UUID("6f1d2c1e-4b1a-5c3e-9a57-5b0c0c0a8f15")
+PLACE_ANSWER = 10.0
+"""Seconds the API waits for the booking's run to answer `place` before it answers 503."""
+
+
+def booking_id_for(guest_id: UUID, idempotency_key: str) -> UUID:
+    """The booking a guest's request makes: the same key, the same booking (and workflow id)."""
+    return uuid.uuid5(BOOKING_IDS, f"{guest_id}:{idempotency_key}")
+
+
 async def create_booking(
     guest: CurrentUser, data: BookingCreate, idempotency_key: str, settings: Settings, temporal: TemporalGateway
 ) -> BookingRead:
-    """Record the booking holding its nights, with its payment, and start its BookingWorkflow
-    (`pending_payment`). The same key and body again answer the same booking."""
+    """Start (or join) the booking's BookingWorkflow and send it the `place` update in one call
+    (update-with-start): the run's first step inserts the booking holding its nights, so a booking
+    row never exists without its process. The same key and body again join the same run and get
+    the same answer: the booking (`pending_payment` or later), or the same refusal."""
     digest = request_hash(data)
     replay = await _replay(guest.id, idempotency_key, digest)
     if replay is not None:
@@ -63,14 +80,15 @@ async def create_booking(
         raise invalid("listing_id", "you cannot book your own listing")
     quote = await priced_stay(listing, data.check_in, data.check_out, data.guests)
     platform = await current_platform()
-    booking = Booking(
-        listing=listing.id,
-        guest=guest.id,
-        host=listing.host,
-        check_in=data.check_in,
-        check_out=data.check_out,
+    booking_id = booking_id_for(guest.id, idempotency_key)
+    placement = Placement(
+        booking_id=str(booking_id),
+        listing_id=str(listing.id),
+        guest_id=str(guest.id),
+        host_id=str(listing.host),
+        check_in=data.check_in.isoformat(),
+        check_out=data.check_out.isoformat(),
         guests=data.guests,
-        status=BookingStatus.pending_payment,
         price=quote_json(quote),
         total=quote.total,
         currency=quote.currency,
@@ -87,60 +105,99 @@ async def create_booking(
                 currency=quote.currency,
             )
         ),
+        max_unconfirmed=settings.max_unconfirmed_bookings_per_guest,
+    )
+    start = WithStartWorkflowOperation(
+        BookingWorkflow.run,
+        BookingRequest(
+            booking_id=str(booking_id),
+            listing_id=str(listing.id),
+            guest_id=str(guest.id),
+            host_id=str(listing.host),
+            check_in=data.check_in.isoformat(),
+            check_out=data.check_out.isoformat(),
+            instant_book=listing.instant_book,
+            host_response_hours=platform.host_response_window_hours,
+            review_window_days=platform.review_window_days,
+            payment_authentication_minutes=settings.payment_authentication_minutes,
+            total=quote.total,
+            await_placement=True,
+            request_hash=digest,
+        ),
+        id=booking_workflow_id(booking_id),
+        task_queue=settings.task_queue,
+        # A repeat joins the running run; an ended run is never started again (its result is the answer).
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        memo={"request_hash": digest},
+        static_summary=f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}",
     )
     try:
-        async with Booking._meta.db.transaction():
-            # One booking request of a guest at a time, so the unconfirmed limit holds under races.
-            await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
-            holding = await Booking.count().where((Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED)))
-            if holding >= settings.max_unconfirmed_bookings_per_guest:
-                raise Problem(
-                    409,
-                    f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
-                    slug="too-many-unconfirmed",
-                )
-            await booking.save()
-            await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
-    except Exception as exc:
-        # Another booking took a night meanwhile: the exclusion violation is answered by api/errors.py.
-        if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
-            replay = await _replay(guest.id, idempotency_key, digest)
-            if replay is not None:
-                return await booking_read(replay)
-        raise
-    try:
         client = await temporal.client()
-        await client.start_workflow(
-            BookingWorkflow.run,
-            BookingRequest(
-                booking_id=str(booking.id),
-                listing_id=str(listing.id),
-                guest_id=str(guest.id),
-                host_id=str(listing.host),
-                check_in=data.check_in.isoformat(),
-                check_out=data.check_out.isoformat(),
-                instant_book=listing.instant_book,
-                host_response_hours=platform.host_response_window_hours,
-                review_window_days=platform.review_window_days,
-                payment_authentication_minutes=settings.payment_authentication_minutes,
-                total=quote.total,
+        outcome: PlacementOutcome = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                BookingWorkflow.place, placement, start_workflow_operation=start, id=f"place-{digest[:32]}"
             ),
-            id=booking_workflow_id(booking.id),
-            task_queue=settings.task_queue,
-            static_summary=f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}",
+            timeout=PLACE_ANSWER,
         )
-    except Exception as exc:
-        if await _workflow_exists(temporal, booking.id):  # the start went through after all
-            return await booking_read(booking)
-        # No process, no hold: free the nights rather than leave an orphan booking.
-        await Booking.update(
-            {
-                Booking.status: BookingStatus.payment_failed,
-                Booking.status_reason: "The booking could not be started; try again.",
-            }
-        ).where(Booking.id == booking.id)
-        raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
-    return await booking_read(booking)
+    except WorkflowAlreadyStartedError:
+        outcome = await _ended_placement(temporal, booking_id, digest)
+    except WorkflowUpdateFailedError as exc:
+        kind = getattr(exc.cause, "type", "")
+        if kind == "KeyReused":
+            raise Problem(
+                422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused"
+            ) from exc
+        raise Problem(409, str(getattr(exc.cause, "message", "") or exc), slug="idempotency-key-expired") from exc
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        # Unknown whether the run took it: a repeat with the same key joins it and learns the answer.
+        raise Problem(
+            503,
+            "We could not confirm the booking in time. Repeat the request with the same Idempotency-Key "
+            "to learn whether it was made; you are charged at most once.",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return await _placement_answer(outcome, booking_id)
+
+
+async def _ended_placement(temporal: TemporalGateway, booking_id: UUID, digest: str) -> PlacementOutcome:
+    """A repeat after the booking's run ended: the booking if it was placed, else the run's refusal."""
+    if await Booking.exists().where(Booking.id == booking_id):
+        return PlacementOutcome("placed")
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id))
+    described = await handle.describe(rpc_timeout=timedelta(seconds=5))
+    if await described.memo_value("request_hash", "") != digest:
+        return PlacementOutcome("key_reused")
+    result = await handle.result(rpc_timeout=timedelta(seconds=5))
+    refusals: dict[str, PlacementResult] = {
+        "dates_taken": "dates_taken",
+        "too_many_unconfirmed": "too_many_unconfirmed",
+        "key_reused": "key_reused",
+    }
+    return PlacementOutcome(refusals.get(str(result), "expired"))
+
+
+async def _placement_answer(outcome: PlacementOutcome, booking_id: UUID) -> BookingRead:
+    if outcome.outcome == "placed":
+        booking = await Booking.objects().get(Booking.id == booking_id)
+        assert booking is not None  # inserted by the run before it answered
+        return await booking_read(booking)
+    if outcome.outcome == "dates_taken":
+        raise Problem(409, "Those dates were just taken.", slug="dates-unavailable")
+    if outcome.outcome == "too_many_unconfirmed":
+        raise Problem(
+            409,
+            outcome.message or "You already have too many unconfirmed bookings; wait for them to settle first.",
+            slug="too-many-unconfirmed",
+        )
+    if outcome.outcome == "key_reused":
+        raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+    raise Problem(
+        409,
+        "This request expired before the booking was made; send it with a new Idempotency-Key.",
+        slug="idempotency-key-expired",
+    )
 
 
 async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
@@ -150,14 +207,6 @@ async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
     if earlier.request_hash != digest:
         raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
     return earlier
-
-
-async def _workflow_exists(temporal: TemporalGateway, booking_id: UUID) -> bool:
-    try:
-        await (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id)).describe()
-    except Exception:
-        return False
-    return True
 
 
 async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temporal: TemporalGateway) -> BookingRead:

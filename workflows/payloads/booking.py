@@ -4,7 +4,7 @@ its activities take and answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,45 @@ class BookingRequest:
     review_window_days: int = 14
     total: int = 0
     """The stay's total when booked (0 in runs started before changes existed)."""
+    await_placement: bool = False
+    request_hash: str = ""
+    """What the Idempotency-Key was first used with (a `place` with another body is refused)."""
+    """True (the API): the booking's rows are not there yet; the run's first step is the `place`
+    update that inserts them (update-with-start), so no booking row ever exists without its run."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The booking the API priced, for the `place` update to insert holding its nights."""
+
+    booking_id: str
+    listing_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    guests: int
+    price: dict[str, Any]
+    total: int
+    currency: str
+    payment_method: str
+    idempotency_key: str
+    request_hash: str
+    review_window_days: int
+    terms: dict[str, Any]
+    max_unconfirmed: int
+    """The guest may hold at most this many bookings unpaid or awaiting a host (the API's setting)."""
+
+
+PlacementResult = Literal["placed", "dates_taken", "too_many_unconfirmed", "key_reused", "expired"]
+
+
+@dataclass(frozen=True)
+class PlacementOutcome:
+    """The `place` update's answer: `placed` (the rows hold the nights), or why nothing was stored."""
+
+    outcome: PlacementResult
+    message: str = ""
 
 
 @dataclass(frozen=True)
