@@ -16,7 +16,7 @@ import hashlib
 import json
 import uuid
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from uuid import UUID
 
 import msgspec
@@ -264,22 +264,44 @@ async def cancel_booking(
     by: Canceller = (
         "admin" if as_admin else "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
     )
-    claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
+    claim = cancellation_claim(idempotency_key, by, reason)
     if booking.cancellation_key is not None:
-        if booking.cancellation_key == claim:
-            if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
-                await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
-        if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
+        same = booking.cancellation_key == claim
+        if not same and booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
-        raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
+        taken = booking.status not in CANCELLABLE
+        if not taken:
+            # The claim may never have reached the run (the API stopped in between): send it as it
+            # was decided. One that no longer fits the booking is withdrawn and decided afresh below.
+            taken = await _resend_cancellation(
+                temporal,
+                booking,
+                payment,
+                booking.cancelled_by or by,
+                reason if same else "as asked in an earlier request",
+            )
+            if not taken:
+                await _withdraw_claim(
+                    booking.id,
+                    booking.cancellation_key,
+                    booking.cancelled_by,
+                    booking.refund_amount,
+                    actor,
+                    "the claimed cancellation no longer fit the booking",
+                )
+                booking = await load_booking_for(booking_id, user)
+                payment = await booking_payment(booking.id)
+        if taken:
+            if same:
+                return await _cancel_answer(booking, payment, rule="as decided when the cancellation was made")
+            raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
     if booking.status not in CANCELLABLE:
         raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
     listing = await Listing.objects().get(Listing.id == booking.listing)
     assert listing is not None
     decision = refund_for_cancellation(
         paid=paid_stay(booking),
-        policy=listing.cancellation_policy,
+        policy=cast(Policy, listing.cancellation_policy),
         cancelled_by=by,
         cancelled_at=dt.datetime.now(dt.UTC),
     )
@@ -334,25 +356,7 @@ async def cancel_booking(
         ) from exc
     except (WorkflowUpdateFailedError, RPCError) as exc:
         cause = exc.cause if isinstance(exc, WorkflowUpdateFailedError) else exc
-        async with Booking._meta.db.transaction():
-            await Booking.update(
-                {
-                    Booking.cancellation_key: None,
-                    Booking.cancelled_by: None,
-                    Booking.refund_amount: None,
-                    Booking.refund_lines: None,
-                }
-            ).where(Booking.id == booking.id)
-            if by == "admin":  # the claim was audited: so is its withdrawal
-                await record_admin_action(
-                    actor,
-                    "booking.cancel_refused",
-                    "booking",
-                    booking.id,
-                    before={"cancelled_by": by, "refund_amount": amount},
-                    after={"cancelled_by": None, "refund_amount": None},
-                    reason=str(cause or exc),
-                )
+        await _withdraw_claim(booking.id, claim, by, amount, actor, str(cause or exc))
         raise Problem(409, str(cause or exc), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
@@ -365,26 +369,66 @@ async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: Can
     await handle.execute_update(BookingWorkflow.cancel, request)
 
 
+def cancellation_claim(idempotency_key: str, by: str, reason: str) -> str:
+    """What a cancellation request writes on the booking: its key and what it asked."""
+    return f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
+
+
+async def _withdraw_claim(
+    booking_id: UUID, claim: str, by: str | None, amount: int | None, actor: Actor, why: str
+) -> None:
+    """The run refused the claimed cancellation: nothing stays claimed (an admin's claim was
+    audited, so is its withdrawal)."""
+    async with Booking._meta.db.transaction():
+        withdrawn = (
+            await Booking.update(
+                {
+                    Booking.cancellation_key: None,
+                    Booking.cancelled_by: None,
+                    Booking.refund_amount: None,
+                    Booking.refund_lines: None,
+                }
+            )
+            .where((Booking.id == booking_id) & (Booking.cancellation_key == claim))
+            .returning(Booking.id)
+        )
+        if withdrawn and by == "admin":
+            await record_admin_action(
+                actor,
+                "booking.cancel_refused",
+                "booking",
+                booking_id,
+                before={"cancelled_by": by, "refund_amount": amount},
+                after={"cancelled_by": None, "refund_amount": None},
+                reason=why,
+            )
+
+
 async def _resend_cancellation(
     temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
-) -> None:
+) -> bool:
+    """Send the cancellation claimed on the booking (again); whether the run has it now. False:
+    it no longer fits (the payment was captured after the refund was decided, or the run refused)."""
     amount = booking.refund_amount or 0
     stored = json.loads(booking.refund_lines) if isinstance(booking.refund_lines, str) else booking.refund_lines
+    captured = payment.status in WAS_CAPTURED
+    if captured and not amount and not stored:
+        return False  # decided on an uncaptured hold, which has been captured since
     request = CancellationRequest(
         booking_id=str(booking.id),
         cancelled_by=by,
         reason=reason,
         refund=amount,
         lines=stored if stored is not None else [{"description": "Refund", "amount": amount}] if amount else [],
-        captured=payment.status in WAS_CAPTURED,
+        captured=captured,
         total=booking.total,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
         await _hand_over_cancellation(handle, request)
     except WorkflowUpdateFailedError as exc:
-        if "already being cancelled" not in str(exc.cause or exc):
-            raise  # the run refused: api/errors.py answers 409 with its reason
+        return "already being cancelled" in str(exc.cause or exc)
+    return True
 
 
 async def _cancel_answer(booking: Booking, payment: Payment, *, rule: str) -> CancelAnswer:
