@@ -10,15 +10,16 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import record_notification
 from models import Booking, BookingChange, Listing, Message, Notification, Payment, User
 from stayflow import templates
-from stayflow.rules.booking_status import BookingStatus, sources_of
+from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, sources_of
 from stayflow.settings import Settings
-from workflows.payloads.booking import BookingNotice, BookingNotices, StatusChange
+from workflows.payloads.booking import BookingNotice, BookingNotices, Placement, PlacementOutcome, StatusChange
 
 
 async def booking_and_payment(booking_id: str) -> tuple[Booking, Payment]:
@@ -30,9 +31,73 @@ async def booking_and_payment(booking_id: str) -> tuple[Booking, Payment]:
     return booking, payment
 
 
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    while exc is not None:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 class BookingActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @activity.defn
+    async def place_booking(self, placement: Placement) -> PlacementOutcome:
+        """The booking's first step, run by its own workflow: insert the booking and its payment
+        holding the nights, in one transaction, or nothing. Idempotent: a row with this id already
+        there (a retried step) is `placed`. The exclusion constraint decides a race for the nights."""
+        booking_id, guest_id = UUID(placement.booking_id), UUID(placement.guest_id)
+        try:
+            async with Booking._meta.db.transaction():
+                # One booking request of a guest at a time, so the unconfirmed limit holds under races.
+                await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest_id))
+                if await Booking.exists().where(Booking.id == booking_id):
+                    return PlacementOutcome("placed")
+                unconfirmed = await Booking.select(Booking.check_in, Booking.check_out).where(
+                    (Booking.guest == guest_id) & Booking.status.is_in(list(UNCONFIRMED))
+                )
+                holding = len(unconfirmed)
+                if holding >= placement.max_unconfirmed:
+                    return PlacementOutcome(
+                        "too_many_unconfirmed",
+                        f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
+                    )
+                held = sum((b["check_out"] - b["check_in"]).days for b in unconfirmed)
+                nights = (dt.date.fromisoformat(placement.check_out) - dt.date.fromisoformat(placement.check_in)).days
+                if held + nights > placement.max_unconfirmed_nights:
+                    return PlacementOutcome(
+                        "too_many_unconfirmed_nights",
+                        f"At most {placement.max_unconfirmed_nights} nights may wait unconfirmed per guest; you hold "
+                        f"{held} and ask for {nights}. Wait for your other bookings to settle first.",
+                    )
+                await Booking(
+                    id=booking_id,
+                    listing=UUID(placement.listing_id),
+                    guest=guest_id,
+                    host=UUID(placement.host_id),
+                    check_in=dt.date.fromisoformat(placement.check_in),
+                    check_out=dt.date.fromisoformat(placement.check_out),
+                    guests=placement.guests,
+                    status=BookingStatus.pending_payment,
+                    price=placement.price,
+                    total=placement.total,
+                    currency=placement.currency,
+                    payment_method=placement.payment_method,
+                    idempotency_key=placement.idempotency_key,
+                    request_hash=placement.request_hash,
+                    review_window_days=placement.review_window_days,
+                    terms=placement.terms,
+                ).save()
+                await Payment(booking=booking_id, amount=placement.total, currency=placement.currency).save()
+        except Exception as exc:
+            if _caused_by(exc, asyncpg.exceptions.ExclusionViolationError):
+                return PlacementOutcome("dates_taken", "Those dates were just taken.")
+            if _caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the key, on a row of another id
+                return PlacementOutcome("key_reused", "This Idempotency-Key was used with a different request.")
+            raise
+        return PlacementOutcome("placed")
 
     @activity.defn
     async def set_booking_status(self, change: StatusChange) -> str:

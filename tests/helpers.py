@@ -107,6 +107,15 @@ async def confirmed_booking(
     return dict(created) | {"listing": home}
 
 
+async def change(
+    client: AsyncClient, who: SignedIn, booking_id: str, body: dict[str, Any], key: str | None = None
+) -> Any:
+    """`PATCH /bookings/{id}`: the guest changes dates or guests."""
+    return await client.patch(
+        f"/api/v1/bookings/{booking_id}", json=body, headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
+    )
+
+
 def sign(payload: str, secret: str, at: int | None = None) -> str:
     """A `Stripe-Signature` header for `payload`, as Stripe computes it."""
     timestamp = at or int(time.time())

@@ -73,6 +73,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         documents.issue_invoice_and_receipt,
         documents.issue_change_documents,
         # a booking's rows and what it tells guest and host
+        bookings.place_booking,
         bookings.set_booking_status,
         bookings.notify,
         bookings.notify_all,

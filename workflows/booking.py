@@ -11,6 +11,10 @@
 4. A durable timer until check-out -> `completed`. Check-in and check-out are UTC instants the API
    computed on the listing's local clock (the booking's frozen terms), so the run never reads the
    tz database; a request expires no later than check-in.
+0. Placing (runs the API starts with update-with-start): the `place` update inserts the booking and
+   its payment holding the nights (a local activity) and answers the API with the booking or why
+   not (dates taken, too many unconfirmed bookings); refused, the run ends holding nothing. A
+   repeat of the request joins the run and hears the same answer.
 At any live stage the `cancel` update ends the wait it interrupts and runs the
 CancellationRefundWorkflow (child): void or refund, credit note, `cancelled`, both told. The
 update answers as soon as the cancellation is taken (a capture under way is waited for first).
@@ -45,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         BookingState,
         HostDecision,
         PaymentEvent,
+        Placement,
+        PlacementOutcome,
         StatusChange,
         TimelineStep,
     )
@@ -57,6 +63,10 @@ from workflows.payment_capture import PaymentCaptureWorkflow, capture_and_confir
 from workflows.policies import DB, PROVIDER_RETRY
 from workflows.review_reminders import ReviewPeriod, ReviewReminderWorkflow, review_workflow_id
 from workflows.search_attributes import BOOKING_ID, BOOKING_STATUS, GUEST_ID, HOST_ID, LISTING_ID
+
+PLACE_WINDOW = timedelta(hours=1)
+"""How long a run started by update-with-start waits for its `place` update (lost only if the
+Temporal server restarted before a worker took it; a repeat of the request brings it again)."""
 
 MAX_HOLD = timedelta(days=6)
 """A card hold lasts at most 7 days at Stripe: no wait for the host may outlive it."""
@@ -76,6 +86,8 @@ class Phase(StrEnum):
     run can take now (a decision only while awaiting the host, a change only during the stay)."""
 
     starting = "starting"
+    placing = "placing"
+    """Waiting for (or running) the `place` update that inserts the booking's rows."""
     authorizing = "authorizing"
     """Holding the money on the card, 3-D Secure included."""
     awaiting_host = "awaiting_host"
@@ -119,9 +131,11 @@ class Changes:
 
 @workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class BookingWorkflow:
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, request: BookingRequest) -> None:
+        # (The request is known from the start: a `place` update may come before `run` begins.)
         self._state = BookingState()
-        self._request: BookingRequest | None = None
+        self._request: BookingRequest | None = request
         self._phase = Phase.starting
         self._decision: HostDecision | None = None
         self._payment_events: list[PaymentEvent] = []
@@ -132,6 +146,8 @@ class BookingWorkflow:
         self._times = (dt.datetime.min.replace(tzinfo=dt.UTC),) * 2
         """The check-in and check-out instants as they are now (UTC)."""
         self._deliveries: list[asyncio.Task[bool]] = []
+        self._placing = False
+        self._placement: PlacementOutcome | None = None
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -281,6 +297,17 @@ class BookingWorkflow:
         self._stay = (request.check_in, request.check_out, request.total)
         self._times = (_instant(request.check_in_at), _instant(request.check_out_at))
         ref = BookingRef(request.booking_id)
+        if request.await_placement:
+            self._phase = Phase.placing
+            try:
+                await workflow.wait_condition(lambda: self._placement is not None, timeout=PLACE_WINDOW)
+            except TimeoutError:
+                await workflow.wait_condition(lambda: self._placement is not None or not self._placing)
+            if self._placement is None or self._placement.outcome != "placed":
+                # Nothing was stored: the run ends holding nothing, its result the answer a repeat gets.
+                self._phase = Phase.closing
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                return self._placement.outcome if self._placement is not None else "expired"
         workflow.upsert_search_attributes(
             [
                 BOOKING_ID.value_set(request.booking_id),
@@ -409,6 +436,30 @@ class BookingWorkflow:
         return self._state.status
 
     # -- messages -------------------------------------------------------------------------
+
+    @workflow.update
+    async def place(self, placement: Placement) -> PlacementOutcome:
+        """Insert the booking holding its nights (once: a repeat waits for and hears the first answer)."""
+        assert self._request is not None
+        if not self._placing:
+            self._placing = True
+            self._placement = await self._db_step(BookingActivities.place_booking, placement)
+        await workflow.wait_condition(lambda: self._placement is not None)
+        assert self._placement is not None
+        return self._placement
+
+    @place.validator
+    def _validate_place(self, placement: Placement) -> None:
+        assert self._request is not None
+        if placement.booking_id != self._request.booking_id or placement.guest_id != self._request.guest_id:
+            raise ValueError("this placement is not this run's booking")
+        if placement.request_hash != self._request.request_hash:
+            raise ApplicationError("This Idempotency-Key was used with a different request.", type="KeyReused")
+        if not self._request.await_placement or (self._phase == Phase.closing and self._placement is None):
+            raise ApplicationError(
+                "This request expired before the booking was made; send it with a new Idempotency-Key.",
+                type="PlacementExpired",
+            )
 
     @workflow.update
     async def decide(self, decision: HostDecision) -> str:

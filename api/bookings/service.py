@@ -1,28 +1,33 @@
 """Booking a stay, the host's answer and cancelling: the business process behind the endpoints.
 
-A booking is priced (the same `priced_stay` as quotes), recorded holding its nights
-(PostgreSQL's exclusion constraint refuses a second holder: 409) and handed to its
-BookingWorkflow, which moves every cent in its activities. Each function takes plain typed
+A booking is priced (the same `priced_stay` as quotes) here, then placed by its own
+BookingWorkflow (update-with-start): the run's first step records it holding its nights
+(PostgreSQL's exclusion constraint refuses a second holder: 409), and the run moves every cent
+in its activities. Each function takes plain typed
 inputs and raises `Problem` for what the caller must hear; Temporal's and PostgreSQL's other
 failures are mapped once, in `api/errors.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-import asyncpg
 import msgspec
 from temporalio.client import (
+    WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.accounts.verification import require_verified_email
@@ -36,12 +41,12 @@ from api.bookings.reads import (
 )
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
 from api.calendar.service import current_platform, priced_stay
-from api.errors import Problem, caused_by, invalid
+from api.errors import Problem, invalid
 from api.listings.service import load_bookable_listing
 from api.security import CurrentUser
 from models import Booking, BookingChange, Payment
 from stayflow.audit import Actor, record_admin_action
-from stayflow.rules.booking_status import CANCELLABLE, UNCONFIRMED, WAS_CAPTURED, BookingStatus, PaymentStatus
+from stayflow.rules.booking_status import CANCELLABLE, WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.change_refunds import refund_under_rule
 from stayflow.rules.pricing import quote_json
 from stayflow.rules.refunds import Canceller, Policy, credit_lines, refund_for_cancellation
@@ -49,7 +54,7 @@ from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway, TemporalUnavailable, bounded
 from workflows.booking import BookingWorkflow, booking_workflow_id
-from workflows.payloads.booking import BookingRequest, HostDecision
+from workflows.payloads.booking import BookingRequest, HostDecision, Placement, PlacementOutcome, PlacementResult
 from workflows.payloads.cancellation import CancellationRequest
 
 DECIDE_WITHIN = timedelta(seconds=8)
@@ -62,11 +67,23 @@ def request_hash(data: msgspec.Struct) -> str:
     return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
+BOOKING_IDS = uuid.UUID("6f1d2c1e-4b1a-5c3e-9a57-5b0c0c0a8f15")
+PLACE_ANSWER = 10.0
+"""Seconds the API waits for the booking's run to answer `place` before it answers 503."""
+
+
+def booking_id_for(guest_id: UUID, idempotency_key: str) -> UUID:
+    """The booking a guest's request makes: the same key, the same booking (and workflow id)."""
+    return uuid.uuid5(BOOKING_IDS, f"{guest_id}:{idempotency_key}")
+
+
 async def create_booking(
     guest: CurrentUser, data: BookingCreate, idempotency_key: str, settings: Settings, temporal: TemporalGateway
 ) -> BookingRead:
-    """Record the booking holding its nights, with its payment, and start its BookingWorkflow
-    (`pending_payment`). The same key and body again answer the same booking."""
+    """Start (or join) the booking's BookingWorkflow and send it the `place` update in one call
+    (update-with-start): the run's first step inserts the booking holding its nights, so a booking
+    row never exists without its process. The same key and body again join the same run and get
+    the same answer: the booking (`pending_payment` or later), or the same refusal."""
     digest = request_hash(data)
     replay = await _replay(guest.id, idempotency_key, digest)
     if replay is not None:
@@ -87,14 +104,15 @@ async def create_booking(
         check_in_time=listing.check_in_time,
         check_out_time=listing.check_out_time,
     )
-    booking = Booking(
-        listing=listing.id,
-        guest=guest.id,
-        host=listing.host,
-        check_in=data.check_in,
-        check_out=data.check_out,
+    booking_id = booking_id_for(guest.id, idempotency_key)
+    placement = Placement(
+        booking_id=str(booking_id),
+        listing_id=str(listing.id),
+        guest_id=str(guest.id),
+        host_id=str(listing.host),
+        check_in=data.check_in.isoformat(),
+        check_out=data.check_out.isoformat(),
         guests=data.guests,
-        status=BookingStatus.pending_payment,
         price=quote_json(quote),
         total=quote.total,
         currency=quote.currency,
@@ -103,74 +121,104 @@ async def create_booking(
         request_hash=digest,
         review_window_days=platform.review_window_days,
         terms=terms_json(terms),
+        max_unconfirmed=settings.max_unconfirmed_bookings_per_guest,
+        max_unconfirmed_nights=settings.max_unconfirmed_nights_per_guest,
+    )
+    start = WithStartWorkflowOperation(
+        BookingWorkflow.run,
+        BookingRequest(
+            booking_id=str(booking_id),
+            listing_id=str(listing.id),
+            guest_id=str(guest.id),
+            host_id=str(listing.host),
+            check_in=data.check_in.isoformat(),
+            check_out=data.check_out.isoformat(),
+            instant_book=listing.instant_book,
+            host_response_hours=platform.host_response_window_hours,
+            review_window_days=platform.review_window_days,
+            payment_authentication_minutes=settings.payment_authentication_minutes,
+            total=quote.total,
+            await_placement=True,
+            request_hash=digest,
+            check_in_at=terms.clock.night_starts(data.check_in).isoformat(),
+            check_out_at=terms.clock.stay_ends(data.check_out).isoformat(),
+        ),
+        id=booking_workflow_id(booking_id),
+        task_queue=settings.task_queue,
+        # A repeat joins the running run; an ended run is never started again (its result is the answer).
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        memo={"request_hash": digest},
+        static_summary=f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}",
     )
     try:
-        async with Booking._meta.db.transaction():
-            # One booking request of a guest at a time, so the unconfirmed limit holds under races.
-            await Booking.raw("SELECT pg_advisory_xact_lock(hashtext({}))", str(guest.id))
-            unconfirmed = await Booking.select(Booking.check_in, Booking.check_out).where(
-                (Booking.guest == guest.id) & Booking.status.is_in(list(UNCONFIRMED))
-            )
-            holding = len(unconfirmed)
-            if holding >= settings.max_unconfirmed_bookings_per_guest:
-                raise Problem(
-                    409,
-                    f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
-                    slug="too-many-unconfirmed",
-                )
-            held = sum((b["check_out"] - b["check_in"]).days for b in unconfirmed)
-            nights = (data.check_out - data.check_in).days
-            if held + nights > settings.max_unconfirmed_nights_per_guest:
-                raise Problem(
-                    409,
-                    f"At most {settings.max_unconfirmed_nights_per_guest} nights may wait unconfirmed per guest; "
-                    f"you hold {held} and ask for {nights}. Wait for your other bookings to settle first.",
-                    slug="too-many-unconfirmed-nights",
-                )
-            await booking.save()
-            await Payment(booking=booking.id, amount=quote.total, currency=quote.currency).save()
-    except Exception as exc:
-        # Another booking took a night meanwhile: the exclusion violation is answered by api/errors.py.
-        if caused_by(exc, asyncpg.exceptions.UniqueViolationError):  # the same key, racing
-            replay = await _replay(guest.id, idempotency_key, digest)
-            if replay is not None:
-                return await booking_read(replay, viewer=guest.id)
-        raise
-    try:
         client = await temporal.client()
-        await client.start_workflow(
-            BookingWorkflow.run,
-            BookingRequest(
-                booking_id=str(booking.id),
-                listing_id=str(listing.id),
-                guest_id=str(guest.id),
-                host_id=str(listing.host),
-                check_in=data.check_in.isoformat(),
-                check_out=data.check_out.isoformat(),
-                instant_book=listing.instant_book,
-                host_response_hours=platform.host_response_window_hours,
-                review_window_days=platform.review_window_days,
-                payment_authentication_minutes=settings.payment_authentication_minutes,
-                total=quote.total,
-                check_in_at=terms.clock.night_starts(data.check_in).isoformat(),
-                check_out_at=terms.clock.stay_ends(data.check_out).isoformat(),
+        outcome: PlacementOutcome = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                BookingWorkflow.place, placement, start_workflow_operation=start, id=f"place-{digest[:32]}"
             ),
-            id=booking_workflow_id(booking.id),
-            task_queue=settings.task_queue,
-            static_summary=f"Booking of “{listing.title}” by {guest.full_name}, {data.check_in} to {data.check_out}",
+            timeout=PLACE_ANSWER,
         )
-    except Exception as exc:
-        if await _workflow_exists(temporal, booking.id):  # the start went through after all
-            return await booking_read(booking, viewer=guest.id)
-        # No process, no hold: free the nights rather than leave an orphan booking.
-        await Booking.update(
-            {
-                Booking.status: BookingStatus.payment_failed,
-                Booking.status_reason: "The booking could not be started; try again.",
-            }
-        ).where(Booking.id == booking.id)
-        raise Problem(503, "Bookings are unavailable right now; nothing was charged.") from exc
-    return await booking_read(booking, viewer=guest.id)
+    except WorkflowAlreadyStartedError:
+        outcome = await _ended_placement(temporal, booking_id, digest)
+    except WorkflowUpdateFailedError as exc:
+        kind = getattr(exc.cause, "type", "")
+        if kind == "KeyReused":
+            raise Problem(
+                422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused"
+            ) from exc
+        raise Problem(409, str(getattr(exc.cause, "message", "") or exc), slug="idempotency-key-expired") from exc
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        # Unknown whether the run took it: a repeat with the same key joins it and learns the answer.
+        raise Problem(
+            503,
+            "We could not confirm the booking in time. Repeat the request with the same Idempotency-Key "
+            "to learn whether it was made; you are charged at most once.",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return await _placement_answer(outcome, booking_id, guest.id)
+
+
+async def _ended_placement(temporal: TemporalGateway, booking_id: UUID, digest: str) -> PlacementOutcome:
+    """A repeat after the booking's run ended: the booking if it was placed, else the run's refusal."""
+    if await Booking.exists().where(Booking.id == booking_id):
+        return PlacementOutcome("placed")
+    handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id))
+    described = await handle.describe(rpc_timeout=timedelta(seconds=5))
+    if await described.memo_value("request_hash", "") != digest:
+        return PlacementOutcome("key_reused")
+    result = await handle.result(rpc_timeout=timedelta(seconds=5))
+    refusals: dict[str, PlacementResult] = {
+        "dates_taken": "dates_taken",
+        "too_many_unconfirmed": "too_many_unconfirmed",
+        "key_reused": "key_reused",
+    }
+    return PlacementOutcome(refusals.get(str(result), "expired"))
+
+
+async def _placement_answer(outcome: PlacementOutcome, booking_id: UUID, viewer: UUID) -> BookingRead:
+    if outcome.outcome == "placed":
+        booking = await Booking.objects().get(Booking.id == booking_id)
+        assert booking is not None  # inserted by the run before it answered
+        return await booking_read(booking, viewer=viewer)
+    if outcome.outcome == "dates_taken":
+        raise Problem(409, "Those dates were just taken.", slug="dates-unavailable")
+    if outcome.outcome == "too_many_unconfirmed":
+        raise Problem(
+            409,
+            outcome.message or "You already have too many unconfirmed bookings; wait for them to settle first.",
+            slug="too-many-unconfirmed",
+        )
+    if outcome.outcome == "too_many_unconfirmed_nights":
+        raise Problem(409, outcome.message, slug="too-many-unconfirmed-nights")
+    if outcome.outcome == "key_reused":
+        raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
+    raise Problem(
+        409,
+        "This request expired before the booking was made; send it with a new Idempotency-Key.",
+        slug="idempotency-key-expired",
+    )
 
 
 async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
@@ -180,14 +228,6 @@ async def _replay(guest_id: UUID, key: str, digest: str) -> Booking | None:
     if earlier.request_hash != digest:
         raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
     return earlier
-
-
-async def _workflow_exists(temporal: TemporalGateway, booking_id: UUID) -> bool:
-    try:
-        await (await temporal.client()).get_workflow_handle(booking_workflow_id(booking_id)).describe()
-    except Exception:
-        return False
-    return True
 
 
 async def decide_booking(host: CurrentUser, booking_id: UUID, accept: bool, temporal: TemporalGateway) -> BookingRead:
@@ -251,15 +291,37 @@ async def cancel_booking(
     by: Canceller = (
         "admin" if as_admin else "guest" if user.id == booking.guest else "host" if user.id == booking.host else "admin"
     )
-    claim = f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
+    claim = cancellation_claim(idempotency_key, by, reason)
     if booking.cancellation_key is not None:
-        if booking.cancellation_key == claim:
-            if booking.status in CANCELLABLE:  # the first attempt may not have reached the workflow
-                await _resend_cancellation(temporal, booking, payment, by, reason)
-            return await _cancel_answer(booking, _refund_answered(booking, payment), viewer=user.id)
-        if booking.cancellation_key.split("#", 1)[0] == idempotency_key:
+        same = booking.cancellation_key == claim
+        if not same and booking.cancellation_key.split("#", 1)[0] == idempotency_key:
             raise Problem(422, "This Idempotency-Key was used with a different request.", slug="idempotency-key-reused")
-        raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
+        taken = booking.status not in CANCELLABLE
+        if not taken:
+            # The claim may never have reached the run (the API stopped in between): send it as it
+            # was decided. One that no longer fits the booking is withdrawn and decided afresh below.
+            taken = await _resend_cancellation(
+                temporal,
+                booking,
+                payment,
+                booking.cancelled_by or by,
+                reason if same else "as asked in an earlier request",
+            )
+            if not taken:
+                await _withdraw_claim(
+                    booking.id,
+                    booking.cancellation_key,
+                    booking.cancelled_by,
+                    booking.refund_amount,
+                    actor,
+                    "the claimed cancellation no longer fit the booking",
+                )
+                booking = await load_booking_for(booking_id, user)
+                payment = await booking_payment(booking.id)
+        if taken:
+            if same:
+                return await _cancel_answer(booking, _refund_answered(booking, payment), viewer=user.id)
+            raise Problem(409, "This booking is already cancelled.", slug="illegal-transition")
     if booking.status not in CANCELLABLE:
         raise Problem(409, f"A booking that is {booking.status} cannot be cancelled.", slug="illegal-transition")
     # The booking's own terms decide (a host switching the listing to strict changes nothing),
@@ -337,42 +399,22 @@ async def cancel_booking(
                 slug="unavailable",
                 headers={"Retry-After": "5"},
             ) from exc
-        await _withdraw_claim(booking, actor, by, amount, str(exc))
+        await _withdraw_claim(booking.id, claim, by, amount, actor, str(exc))
         raise Problem(
             409, "This booking's process has ended; it cannot be cancelled.", slug="illegal-transition"
         ) from exc
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause or exc
-        await _withdraw_claim(booking, actor, by, amount, str(cause))
+        await _withdraw_claim(booking.id, claim, by, amount, actor, str(cause))
         raise Problem(409, str(cause), slug="illegal-transition") from exc
     fresh = await Booking.objects().get(Booking.id == booking.id)
     assert fresh is not None
     return await _cancel_answer(fresh, refund, viewer=user.id)
 
 
-async def _withdraw_claim(booking: Booking, actor: Actor, by: str, amount: int, reason: str) -> None:
-    """The run refused the cancellation: the booking is as it was (an admin's audited claim is
-    withdrawn with an audit row too)."""
-    async with Booking._meta.db.transaction():
-        await Booking.update(
-            {
-                Booking.cancellation_key: None,
-                Booking.cancelled_by: None,
-                Booking.refund_amount: None,
-                Booking.refund_lines: None,
-                Booking.refund_answer: None,
-            }
-        ).where(Booking.id == booking.id)
-        if by == "admin":
-            await record_admin_action(
-                actor,
-                "booking.cancel_refused",
-                "booking",
-                booking.id,
-                before={"cancelled_by": by, "refund_amount": amount},
-                after={"cancelled_by": None, "refund_amount": None},
-                reason=reason,
-            )
+def cancellation_claim(idempotency_key: str, by: str, reason: str) -> str:
+    """What a cancellation request writes on the booking: its key and what it asked."""
+    return f"{idempotency_key}#{hashlib.sha256(f'{by}:{reason}'.encode()).hexdigest()[:24]}"
 
 
 async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: CancellationRequest) -> None:
@@ -382,26 +424,62 @@ async def _hand_over_cancellation(handle: WorkflowHandle[Any, Any], request: Can
     await bounded(handle.execute_update(BookingWorkflow.cancel, request), DECIDE_WITHIN)
 
 
+async def _withdraw_claim(
+    booking_id: UUID, claim: str, by: str | None, amount: int | None, actor: Actor, why: str
+) -> None:
+    """The run refused the claimed cancellation: nothing stays claimed (an admin's claim was
+    audited, so is its withdrawal)."""
+    async with Booking._meta.db.transaction():
+        withdrawn = (
+            await Booking.update(
+                {
+                    Booking.cancellation_key: None,
+                    Booking.cancelled_by: None,
+                    Booking.refund_amount: None,
+                    Booking.refund_lines: None,
+                    Booking.refund_answer: None,
+                }
+            )
+            .where((Booking.id == booking_id) & (Booking.cancellation_key == claim))
+            .returning(Booking.id)
+        )
+        if withdrawn and by == "admin":
+            await record_admin_action(
+                actor,
+                "booking.cancel_refused",
+                "booking",
+                booking_id,
+                before={"cancelled_by": by, "refund_amount": amount},
+                after={"cancelled_by": None, "refund_amount": None},
+                reason=why,
+            )
+
+
 async def _resend_cancellation(
     temporal: TemporalGateway, booking: Booking, payment: Payment, by: str, reason: str
-) -> None:
+) -> bool:
+    """Send the cancellation claimed on the booking (again); whether the run has it now. False:
+    it no longer fits (the payment was captured after the refund was decided, or the run refused)."""
     amount = booking.refund_amount or 0
     stored = json.loads(booking.refund_lines) if isinstance(booking.refund_lines, str) else booking.refund_lines
+    captured = payment.status in WAS_CAPTURED
+    if captured and not amount and not stored:
+        return False  # decided on an uncaptured hold, which has been captured since
     request = CancellationRequest(
         booking_id=str(booking.id),
         cancelled_by=by,
         reason=reason,
         refund=amount,
         lines=stored if stored is not None else [{"description": "Refund", "amount": amount}] if amount else [],
-        captured=payment.status in WAS_CAPTURED,
+        captured=captured,
         total=booking.total,
     )
     handle = (await temporal.client()).get_workflow_handle(booking_workflow_id(booking.id))
     try:
         await _hand_over_cancellation(handle, request)
     except WorkflowUpdateFailedError as exc:
-        if "already being cancelled" not in str(exc.cause or exc):
-            raise  # the run refused: api/errors.py answers 409 with its reason
+        return "already being cancelled" in str(exc.cause or exc)
+    return True
 
 
 def _refund_method(amount: int, payment: Payment) -> Literal["refund", "void", "none"]:

@@ -16,15 +16,7 @@ from models import Booking, BookingChange, Invoice, LedgerEntry, Payment
 from models.identity import Role
 from stayflow.templates import money
 from tests.factories import SignedIn, make_change, make_listing, make_user, sign_in, signed_in_user
-from tests.helpers import book, cancel, confirmed_booking, day, stay, wait_notifications, wait_status
-
-
-async def change(
-    client: AsyncClient, who: SignedIn, booking_id: str, body: dict[str, Any], key: str | None = None
-) -> Any:
-    return await client.patch(
-        f"/api/v1/bookings/{booking_id}", json=body, headers=who.headers | {"Idempotency-Key": key or str(uuid.uuid4())}
-    )
+from tests.helpers import book, cancel, change, confirmed_booking, day, stay, wait_notifications, wait_status
 
 
 async def booking_row(booking_id: str) -> Booking:

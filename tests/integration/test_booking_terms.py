@@ -15,9 +15,7 @@ from models import Booking, Listing
 from models.identity import Role
 from stayflow.rules.change_refunds import RULE, RULE_SLUG
 from tests.factories import LISTING_FIELDS, make_listing, make_user, sign_in, signed_in_user
-from tests.integration.test_booking_changes import change
-from tests.integration.test_bookings import book, day, stay, wait_status
-from tests.integration.test_cancellations import cancel
+from tests.helpers import book, cancel, change, day, stay, wait_status
 
 # Two nights of 10,000, cleaning 2,000, the guest fee 12% of the nights: 24,400 (the figures).
 PRICED: dict[str, Any] = {"nightly_price": 10_000, "cleaning_fee": 2_000}

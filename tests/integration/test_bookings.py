@@ -12,12 +12,15 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from api.bookings.service import booking_id_for
 from models import Booking, Invoice, LedgerEntry, Message, Payment
 from models.identity import Role
 from stayflow.settings import Settings
+from tests.conftest import RecordHistory
 from tests.factories import LISTING_FIELDS, SignedIn, make_listing, make_user, signed_in_user
 from tests.helpers import book, day, sign, stay, wait_status
 from workers.main import build_worker
+from workflows.booking import booking_workflow_id
 
 
 async def test_instant_book_authorizes_captures_invoices_and_confirms(
@@ -119,7 +122,7 @@ async def test_decline_voids_the_hold_and_frees_the_dates(client: AsyncClient, w
 
 
 async def test_declined_card_fails_the_booking_and_releases_the_dates(
-    client: AsyncClient, worker: None, fake_stripe: Any
+    client: AsyncClient, worker: None, fake_stripe: Any, dev_server_env: Any, record_history: RecordHistory
 ) -> None:
     listing = await make_listing(instant_book=True)
     guest = await signed_in_user(client, email="guest@example.com")
@@ -134,6 +137,36 @@ async def test_declined_card_fails_the_booking_and_releases_the_dates(
     assert await LedgerEntry.count() == 0
     retry = await book(client, guest, stay(listing))
     assert retry.status_code == 201
+    run = dev_server_env.client.get_workflow_handle(booking_workflow_id(created["id"]))
+    assert await run.result() == "payment_failed"
+    await record_history(dev_server_env, run.id, "booking_placed_then_declined")
+
+
+async def test_a_refusal_by_the_process_is_what_the_same_key_hears_again(
+    client: AsyncClient, worker: None, dev_server_env: Any, record_history: RecordHistory
+) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    guest = await signed_in_user(client)
+    listings = [await make_listing(host.user, instant_book=False, title=f"Asked-for home number {i}") for i in range(4)]
+    requested = [(await book(client, guest, stay(listing))).json()["id"] for listing in listings[:3]]
+    for booking_id in requested:
+        await wait_status(booking_id, "awaiting_host")
+    key = str(uuid.uuid4())
+    refused = await book(client, guest, stay(listings[3]), key)
+    assert refused.status_code == 409 and refused.json()["type"].endswith("/too-many-unconfirmed"), refused.text
+    run = dev_server_env.client.get_workflow_handle(booking_workflow_id(booking_id_for(guest.user.id, key)))
+    assert await run.result() == "too_many_unconfirmed"  # the run ended holding nothing
+    await record_history(dev_server_env, run.id, "booking_placement_refused")
+    declined = await client.post(f"/api/v1/bookings/{requested[0]}/decline", headers=host.headers)
+    assert declined.status_code == 200, declined.text
+    # A slot is free now, but the same key replays the first answer; a new key books.
+    again = await book(client, guest, stay(listings[3]), key)
+    assert again.status_code == 409 and again.json()["type"].endswith("/too-many-unconfirmed"), again.text
+    other = await book(client, guest, stay(listings[3], guests=3), key)
+    assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
+    fresh = await book(client, guest, stay(listings[3]))
+    assert fresh.status_code == 201, fresh.text
+    assert await Booking.count() == 4
 
 
 async def test_3d_secure_waits_for_stripes_webhook(

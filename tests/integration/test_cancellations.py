@@ -152,3 +152,50 @@ async def test_a_repeated_cancellation_gets_the_credit_note_that_was_decided(
     assert credit_note.total == 20_000
     [refund] = fake_stripe.calls("POST", "/v1/refunds")
     assert refund.params["amount"] == "20000"
+
+
+async def test_a_lost_cancellation_is_completed_by_the_next_request_and_blocks_nothing(
+    client: AsyncClient, worker: None, fake_stripe: Any, api_settings: Settings, dev_server_env: Any
+) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    guest = await signed_in_user(client)
+    home = await make_listing(host.user, instant_book=True, nightly_price=10_000, cleaning_fee=5_000)
+    created = (await book(client, guest, stay(home, start=20))).json()
+    await wait_status(created["id"], "confirmed")
+    lossy = Client(**(dev_server_env.client.config() | {"interceptors": [_UpdatesLostOnTheWay()]}))
+    async with api_client(create_app(api_settings, temporal_client=lossy)) as lossy_api:
+        lost = await cancel(lossy_api, guest, created["id"])
+    assert lost.status_code == 503  # claimed, never heard of by the process: the guest walks away
+    by_host = await cancel(client, host, created["id"])
+    assert by_host.status_code == 409 and "already cancelled" in by_host.json()["detail"]
+    cancelled = await wait_status(created["id"], "cancelled")  # the guest's cancellation, as it was decided
+    total = created["price"]["total"]  # moderate, 20 days ahead: everything back
+    assert cancelled.cancelled_by == "guest" and cancelled.refund_amount == total
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == str(total)
+
+
+async def test_a_lost_cancellation_decided_before_the_capture_is_decided_again_on_the_captured_payment(
+    client: AsyncClient, worker: None, fake_stripe: Any, api_settings: Settings, dev_server_env: Any
+) -> None:
+    host = await signed_in_user(client, role=Role.host)
+    guest = await signed_in_user(client)
+    home = await make_listing(
+        host.user, instant_book=False, nightly_price=10_000, cleaning_fee=5_000, cancellation_policy="flexible"
+    )
+    created = (await book(client, guest, stay(home, start=20))).json()
+    await wait_status(created["id"], "awaiting_host")
+    lossy = Client(**(dev_server_env.client.config() | {"interceptors": [_UpdatesLostOnTheWay()]}))
+    async with api_client(create_app(api_settings, temporal_client=lossy)) as lossy_api:
+        lost = await cancel(lossy_api, guest, created["id"], key="cancel-before-capture")
+    assert lost.status_code == 503 and lost.json()  # decided on the hold: nothing to refund, a void
+    accepted = await client.post(f"/api/v1/bookings/{created['id']}/accept", headers=host.headers)
+    assert accepted.status_code == 200, accepted.text
+    await wait_status(created["id"], "confirmed")
+    repeated = await cancel(client, guest, created["id"], key="cancel-before-capture")
+    assert repeated.status_code == 202, repeated.text
+    total = created["price"]["total"]
+    assert repeated.json()["refund"]["amount"] == total  # flexible, 20 days ahead: everything back
+    await wait_status(created["id"], "cancelled")
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["amount"] == str(total)

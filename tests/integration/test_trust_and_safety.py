@@ -55,8 +55,10 @@ async def test_a_new_account_books_only_after_verifying_its_email(client: AsyncC
     assert booked.status_code == 201, booked.text
 
 
-async def test_one_account_cannot_hold_more_than_a_month_of_unconfirmed_nights(client: AsyncClient) -> None:
-    # No worker: the bookings stay `pending_payment`, as a 3-D Secure payment nobody confirms does.
+async def test_one_account_cannot_hold_more_than_a_month_of_unconfirmed_nights(
+    client: AsyncClient, worker: None
+) -> None:
+    # The held booking stays `pending_payment`, as a 3-D Secure payment nobody confirms does.
     first = await make_listing(max_nights=365)
     second = await make_listing(max_nights=365)
     guest = await signed_in_user(client)
@@ -143,7 +145,7 @@ def _unicode_maps(pdf: bytes) -> str:
 
 
 async def test_a_suspended_hosts_listings_leave_search_and_take_no_bookings_until_restored(
-    client: AsyncClient,
+    client: AsyncClient, worker: None
 ) -> None:
     host = await make_user(role=Role.host)
     listing = await make_listing(host)

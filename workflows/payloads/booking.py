@@ -4,7 +4,7 @@ its activities take and answer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,49 @@ class BookingRequest:
     the booking's terms froze it. Computed by the API (tz database lookups stay out of the run)."""
     check_out_at: str = ""
     """The check-out instant (UTC, ISO 8601), local check-out time on `check_out`."""
+    await_placement: bool = False
+    """True (the API): the booking's rows are not there yet; the run's first step is the `place`
+    update that inserts them (update-with-start), so no booking row ever exists without its run."""
+    request_hash: str = ""
+    """What the Idempotency-Key was first used with (a `place` with another body is refused)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The booking the API priced, for the `place` update to insert holding its nights."""
+
+    booking_id: str
+    listing_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    guests: int
+    price: dict[str, Any]
+    total: int
+    currency: str
+    payment_method: str
+    idempotency_key: str
+    request_hash: str
+    review_window_days: int
+    terms: dict[str, Any]
+    max_unconfirmed: int
+    """The guest may hold at most this many bookings unpaid or awaiting a host (the API's setting)."""
+    max_unconfirmed_nights: int = 31
+    """... and at most this many nights in them (a calendar cannot be hoarded with unpaid holds)."""
+
+
+PlacementResult = Literal[
+    "placed", "dates_taken", "too_many_unconfirmed", "too_many_unconfirmed_nights", "key_reused", "expired"
+]
+
+
+@dataclass(frozen=True)
+class PlacementOutcome:
+    """The `place` update's answer: `placed` (the rows hold the nights), or why nothing was stored."""
+
+    outcome: PlacementResult
+    message: str = ""
 
 
 @dataclass(frozen=True)
