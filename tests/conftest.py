@@ -201,6 +201,15 @@ async def dev_server_env():
 
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
+        # Every test's worker polls a task queue of its own, all in one build of the deployment:
+        # the server's default cap (100 task queues per deployment version) would stop routing
+        # new runs to the workers of the suite's later tests.
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "matching.maxTaskQueuesInDeploymentVersion=100000",
+            "--dynamic-config-value",
+            "matching.maxTaskQueuesInDeployment=100000",
+        ],
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
     )
     # The tests' workers run this build, promoted as `make dev` and `stayflow promote` do it in
