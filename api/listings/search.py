@@ -37,6 +37,16 @@ MAX_RADIUS_KM = 500.0
 SUSPENDED_HOST = "SELECT 1 FROM users u WHERE u.id = {t}.host AND u.suspended_at IS NOT NULL"
 """A listing whose host is suspended is neither searchable nor bookable (one primary-key probe per row)."""
 MAX_GRID_CELLS = 64  # a radius search touching more cells (over ~30 km) filters a gist box instead
+DISTANCE_DECIMALS = 1
+"""`distance_km` in 100 m steps, from the approximate point strangers see (issue 12 item 13)."""
+
+
+def great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Haversine on the search's sphere (the SQL's `distance` in Python)."""
+    (lat1, lng1), (lat2, lng2) = a, b
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    return EARTH_RADIUS_KM * 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
 class Rating(msgspec.Struct):
@@ -357,6 +367,8 @@ async def run_search(q: SearchQuery, storage: MediaStorage) -> Page[ListingSumma
     shown = rows[: q.limit]
     for r in shown:  # search shows every home at its approximate point (stayflow/rules/location.py)
         r["shown_point"] = approximate_point(r["id"], r["latitude"], r["longitude"])
+        if q.near is not None:  # measured to that point too: distances from anywhere trilaterate only it
+            r["distance_km"] = round(great_circle_km(q.near, r["shown_point"]), DISTANCE_DECIMALS)
     items = [
         ListingSummary(
             id=r["id"], title=r["title"], property_type=r["property_type"], city=r["city"], country=r["country"],
@@ -365,7 +377,7 @@ async def run_search(q: SearchQuery, storage: MediaStorage) -> Page[ListingSumma
             currency=r["currency"], instant_book=r["instant_book"],
             rating=Rating(r["rating_average"], r["rating_count"]),
             cover_photo_url=storage.url(r["cover_key"]) if r["cover_key"] else None,
-            distance_km=round(r["distance_km"], 2) if r["distance_km"] is not None else None,
+            distance_km=r["distance_km"],
         )
         for r in shown
     ]  # fmt: skip

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from httpx import AsyncClient
 
 from models import Booking, CalendarBlock, Listing
+from stayflow.rules.location import approximate_point
 from stayflow.rules.roles import Role
 from tests.factories import make_listing, make_user
 from tests.helpers import date_in, day
@@ -59,10 +61,36 @@ async def test_filters(client: AsyncClient) -> None:
 
 
 async def test_distance_is_reported_for_radius_search(client: AsyncClient) -> None:
-    await seed()
+    """In 100 m steps, to the approximate point the listing is shown at (not its exact one)."""
+    homes = await seed()
     items = (await client.get("/api/v1/listings", params={"near": "52.3752,4.8840", "radius_km": 3})).json()["items"]
     distances = {i["title"]: i["distance_km"] for i in items}
-    assert distances["canal"] == 0.0 and 1.95 < distances["pool villa"] < 2.1
+    for item in items:
+        home = homes[item["title"]]
+        shown = approximate_point(home.id, home.latitude, home.longitude)
+        assert (item["latitude"], item["longitude"]) == shown
+        assert distances[item["title"]] == round(_km(52.3752, 4.8840, *shown), 1)
+    assert distances["canal"] <= 1.6 and 0.4 <= distances["pool villa"] <= 3.6
+
+
+async def test_three_distances_find_the_approximate_point_not_the_home(client: AsyncClient) -> None:
+    """Issue 12 item 13: `distance_km` from three places used to trilaterate the exact home."""
+    home = (52.3752, 4.8840)
+    # A listing whose shown point is well away from the home, so finding either is telling.
+    listing_id = next(i for i in iter(uuid.uuid4, None) if _km(*home, *approximate_point(i, *home)) > 0.6)
+    await make_listing(id=listing_id, title="secret address", latitude=home[0], longitude=home[1])
+    shown = approximate_point(listing_id, *home)
+    probes = [(52.40, 4.88), (52.36, 4.84), (52.36, 4.93)]
+    measured = []
+    for probe in probes:
+        params = {"near": f"{probe[0]},{probe[1]}", "radius_km": 20}
+        [item] = (await client.get("/api/v1/listings", params=params)).json()["items"]
+        measured.append(item["distance_km"])
+    # The attacker's solve: the point on a fine grid whose distances to the probes fit best.
+    grid = [(home[0] + dy / 1000, home[1] + dx / 1000) for dy in range(-25, 26) for dx in range(-40, 41)]
+    best = min(grid, key=lambda p: sum((_km(*p, *q) - d) ** 2 for q, d in zip(probes, measured, strict=True)))
+    assert _km(*best, *shown) < 0.25  # what the distances give away is the point everyone sees anyway …
+    assert _km(*best, *home) > 0.6 - 0.25  # … not the home
 
 
 async def test_dates_exclude_blocked_and_booked_homes(client: AsyncClient) -> None:
