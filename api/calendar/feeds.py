@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from api.admin.audit import actor_of
 from api.calendar import feeds_service as service
 from api.errors import Problem
 from api.listings.service import load_own_listing
@@ -128,7 +129,7 @@ class CalendarFeedsController(Controller):
         self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID], settings: NamedDependency[Settings]
     ) -> CalendarExport:
         listing = await load_own_listing(listing_id, request.user)
-        token = await service.rotate_export_token(listing.id)
+        token = await service.rotate_export_token(listing, request.user, actor=actor_of(request))
         return CalendarExport(service.export_url(settings, listing.id, token.token), token.rotated_at)
 
     @get("/calendar/feeds", operation_id="listCalendarFeeds", summary="The calendars my listing imports, with status")
@@ -155,7 +156,9 @@ class CalendarFeedsController(Controller):
         listing = await load_own_listing(listing_id, request.user)
         if listing.status == ListingStatus.archived:
             raise Problem(409, "An archived listing has no calendar.", slug="illegal-transition")
-        feed = await service.add_feed(listing, data.url, data.name, settings=settings, temporal=temporal)
+        feed = await service.add_feed(
+            listing, data.url, data.name, request.user, actor=actor_of(request), settings=settings, temporal=temporal
+        )
         return feed_read(feed, {})
 
     @delete(
@@ -172,4 +175,4 @@ class CalendarFeedsController(Controller):
         temporal: NamedDependency[TemporalGateway],
     ) -> None:
         listing = await load_own_listing(listing_id, request.user)
-        await service.remove_feed(listing.id, feed_id, temporal=temporal)
+        await service.remove_feed(listing, feed_id, request.user, actor=actor_of(request), temporal=temporal)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from asyncpg.exceptions import UniqueViolationError
@@ -25,9 +26,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Problem, caused_by, field_errors
+from api.listings.service import audit_if_admin
+from api.security import CurrentUser
 from api.validation import today
 from models import Booking, CalendarBlock, CalendarFeed, Listing, ListingCalendarToken
 from models.bookings import HOLDS_DATES
+from stayflow.audit import Actor
 from stayflow.calendar_sync.fetch import FeedRefused, check_feed_url, feed_fetch_policy
 from stayflow.calendar_sync.ical import ExportedStay, export_calendar
 from stayflow.settings import Settings
@@ -55,16 +59,19 @@ async def export_token(listing_id: UUID) -> ListingCalendarToken:
     return row
 
 
-async def rotate_export_token(listing_id: UUID) -> ListingCalendarToken:
-    """A new secret: every copy of the old URL stops working at once."""
-    await export_token(listing_id)
-    await ListingCalendarToken.update(
-        {
-            ListingCalendarToken.token: secrets.token_urlsafe(32),
-            ListingCalendarToken.rotated_at: dt.datetime.now(dt.UTC),
-        }
-    ).where(ListingCalendarToken.listing == listing_id)
-    return await export_token(listing_id)
+async def rotate_export_token(listing: Listing, user: CurrentUser, *, actor: Actor) -> ListingCalendarToken:
+    """A new secret: every copy of the old URL stops working at once. An admin's rotation of
+    another's export is audited (never the secret itself)."""
+    await export_token(listing.id)
+    async with Listing._meta.db.transaction():
+        await ListingCalendarToken.update(
+            {
+                ListingCalendarToken.token: secrets.token_urlsafe(32),
+                ListingCalendarToken.rotated_at: dt.datetime.now(dt.UTC),
+            }
+        ).where(ListingCalendarToken.listing == listing.id)
+        await audit_if_admin(user, actor, listing, "listing.calendar_token_rotate")
+    return await export_token(listing.id)
 
 
 async def exported_calendar(listing_id: UUID, token: str) -> bytes | None:
@@ -116,9 +123,17 @@ async def blocked_nights_by_feed(listing_id: UUID) -> dict[UUID, int]:
 
 
 async def add_feed(
-    listing: Listing, url: str, name: str, *, settings: Settings, temporal: TemporalGateway
+    listing: Listing,
+    url: str,
+    name: str,
+    user: CurrentUser,
+    *,
+    actor: Actor,
+    settings: Settings,
+    temporal: TemporalGateway,
 ) -> CalendarFeed:
-    """Check the URL against the SSRF rules, record the feed, and have its schedule fetch it now."""
+    """Check the URL against the SSRF rules, record the feed, and have its schedule fetch it now.
+    An admin adding a feed to another's listing is audited in the feed's transaction."""
     url = url.strip()
     try:
         await check_feed_url(url, feed_fetch_policy(settings))
@@ -145,6 +160,9 @@ async def add_feed(
             if caused_by(exc, UniqueViolationError):
                 raise Problem(409, "This listing already imports that feed URL.", slug="duplicate-feed") from exc
             raise
+        # The feed's host, not its URL: other platforms' feed URLs carry their own secrets.
+        audited = {"feed_id": str(feed.id), "name": feed.name, "host": urlsplit(url).hostname or ""}
+        await audit_if_admin(user, actor, listing, "listing.calendar_feed_add", after=audited)
     try:
         await start_sync(await temporal.client(), settings, listing.id)
     except (RPCError, OSError, TimeoutError) as exc:
@@ -153,20 +171,25 @@ async def add_feed(
     return feed
 
 
-async def remove_feed(listing_id: UUID, feed_id: UUID, *, temporal: TemporalGateway) -> None:
-    """Delete the feed and the nights it blocked; the listing's schedule goes with its last feed."""
+async def remove_feed(
+    listing: Listing, feed_id: UUID, user: CurrentUser, *, actor: Actor, temporal: TemporalGateway
+) -> None:
+    """Delete the feed and the nights it blocked; the listing's schedule goes with its last feed.
+    An admin removing a feed of another's listing is audited in the same transaction."""
     async with Listing._meta.db.transaction():
-        await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing_id)
+        await Listing.raw("SELECT id FROM listings WHERE id = {} FOR UPDATE", listing.id)
         deleted = (
             await CalendarFeed.delete()
-            .where((CalendarFeed.id == feed_id) & (CalendarFeed.listing == listing_id))
-            .returning(CalendarFeed.id)
+            .where((CalendarFeed.id == feed_id) & (CalendarFeed.listing == listing.id))
+            .returning(CalendarFeed.id, CalendarFeed.name, CalendarFeed.url)
         )
         if not deleted:
             raise Problem(404, "No such calendar feed.")
-        remaining = await CalendarFeed.count().where(CalendarFeed.listing == listing_id)
+        before = {"feed_id": str(feed_id), "name": deleted[0]["name"], "host": urlsplit(deleted[0]["url"]).hostname}
+        await audit_if_admin(user, actor, listing, "listing.calendar_feed_remove", before=before)
+        remaining = await CalendarFeed.count().where(CalendarFeed.listing == listing.id)
     if remaining == 0:
-        await stop_sync(await temporal.client(), listing_id)
+        await stop_sync(await temporal.client(), listing.id)
 
 
 async def start_sync(client: Client, settings: Settings, listing_id: UUID) -> None:

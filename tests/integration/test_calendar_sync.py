@@ -4,6 +4,7 @@ feeds through the real Temporal Schedule and worker, conflicts told, and bad inp
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import msgspec
 import pytest
 from httpx import AsyncClient
 
-from models import CalendarBlock, CalendarFeed, Notification
+from models import AuditEntry, CalendarBlock, CalendarFeed, Notification
 from models.identity import Role
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
@@ -213,3 +214,44 @@ async def test_bad_feed_urls_are_refused_with_the_reason_and_change_nothing(
     assert (await client.post(route, headers=stranger.headers, json={"url": url})).status_code == 404
     assert (await client.delete(f"{route}/{listing.id}", headers=host.headers)).status_code == 404
     assert await CalendarFeed.count() == 0 and await CalendarBlock.count() == 0
+
+
+async def test_an_admin_changing_a_hosts_feeds_and_export_through_the_host_routes_is_audited(
+    client: AsyncClient, feed_server: FeedServer
+) -> None:
+    """Issue 12 item 7: the feed and export-token routes leave an audit row for an admin's write."""
+    host = await signed_in_user(client, role=Role.host)
+    admin = await signed_in_user(client, role=Role.admin)
+    listing = await make_listing(host.user)
+    route = f"/api/v1/listings/{listing.id}/calendar"
+    own = await client.post(f"{route}/feeds", headers=host.headers, json={"url": feed_server.serve("/own.ics", "")})
+    assert own.status_code == 201, own.text
+    assert (await client.post(f"{route}/token", headers=host.headers)).status_code == 200
+    assert (await client.delete(f"{route}/feeds/{own.json()['id']}", headers=host.headers)).status_code == 204
+    assert await AuditEntry.count() == 0  # the host's own changes are not admin actions
+
+    url = feed_server.serve("/vrbo.ics?s=feed-secret", "")
+    added = await client.post(f"{route}/feeds", headers=admin.headers, json={"url": url, "name": "Vrbo"})
+    assert added.status_code == 201, added.text
+    rotated = await client.post(f"{route}/token", headers=admin.headers)
+    assert rotated.status_code == 200
+    removed = await client.delete(f"{route}/feeds/{added.json()['id']}", headers=admin.headers)
+    assert removed.status_code == 204
+    rows = await AuditEntry.objects().order_by(AuditEntry.at)
+    assert [r.action for r in rows] == [
+        "listing.calendar_feed_add",
+        "listing.calendar_token_rotate",
+        "listing.calendar_feed_remove",
+    ]
+    assert {r.actor for r in rows} == {admin.user.id} and {r.target_id for r in rows} == {str(listing.id)}
+    feed = {"feed_id": added.json()["id"], "name": "Vrbo", "host": "127.0.0.1"}
+    assert _json(rows[0].after) == feed and _json(rows[2].before) == feed
+    secrets_shown = str([(r.before, r.after) for r in rows])
+    assert "feed-secret" not in secrets_shown and rotated.json()["url"].split("token=")[1] not in secrets_shown
+    # The admin sees them in the audit log, like every other admin write.
+    log = await client.get("/api/v1/admin/audit-log", headers=admin.headers, params={"target_id": str(listing.id)})
+    assert log.status_code == 200 and len(log.json()["items"]) == 3
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
