@@ -22,8 +22,16 @@ from models.messages import Channel, DeliveryStatus
 from stayflow.providers import DeliveryError
 from stayflow.providers.email import EmailSender, OutgoingEmail
 from stayflow.providers.sms import OutgoingSms, SmsSender
-from stayflow.rules.notifications import PreferenceChannel, wanted_channels
-from stayflow.templates import Notice, RenderedEmail, sms_text
+from stayflow.rules.notifications import (
+    PreferenceChannel,
+    kind_named,
+    sms_destination_problem,
+    sms_text,
+    wanted_channels,
+)
+from stayflow.settings import get_settings
+from stayflow.sms_quota import sms_sent_today
+from stayflow.templates import Notice, RenderedEmail
 from workflows.payloads.notifications import DeliverMessage, DeliverMessages, MessageFailed, NotificationRequest
 
 
@@ -42,6 +50,9 @@ class NotificationActivities:
             raise ApplicationError(f"no message {request.message_id}", non_retryable=True)
         if message.status == DeliveryStatus.sent:
             return str(message.provider_message_id or "")
+        if message.channel == Channel.sms and (refusal := await _sms_refusal(message)):
+            await _mark_failed(message.id, refusal)  # never handed to the provider
+            raise ApplicationError(refusal, type="PermanentDeliveryError", non_retryable=True)
         await Message.update({Message.attempts: Message.attempts + 1}).where(Message.id == message.id)
         provider = self.sms_sender.name if message.channel == Channel.sms else self.email_sender.name
         try:
@@ -123,6 +134,17 @@ class NotificationActivities:
         await _mark_failed(UUID(request.message_id), request.reason)
 
 
+async def _sms_refusal(message: Message) -> str | None:
+    """Checked again as an SMS leaves: the number must still be the account's, and verified (or,
+    for a code, the one waiting for it). A number changed since the SMS was recorded gets nothing."""
+    user = await User.objects().get(User.id == message.user) if message.user else None
+    if user is None or user.phone != message.recipient:
+        return "not sent: the number is no longer the account's"
+    if kind_named(message.kind).verification_sms:
+        return None if user.phone_code_hash is not None else "not sent: no code is waiting for this number"
+    return None if user.phone_verified_at is not None else "not sent: the number is not verified"
+
+
 async def _mark_failed(message_id: UUID, reason: str) -> None:
     await Message.update({Message.status: DeliveryStatus.failed, Message.last_error: reason}).where(
         (Message.id == message_id) & (Message.status != DeliveryStatus.sent)
@@ -133,7 +155,9 @@ async def record_notification(
     *, user_id: UUID, kind: str, dedupe_key: str, notice: Notice, link: str = ""
 ) -> list[str]:
     """Tell one user about one event: the in-app notification always, an email and an SMS as
-    their preferences for `kind` ask (security kinds: email always). Returns the ids of the
+    their preferences for `kind` ask (security kinds: email always). The SMS is the kind's fixed
+    text with `link`, and only to a verified number (`_may_text`); a phone verification code
+    goes by SMS alone. Returns the ids of the
     messages to deliver (pass them to `workflows.messaging.deliver_message`/`deliver_in_background`).
 
     `kind` must be declared in `stayflow.rules.notifications`. `dedupe_key` names the event
@@ -144,21 +168,23 @@ async def record_notification(
     user = await User.objects().get(User.id == user_id)
     if user is None:
         raise ApplicationError(f"no user {user_id}", non_retryable=True)
+    declared = kind_named(kind)
     stored = await NotificationPreference.select(
         NotificationPreference.kind, NotificationPreference.channel, NotificationPreference.enabled
     ).where((NotificationPreference.user == user_id) & (NotificationPreference.kind == kind))
     channels = wanted_channels(kind, {(row["kind"], row["channel"]): row["enabled"] for row in stored})
-    await Notification.raw(
-        """INSERT INTO notifications (id, "user", kind, title, body, link, dedupe_key, created_at)
-           VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, now())
-           ON CONFLICT (dedupe_key) DO NOTHING""",
-        user_id,
-        kind,
-        notice.email.subject[:300],
-        notice.short,
-        link,
-        dedupe_key,
-    )
+    if not declared.verification_sms:  # a texted code never shows in the feed
+        await Notification.raw(
+            """INSERT INTO notifications (id, "user", kind, title, body, link, dedupe_key, created_at)
+               VALUES (gen_random_uuid(), {}, {}, {}, {}, {}, {}, now())
+               ON CONFLICT (dedupe_key) DO NOTHING""",
+            user_id,
+            kind,
+            notice.email.subject[:300],
+            notice.short,
+            link,
+            dedupe_key,
+        )
     keys = {Channel.email: dedupe_key, Channel.sms: f"{dedupe_key}:sms"}
     if PreferenceChannel.email in channels:
         await _record_message(
@@ -172,20 +198,38 @@ async def record_notification(
             html=notice.email.html,
         )
     if PreferenceChannel.sms in channels and user.phone:
-        await _record_message(
-            user_id=user_id,
-            kind=kind,
-            channel=Channel.sms,
-            dedupe_key=keys[Channel.sms],
-            recipient=user.phone,
-            subject="",
-            text=sms_text(notice.short),
-            html="",
-        )
+        if declared.verification_sms:  # the code, to the number being verified (the API checked it)
+            await _record_sms(user_id, kind, keys[Channel.sms], user.phone, notice.short)
+        elif await _may_text(user):
+            await _record_sms(user_id, kind, keys[Channel.sms], user.phone, sms_text(kind, link))
     # Every message of the event, also those an earlier attempt recorded (preferences may have
     # changed since): whatever attempt's answer the workflow keeps, none is left undelivered.
     recorded = await Message.select(Message.id).where(Message.dedupe_key.is_in(list(keys.values())))
     return sorted(str(row["id"]) for row in recorded)
+
+
+async def _may_text(user: User) -> bool:
+    """SMS go to a verified number in a supported country, and at most so many a day per account
+    (issue 12 item 10): nobody can make the platform text a number of their choosing."""
+    settings = get_settings()
+    if user.phone is None or user.phone_verified_at is None:
+        return False
+    if sms_destination_problem(user.phone, settings.sms_regions) is not None:
+        return False
+    return await sms_sent_today(user.id) < settings.sms_per_account_per_day
+
+
+async def _record_sms(user_id: UUID, kind: str, dedupe_key: str, recipient: str, text: str) -> None:
+    await _record_message(
+        user_id=user_id,
+        kind=kind,
+        channel=Channel.sms,
+        dedupe_key=dedupe_key,
+        recipient=recipient,
+        subject="",
+        text=text,
+        html="",
+    )
 
 
 async def _record_message(

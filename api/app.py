@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from api.accounts.admin import AdminUsersController
 from api.accounts.auth import AuthController, SessionsController, auth_rate_limit
+from api.accounts.phone import PhoneController
 from api.accounts.users import MeController, PublicProfileController
 from api.accounts.verification import EmailVerificationController
 from api.admin.audit import AuditLogController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         EmailVerificationController,
         SessionsController,
         MeController,
+        PhoneController,
         PublicProfileController,
         AdminUsersController,
         AmenitiesController,

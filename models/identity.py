@@ -22,7 +22,14 @@ class User(Table, tablename="users"):
     password_hash = Text()
     full_name = Varchar(length=200)
     phone = Varchar(length=32, null=True, default=None)
-    """E.164 when set."""
+    """E.164 when set. SMS go to it only once verified (`phone_verified_at`)."""
+    phone_verified_at = Timestamptz(null=True, default=None)
+    """Set when the owner typed the code texted to `phone`; changing the number clears it (m0031)."""
+    phone_code_hash = Varchar(length=64, null=True, default=None)
+    """SHA-256 of the last verification code texted, bound to the account and the number."""
+    phone_code_expires_at = Timestamptz(null=True, default=None)
+    phone_code_attempts = Integer(default=0)
+    """Wrong codes typed against the current code; past the limit it is void."""
     bio = Text(default="")
     role = Varchar(length=16, choices=Role, default=Role.guest)
     email_verified_at = Timestamptz(null=True, default=None)

@@ -106,6 +106,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     twilio_from_number: str | None = None
     """The Twilio number (E.164) SMS come from. All three set: SMS go through Twilio."""
     twilio_api_base: str = TWILIO_API
+    sms_countries: str = "US,CA,GB,IE,FR,DE,NL,BE,LU,ES,PT,IT,AT,CH,DK,SE,NO,FI,AU,NZ"
+    """ISO country codes (comma-separated) whose mobile numbers may be verified and texted; SMS
+    to anywhere else (and to premium-rate, toll-free or landline numbers) are refused."""
+    phone_codes_per_account_per_hour: int = 5
+    """Verification codes one account may ask for in an hour (429 after)."""
+    phone_codes_per_number_per_hour: int = 3
+    """Verification codes one phone number may receive in an hour, whichever accounts ask (429 after)."""
+    sms_per_account_per_day: int = 10
+    """SMS of every kind one account may be sent in 24 hours; past it notifications go without SMS
+    (in-app and email still go) and codes are refused (429)."""
+    phone_code_ttl_seconds: int = 10 * 60
+    phone_code_attempts: int = 5
+    """Wrong codes typed before a code is void (a new one must be asked for)."""
     message_digest_quiet_seconds: int = 5 * 60
     """A new-message email waits until the conversation has been quiet this long …"""
     message_digest_max_wait_seconds: int = 15 * 60
@@ -122,6 +135,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     always exempt, so a listing's export can be imported into another listing."""
     ical_max_feed_bytes: int = 2 * 1024 * 1024
     ical_fetch_timeout_seconds: float = 15.0
+
+    @property
+    def sms_regions(self) -> frozenset[str]:
+        return frozenset(c.strip().upper() for c in self.sms_countries.split(",") if c.strip())
 
     @property
     def home_dir(self) -> Path:
@@ -232,6 +249,12 @@ _ENV_NAMES: dict[str, str] = {
     "TWILIO_AUTH_TOKEN": "twilio_auth_token",
     "TWILIO_FROM_NUMBER": "twilio_from_number",
     "STAYFLOW_TWILIO_API_BASE": "twilio_api_base",
+    "STAYFLOW_SMS_COUNTRIES": "sms_countries",
+    "STAYFLOW_PHONE_CODES_PER_ACCOUNT_PER_HOUR": "phone_codes_per_account_per_hour",
+    "STAYFLOW_PHONE_CODES_PER_NUMBER_PER_HOUR": "phone_codes_per_number_per_hour",
+    "STAYFLOW_SMS_PER_ACCOUNT_PER_DAY": "sms_per_account_per_day",
+    "STAYFLOW_PHONE_CODE_TTL_SECONDS": "phone_code_ttl_seconds",
+    "STAYFLOW_PHONE_CODE_ATTEMPTS": "phone_code_attempts",
     "STAYFLOW_MESSAGE_DIGEST_QUIET_SECONDS": "message_digest_quiet_seconds",
     "STAYFLOW_MESSAGE_DIGEST_MAX_WAIT_SECONDS": "message_digest_max_wait_seconds",
     "STAYFLOW_WEBSOCKET_RECHECK_SECONDS": "websocket_recheck_seconds",

@@ -1,6 +1,6 @@
 """Every message the product sends, in one place: subject, text and HTML for email, and a short
-text for the in-app feed and SMS. Rendering is pure; user-supplied values are HTML-escaped in the
-HTML part."""
+text for the in-app feed (SMS say fixed texts: `stayflow.rules.notifications`). Rendering is
+pure; user-supplied values are HTML-escaped in the HTML part."""
 
 from __future__ import annotations
 
@@ -19,19 +19,11 @@ class RenderedEmail(msgspec.Struct, frozen=True):
 
 class Notice(msgspec.Struct, frozen=True):
     """One event told every way: the email, and `short` (a sentence or two, no secrets) for the
-    in-app feed and SMS. The in-app title is the email's subject."""
+    in-app feed. The in-app title is the email's subject. SMS never carry `short` (it holds the
+    host's words): they say the fixed texts of `stayflow.rules.notifications.sms_text`."""
 
     email: RenderedEmail
     short: str
-
-
-SMS_LIMIT = 320
-"""Two concatenated SMS segments; longer texts are cut."""
-
-
-def sms_text(short: str) -> str:
-    text = f"Stayflow: {short}"
-    return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 1].rstrip() + "…"
 
 
 def password_reset_email(*, full_name: str, reset_url: str, token: str, valid_minutes: int) -> Notice:
@@ -75,6 +67,28 @@ def email_verification_email(*, full_name: str, verify_url: str, token: str) -> 
     )
     short = "Confirm your email address to start booking: the link is in your email."
     return Notice(RenderedEmail(subject="Confirm your email address", text=text, html=html), short)
+
+
+def registration_attempt_email(*, full_name: str, sign_in_url: str) -> Notice:
+    """Someone registered with an address that already has an account (issue 12 item 15)."""
+    first_name = _first_name(full_name)
+    text = (
+        f"Hi {first_name},\n\n"
+        "Someone tried to create a Stayflow account with your email address, which already has one. "
+        "Nothing changed in your account.\n\n"
+        "If it was you, sign in instead, or reset your password if you forgot it:\n\n"
+        f"{sign_in_url}\n\n"
+        "If it was not you, you can ignore this email.\n"
+    )
+    html = (
+        f"<p>Hi {escape(first_name)},</p>"
+        "<p>Someone tried to create a Stayflow account with your email address, which already has one. "
+        "Nothing changed in your account.</p>"
+        f'<p>If it was you, <a href="{escape(sign_in_url, quote=True)}">sign in</a> instead, or reset your '
+        "password if you forgot it.</p><p>If it was not you, you can ignore this email.</p>"
+    )
+    short = "Someone tried to register with your email address. If it was you, sign in or reset your password."
+    return Notice(RenderedEmail(subject="Someone tried to register with your email", text=text, html=html), short)
 
 
 def _first_name(full_name: str) -> str:

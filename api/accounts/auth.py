@@ -14,7 +14,6 @@ from litestar.params import FromPath, JSONBody
 
 from api.accounts import identity, service
 from api.accounts.users import UserRead, user_read
-from api.accounts.verification import send_email_verification
 from api.pagination import Page
 from api.security import CurrentUser, TokenIssuer
 from models import Session
@@ -105,11 +104,17 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         temporal: NamedDependency[TemporalGateway],
     ) -> UserRead:
-        """Emails a link to verify the address: booking needs a verified email."""
+        """Emails a link to verify the address: booking needs a verified email. An address that
+        already has an account gets the same answer, and its owner an email about the attempt."""
         user = await service.register(
-            email=data.email, password=data.password, full_name=data.full_name, phone=data.phone, role=Role(data.role)
+            email=data.email,
+            password=data.password,
+            full_name=data.full_name,
+            phone=data.phone,
+            role=Role(data.role),
+            settings=settings,
+            temporal=temporal,
         )
-        await send_email_verification(user.id, settings, temporal)
         return user_read(user)
 
     @post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 from typing import Any
 from uuid import UUID
@@ -14,13 +15,16 @@ import msgspec
 from temporalio.common import WorkflowIDReusePolicy
 
 from api.accounts import identity
+from api.accounts.verification import send_email_verification
 from api.conversations import live
 from api.errors import Problem
+from api.notifications.notify import notify_in_background
 from api.pagination import keyset
 from api.security import CurrentUser, TokenIssuer
 from api.throttle import throttle
 from api.validation import acceptable_password, invalid, normalized_email, normalized_phone
 from models import PasswordResetToken, Session, User
+from stayflow import templates
 from stayflow.audit import Actor, record_admin_action
 from stayflow.credentials import hash_password, needs_rehash, token_digest, verify_password
 from stayflow.rules.roles import Role
@@ -41,9 +45,12 @@ async def load_user(user_id: UUID) -> User:
 
 
 async def public_user(user_id: UUID) -> User:
-    """Anyone may see a user's public profile, unless the account is suspended."""
+    """Anyone may see a user's public profile once its owner confirmed the email address, unless the
+    account is suspended."""
     user = await load_user(user_id)
-    if user.suspended_at is not None:
+    # Unconfirmed accounts have no public face: registering an address someone already has
+    # answers with an id no profile answers to, just as a new account's does (issue 12 item 15).
+    if user.suspended_at is not None or user.email_verified_at is None:
         raise Problem(404, "No such user.")
     return user
 
@@ -51,21 +58,56 @@ async def public_user(user_id: UUID) -> User:
 # --- registration and signing in ------------------------------------------------------------------
 
 
-async def register(*, email: str, password: str, full_name: str, phone: str | None, role: Role) -> User:
+async def register(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: str | None,
+    role: Role,
+    settings: Settings,
+    temporal: TemporalGateway,
+) -> User:
+    """A new account, its verification email sent. An email that already has an account gets the
+    same answer (an account-shaped row that is never saved) after the same work, and its owner an
+    email saying someone tried: registration does not tell who is registered (issue 12 item 15)."""
     email = normalized_email(email)
     acceptable_password(password, email)
     phone = normalized_phone(phone)
-    if await User.exists().where(User.email == email):
-        raise Problem(409, "An account with this email already exists.", slug="email-taken")
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await asyncio.to_thread(hash_password, password)  # either way: the same time
     user = User(email=email, password_hash=password_hash, full_name=full_name.strip(), phone=phone, role=role)
-    try:
-        await user.save()
-    except Exception as exc:  # the unique index closes the race between exists() and save()
-        if "unique" in str(exc).lower():
-            raise Problem(409, "An account with this email already exists.", slug="email-taken") from exc
-        raise
+    existing = await User.select(User.id, User.full_name).where(User.email == email).first()
+    if existing is None:
+        try:
+            await user.save()
+        except Exception as exc:  # the unique index closes the race between the select and save()
+            if "unique" not in str(exc).lower():
+                raise
+            existing = await User.select(User.id, User.full_name).where(User.email == email).first()
+        else:
+            await send_email_verification(user.id, settings, temporal)
+            return user
+    assert existing is not None
+    await _tell_owner_of_registration_attempt(existing["id"], existing["full_name"], settings, temporal)
+    user.id = uuid.uuid4()  # never saved: nothing else changes
     return user
+
+
+async def _tell_owner_of_registration_attempt(
+    user_id: UUID, full_name: str, settings: Settings, temporal: TemporalGateway
+) -> None:
+    """At most one such email an hour per account (the dedupe key names the hour)."""
+    hour = int(time.time() // 3600)
+    await notify_in_background(
+        temporal,
+        settings,
+        user_id=user_id,
+        kind="registration_attempt",
+        dedupe_key=f"registration_attempt:{user_id}:{hour}",
+        notice=templates.registration_attempt_email(
+            full_name=full_name, sign_in_url=f"{settings.public_url.rstrip('/')}/sign-in"
+        ),
+    )
 
 
 async def sign_in(
@@ -218,7 +260,11 @@ async def update_profile(
             raise invalid("full_name", "must not be blank")
         changes[User.full_name] = full_name.strip()
     if not isinstance(phone, msgspec.UnsetType):
-        changes[User.phone] = normalized_phone(phone)
+        phone = normalized_phone(phone)
+        current = await User.select(User.phone).where(User.id == user_id).first()
+        if current is None or current["phone"] != phone:  # a new number is unverified, its code void
+            changes |= {User.phone_verified_at: None, User.phone_code_hash: None, User.phone_code_expires_at: None}
+        changes[User.phone] = phone
     if not isinstance(bio, msgspec.UnsetType):
         changes[User.bio] = bio
     if changes:

@@ -33,6 +33,8 @@ class UserRead(msgspec.Struct):
     suspended: bool
     email_verified: bool
     """Booking needs a verified email address (the link emailed at registration)."""
+    phone_verified: bool
+    """SMS go only to a verified phone: `POST /users/me/phone` texts it a code to confirm."""
     created_at: dt.datetime
 
 
@@ -64,6 +66,7 @@ def user_read(user: User | dict[str, Any]) -> UserRead:
         is_host=row["role"] in (Role.host, Role.admin),
         suspended=row["suspended_at"] is not None,
         email_verified=row.get("email_verified_at") is not None,
+        phone_verified=row["phone"] is not None and row.get("phone_verified_at") is not None,
         created_at=row["created_at"],
     )
 
@@ -88,6 +91,7 @@ class MeController(Controller):
 
     @patch(operation_id="updateMyProfile", summary="Update my name, phone or bio")
     async def update(self, request: Request[CurrentUser, Any, Any], data: JSONBody[ProfileUpdate]) -> UserRead:
+        """A new phone number is unverified (no SMS) until confirmed with `POST /users/me/phone`."""
         user = await service.update_profile(request.user.id, full_name=data.full_name, phone=data.phone, bio=data.bio)
         return user_read(user)
 

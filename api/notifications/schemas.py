@@ -44,7 +44,7 @@ class KindPreference(msgspec.Struct):
 class NotificationPreferences(msgspec.Struct):
     items: list[KindPreference]
     sms_to: str | None
-    """The number SMS go to (the profile's phone); none set: no SMS, whatever `sms` says."""
+    """The number SMS go to (the profile's phone, once verified); none: no SMS, whatever `sms` says."""
 
 
 def notification_read(row: dict[str, Any]) -> NotificationRead:

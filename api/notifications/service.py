@@ -58,7 +58,7 @@ async def mark_all_read(user_id: UUID) -> int:
 
 
 async def preferences_of(user_id: UUID) -> NotificationPreferences:
-    user = await User.select(User.phone).where(User.id == user_id).first()
+    user = await User.select(User.phone, User.phone_verified_at).where(User.id == user_id).first()
     if user is None:
         raise Problem(404, "No such user.")
     stored = await NotificationPreference.select(
@@ -76,7 +76,8 @@ async def preferences_of(user_id: UUID) -> NotificationPreferences:
                 sms=PreferenceChannel.sms in channels,
             )
         )
-    return NotificationPreferences(items=items, sms_to=user["phone"])
+    verified = user["phone_verified_at"] is not None
+    return NotificationPreferences(items=items, sms_to=user["phone"] if verified else None)
 
 
 async def set_preferences(user_id: UUID, changes: dict[str, Any]) -> None:

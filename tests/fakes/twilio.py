@@ -46,6 +46,8 @@ class FakeTwilio:
     fail_next: int = 0
     """How many of the next requests answer `fail_status` (an outage)."""
     fail_status: int = 503
+    unsubscribed: set[str] = field(default_factory=set)
+    """Numbers whose owner replied STOP: Twilio refuses them for good (error 21610)."""
     received: list[ReceivedSms] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -110,6 +112,9 @@ class FakeTwilio:
                 if not _E164.match(to):
                     record(False)
                     return self._error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+                if to in fake.unsubscribed:
+                    record(False)
+                    return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
                 if from_ != fake.from_number:
                     record(False)
                     return self._error(400, 21606, f"The From phone number {from_} is not yours.")

@@ -14,7 +14,7 @@ from models import Message, Notification, NotificationPreference
 from stayflow import templates
 from stayflow.rules.roles import Role
 from stayflow.settings import Settings
-from tests.factories import SignedIn, make_listing, make_user, signed_in_user
+from tests.factories import SignedIn, give_verified_phone, make_listing, make_user, signed_in_user
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.fakes.twilio import FakeTwilio
 from tests.helpers import book, cancel, confirmed_booking, eventually, stay, wait_status
@@ -89,9 +89,8 @@ async def test_sms_follows_each_hosts_preferences_through_the_real_twilio_sdk(
 ) -> None:
     wants_sms = await signed_in_user(client, role=Role.host, email="sms-on@example.com")
     no_sms = await signed_in_user(client, role=Role.host, email="sms-off@example.com")
-    for host, phone in ((wants_sms, "+1 415 555 2671"), (no_sms, "+44 20 7946 0958")):
-        response = await client.patch("/api/v1/users/me", headers=host.headers, json={"phone": phone})
-        assert response.status_code == 200, response.text
+    for host, phone in ((wants_sms, "+14155552671"), (no_sms, "+447400123456")):
+        await give_verified_phone(host.user, phone)
     turned_off = await client.patch(
         "/api/v1/users/me/notification-preferences", headers=no_sms.headers, json={"booking_requested": {"sms": False}}
     )
@@ -113,7 +112,9 @@ async def test_sms_follows_each_hosts_preferences_through_the_real_twilio_sdk(
         await eventually(all_sent, timeout=60, what="two request emails and one SMS")
     [sms] = fake_twilio.received
     assert sms.accepted and sms.to == "+14155552671" and sms.form["From"] == fake_twilio.from_number
-    assert sms.body.startswith("Stayflow: A guest asks to stay at Cliff cabin")
+    # A fixed platform text and the booking's link: never the host's title (issue 12 item 10).
+    assert sms.body.startswith("Stayflow: You have a new booking request. Accept or decline it in time: http")
+    assert "Cliff cabin" not in sms.body and any(sms.body.endswith(f"/api/v1/bookings/{b['id']}") for b in bookings)
     [sms_row] = await Message.objects().where(Message.channel == "sms")
     assert sms_row.provider == "twilio" and sms_row.provider_message_id == sms.sid and sms_row.recipient == sms.to
     assert sorted(to for mail in fake_sendgrid.delivered for to in mail.to) == [

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
-from models import User
+from models import Message, User
 from tests.factories import PASSWORD, make_user
+from tests.helpers import eventually
 
 GOOD = {"email": "Grace@Example.com", "password": PASSWORD, "full_name": "Grace Hopper"}
 
@@ -32,12 +35,51 @@ async def test_register_as_host_with_phone_normalises_to_e164(client: AsyncClien
     assert response.json()["phone"] == "+442079460958"
 
 
-async def test_duplicate_email_is_409_whatever_the_case(client: AsyncClient) -> None:
-    await make_user(email="grace@example.com")
-    response = await client.post("/api/v1/auth/register", json=GOOD)
-    assert response.status_code == 409
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert await User.count() == 1
+async def test_registering_a_taken_email_answers_like_a_new_account_and_tells_the_owner(
+    client: AsyncClient, worker: None
+) -> None:
+    owner = await make_user(email="grace@example.com", full_name="Grace Owner")
+    new = await client.post("/api/v1/auth/register", json={**GOOD, "email": "someone.new@example.com"})
+    taken = await client.post("/api/v1/auth/register", json={**GOOD, "email": "GRACE@example.com"})
+    # The same status, the same shape, nothing that tells the two apart.
+    assert taken.status_code == new.status_code == 201, taken.text
+    assert taken.headers["content-type"] == new.headers["content-type"]
+    assert taken.json().keys() == new.json().keys()
+    assert taken.json()["email"] == "grace@example.com" and taken.json()["email_verified"] is False
+    assert taken.json()["full_name"] == "Grace Hopper" and taken.json()["id"] != str(owner.id)
+    # Neither id has a public profile until its owner confirms the address.
+    for answer in (new, taken):
+        assert (await client.get(f"/api/v1/users/{answer.json()['id']}")).status_code == 404
+    # The password is hashed either way: a taken address is not the quick answer.
+    seconds: dict[str, list[float]] = {"new": [], "taken": []}
+    for n in range(3):
+        for which, email in (("new", f"timing{n}@example.com"), ("taken", "grace@example.com")):
+            started = time.perf_counter()
+            await client.post("/api/v1/auth/register", json={**GOOD, "email": email})
+            seconds[which].append(time.perf_counter() - started)
+    assert statistics.median(seconds["taken"]) > 0.5 * statistics.median(seconds["new"]), seconds
+    # Nothing changed for the owner: one account, the old password, the old name; they got an email.
+    assert await User.count().where(User.email == "grace@example.com") == 1
+    assert await User.count() == 5
+    stored = await User.objects().get(User.email == "grace@example.com")
+    assert stored is not None and stored.password_hash == owner.password_hash and stored.full_name == "Grace Owner"
+    signed_in = await client.post("/api/v1/auth/login", json={"email": "grace@example.com", "password": PASSWORD})
+    assert signed_in.status_code == 200
+
+    async def told() -> Message | None:
+        return (
+            await Message.objects()
+            .where((Message.kind == "registration_attempt") & (Message.recipient == "grace@example.com"))
+            .first()
+        )
+
+    mail = await eventually(told, what="the owner's email about the attempt")
+    assert "sign in" in mail.text_body and "reset your password" in mail.text_body
+    assert not await Message.exists().where(
+        (Message.kind == "email_verification") & (Message.recipient == "grace@example.com")
+    )
+    # Four attempts within the hour emailed the owner once.
+    assert await Message.count().where(Message.kind == "registration_attempt") == 1
 
 
 @pytest.mark.parametrize(

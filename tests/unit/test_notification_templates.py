@@ -11,12 +11,17 @@ from stayflow import templates
 from stayflow.rules.notifications import (
     CONFIGURABLE,
     KINDS,
+    SMS_LIMIT,
+    SMS_TEXTS,
     PreferenceChannel,
     kind_named,
+    phone_code_sms,
     preference_problems,
+    sms_destination_problem,
+    sms_text,
     wanted_channels,
 )
-from stayflow.templates import SMS_LIMIT, Notice, sms_text
+from stayflow.templates import Notice
 
 TITLE = "Loft <b>by</b> the canal"
 URL = "https://stay.test/api/v1/x?a=1&b=2"
@@ -77,14 +82,17 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
     "email_verification": lambda: templates.email_verification_email(
         full_name="Ada Lovelace", verify_url=URL, token="secret-code"
     ),
+    "registration_attempt": lambda: templates.registration_attempt_email(full_name="Ada Lovelace", sign_in_url=URL),
 }
+CODE_TEXTS = {"phone_verification"}
+"""Kinds told by SMS alone (the code is rendered by `phone_code_sms`, not an email template)."""
 
 
 def test_every_declared_kind_has_a_template() -> None:
-    assert set(RENDERERS) == set(KINDS)
+    assert set(RENDERERS) | CODE_TEXTS == set(KINDS)
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted(set(KINDS) - CODE_TEXTS))
 def test_each_kind_renders_email_and_short_text(kind: str) -> None:
     notice = RENDERERS[kind]()
     email = notice.email
@@ -93,10 +101,9 @@ def test_each_kind_renders_email_and_short_text(kind: str) -> None:
     assert email.html.startswith("<p>Hi Ada,</p>")
     assert f'href="{URL.replace("&", "&amp;")}"' in email.html
     assert "<b>" not in email.html and "<the>" not in email.html and "<home>" not in email.html
-    if kind not in ("password_reset", "email_verification"):  # no user text in these
+    if kind not in ("password_reset", "email_verification", "registration_attempt"):  # no user text in these
         assert "&lt;" in email.html  # the title (and reasons, excerpts) arrive escaped
     assert notice.short and "\n" not in notice.short and "Hi Ada" not in notice.short
-    assert len(sms_text(notice.short)) <= SMS_LIMIT and sms_text(notice.short).startswith("Stayflow: ")
 
 
 def test_booking_texts_carry_the_amount_the_dates_and_the_reason() -> None:
@@ -137,10 +144,54 @@ def test_secrets_stay_in_the_mailbox(kind: str) -> None:
     assert "secret-code" in notice.email.text and "secret-code" not in notice.short and URL not in notice.short
 
 
-def test_long_texts_are_cut_for_sms() -> None:
-    text = sms_text("x" * 1000)
-    assert len(text) == SMS_LIMIT and text.endswith("…")
-    assert sms_text("short") == "Stayflow: short"
+@pytest.mark.parametrize("kind", CONFIGURABLE)
+def test_every_sms_is_a_fixed_platform_text_with_the_platforms_link(kind: str) -> None:
+    """Issue 12 item 10: nothing a host or guest wrote reaches a phone (the title was in every SMS)."""
+    assert kind in SMS_TEXTS  # every kind a user may turn SMS on for has its own sentence
+    text = sms_text(kind, URL)
+    assert text == f"Stayflow: {SMS_TEXTS[kind]} {URL}" and len(text) <= SMS_LIMIT
+    rendered = RENDERERS[kind]()
+    for words in (TITLE, "Plans changed.", "early", "Airbnb", "Photos of another", "describe"):
+        assert words not in text
+    assert rendered.short not in text
+    assert sms_text(kind, "") == sms_text(kind, "https://x.test/" + "a" * 400) != text  # no link rather than a cut one
+    assert sms_text(kind, "").endswith(".") and "{" not in sms_text(kind, "")
+
+
+def test_a_kind_without_its_own_sms_sentence_still_says_only_platform_words() -> None:
+    assert sms_text("payout_paid", URL) == f"Stayflow: There is news in your account: {URL}"
+
+
+def test_the_verification_code_sms_and_its_channel() -> None:
+    assert phone_code_sms("042917", 10) == (
+        "Stayflow: your verification code is 042917. It expires in 10 minutes. Never share it."
+    )
+    everything_on = {("phone_verification", channel): True for channel in ("email", "sms")}
+    assert wanted_channels("phone_verification", everything_on) == {PreferenceChannel.sms}
+    assert "phone_verification" not in CONFIGURABLE
+    assert preference_problems({"phone_verification": {"sms": False}})
+
+
+ALLOWED = frozenset({"US", "GB", "NL"})
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("+14155552671", None),  # US: fixed line or mobile, cannot tell apart
+        ("+447400123456", None),  # UK mobile
+        ("+31612345678", None),  # Dutch mobile
+        ("+442079460958", "not a mobile number"),  # a London landline
+        ("+19005550123", "not a mobile number"),  # US premium rate
+        ("+18005550123", "not a mobile number"),  # US toll free
+        ("+447020123456", "not a mobile number"),  # UK personal number (forwarded at the caller's cost)
+        ("+33612345678", "numbers in FR"),  # a mobile, but outside the allowlist
+        ("+447911123456", "numbers in GG"),  # a +44 mobile of Guernsey, not the UK
+    ],
+)
+def test_sms_go_only_to_mobile_numbers_in_allowed_countries(number: str, problem: str | None) -> None:
+    found = sms_destination_problem(number, ALLOWED)
+    assert found is None if problem is None else problem in (found or ""), found
 
 
 def test_channels_follow_choices_then_defaults() -> None:

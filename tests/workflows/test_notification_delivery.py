@@ -41,9 +41,11 @@ def request_notice(title: str = "Cliff cabin") -> templates.Notice:
     )
 
 
-async def user_with_phone(phone: str | None = "+14155552671") -> User:
+async def user_with_phone(phone: str | None = "+14155552671", *, verified: bool = True) -> User:
     user = await make_user()
-    await User.update({User.phone: phone}).where(User.id == user.id)
+    await User.update({User.phone: phone, User.phone_verified_at: dt.datetime.now(dt.UTC) if verified else None}).where(
+        User.id == user.id
+    )
     return user
 
 
@@ -70,7 +72,10 @@ async def test_one_event_records_once_whatever_the_retries() -> None:
     channels = sorted(m.channel for m in await Message.objects())
     assert channels == ["email", "sms"]
     [sms] = await Message.objects().where(Message.channel == "sms")
-    assert sms.recipient == "+14155552671" and sms.text_body.startswith("Stayflow: A guest asks to stay at Cliff")
+    assert sms.recipient == "+14155552671"
+    assert (
+        sms.text_body == "Stayflow: You have a new booking request. Accept or decline it in time: https://stay.test/b"
+    )
     [item] = await Notification.objects()
     assert item.title == "New booking request: Cliff cabin" and item.link == "https://stay.test/b"
     assert item.read_at is None
@@ -85,6 +90,48 @@ async def test_channels_follow_preferences_and_the_phone() -> None:
     sms = await Message.objects().get(Message.id == uuid.UUID(only_sms))
     assert sms is not None and sms.channel == "sms"
     assert await Notification.count() == 2  # in-app for both, whatever the channels
+
+
+async def test_no_sms_to_an_unverified_or_unsupported_number_and_email_still_goes() -> None:
+    """Issue 12 item 10: SMS went to any number typed into a profile."""
+    for user in (
+        await user_with_phone(verified=False),
+        await user_with_phone("+5511912345678"),  # verified, but Brazil is not in STAYFLOW_SMS_COUNTRIES
+    ):
+        [email] = await record(user, f"booking_requested:{user.id}")
+        stored = await Message.objects().get(Message.id == uuid.UUID(email))
+        assert stored is not None and stored.channel == "email"
+    assert await Message.count().where(Message.channel == "sms") == 0
+    assert await Notification.count() == 2  # the feed too
+
+
+async def test_an_account_gets_at_most_its_daily_sms_and_then_email_alone(settings: Settings) -> None:
+    user = await user_with_phone()
+    for n in range(settings.sms_per_account_per_day + 2):
+        await record(user, f"booking_requested:b{n}")
+    assert await Message.count().where(Message.channel == "sms") == settings.sms_per_account_per_day
+    assert await Message.count().where(Message.channel == "email") == settings.sms_per_account_per_day + 2
+    # The day rolls on: SMS recorded over 24 hours ago no longer count.
+    await Message.update({Message.created_at: dt.datetime.now(dt.UTC) - dt.timedelta(days=1, minutes=1)}).where(
+        Message.channel == "sms"
+    )
+    assert len(await record(user, "booking_requested:later")) == 2
+
+
+async def test_an_sms_recorded_before_the_number_changed_is_not_sent(
+    fake_twilio: FakeTwilio, settings: Settings
+) -> None:
+    user = await user_with_phone()
+    await record(user)
+    [sms_row] = await Message.objects().where(Message.channel == "sms")
+    await User.update({User.phone: "+14155550123", User.phone_verified_at: None}).where(User.id == user.id)
+    activities = NotificationActivities(OutboxEmailSender(), sms_sender_for(twilio_settings(settings, fake_twilio)))
+    with pytest.raises(ApplicationError) as raised:
+        await ActivityEnvironment().run(activities.send_message, DeliverMessage(str(sms_row.id)))
+    assert raised.value.non_retryable
+    await sms_row.refresh()
+    assert sms_row.status == "failed" and "no longer the account's" in (sms_row.last_error or "")
+    assert fake_twilio.received == []
 
 
 async def test_a_retry_after_a_preference_change_still_returns_what_was_recorded() -> None:
@@ -138,12 +185,13 @@ async def test_twilio_outage_is_retryable_then_the_sms_goes_out_once(
 
 @pytest.mark.parametrize(
     ("phone", "token", "error"),
-    [("+999123", None, "21211"), ("+14155552671", "revoked-token", "401")],
+    [("+14155550199", None, "21610"), ("+14155552671", "revoked-token", "401")],
     ids=["number-twilio-refuses", "revoked-credentials"],
 )
 async def test_permanent_twilio_errors_fail_the_message_without_retries(
     settings: Settings, fake_twilio: FakeTwilio, phone: str, token: str | None, error: str
 ) -> None:
+    fake_twilio.unsubscribed.add("+14155550199")
     user = await user_with_phone(phone)
     await record(user)
     [sms_row] = await Message.objects().where(Message.channel == "sms")
@@ -247,14 +295,15 @@ async def test_repeatable_booking_events_are_told_once_per_occurrence(settings: 
 async def test_one_activity_delivers_an_events_messages_and_a_refused_one_does_not_hold_back_the_rest(
     settings: Settings, fake_twilio: FakeTwilio
 ) -> None:
-    refused = await user_with_phone("+999123")  # a number Twilio refuses for good
+    fake_twilio.unsubscribed.add("+14155550199")
+    refused = await user_with_phone("+14155550199")  # a number Twilio refuses for good
     reachable = await user_with_phone()
     ids = await record(refused, key="booking_requested:b1") + await record(reachable, key="booking_requested:b2")
     activities = NotificationActivities(OutboxEmailSender(), sms_sender_for(twilio_settings(settings, fake_twilio)))
     sent = await ActivityEnvironment().run(activities.send_messages, DeliverMessages(ids))
     assert sent == 3  # two emails and the reachable user's SMS
     statuses = {(m.recipient, m.channel): m.status for m in await Message.objects()}
-    assert statuses[("+999123", "sms")] == "failed" and statuses[("+14155552671", "sms")] == "sent"
+    assert statuses[("+14155550199", "sms")] == "failed" and statuses[("+14155552671", "sms")] == "sent"
     # A retry (as after a crash) sends nothing twice and does not knock on the refused number again.
     assert await ActivityEnvironment().run(activities.send_messages, DeliverMessages(ids)) == 3
     assert len(fake_twilio.delivered) == 1 and len(fake_twilio.received) == 2
