@@ -54,6 +54,7 @@ DEMO_DOMAIN = "demo.example.com"
 ADMIN_EMAIL = f"admin@{DEMO_DOMAIN}"
 HOST_EMAIL = f"host@{DEMO_DOMAIN}"
 GUEST_EMAIL = f"guest@{DEMO_DOMAIN}"
+DEMO_PHONES = {HOST_EMAIL: "+14155550101", GUEST_EMAIL: "+14155550102"}
 LISTINGS_PER_CITY = 25
 PHOTOS_PER_LISTING = 2
 DISTINCT_PHOTOS = 36
@@ -226,7 +227,17 @@ class DemoSeeder:
             password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)  # one hash: Argon2 is slow
             verified = dt.datetime.now(dt.UTC)  # demo addresses cannot receive mail: they count as confirmed
             rows = [
-                User(email=e, password_hash=password_hash, full_name=n, role=r, email_verified_at=verified)
+                User(
+                    email=e,
+                    password_hash=password_hash,
+                    full_name=n,
+                    role=r,
+                    email_verified_at=verified,
+                    # The two main accounts have fictional phones (555-01xx), verified, so their SMS
+                    # show in the dev outbox; SMS go only to verified numbers.
+                    phone=DEMO_PHONES.get(e),
+                    phone_verified_at=verified if e in DEMO_PHONES else None,
+                )
                 for e, n, r in missing
             ]
             await User.insert(*rows)

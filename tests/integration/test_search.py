@@ -81,14 +81,18 @@ async def test_three_distances_find_the_approximate_point_not_the_home(client: A
     await make_listing(id=listing_id, title="secret address", latitude=home[0], longitude=home[1])
     shown = approximate_point(listing_id, *home)
     probes = [(52.40, 4.88), (52.36, 4.84), (52.36, 4.93)]
-    measured = []
+    measured: list[float] = []
     for probe in probes:
-        params = {"near": f"{probe[0]},{probe[1]}", "radius_km": 20}
+        params: dict[str, str | float] = {"near": f"{probe[0]},{probe[1]}", "radius_km": 20}
         [item] = (await client.get("/api/v1/listings", params=params)).json()["items"]
         measured.append(item["distance_km"])
+
     # The attacker's solve: the point on a fine grid whose distances to the probes fit best.
+    def misfit(p: tuple[float, float]) -> float:
+        return sum((_km(p[0], p[1], q[0], q[1]) - d) ** 2 for q, d in zip(probes, measured, strict=True))
+
     grid = [(home[0] + dy / 1000, home[1] + dx / 1000) for dy in range(-25, 26) for dx in range(-40, 41)]
-    best = min(grid, key=lambda p: sum((_km(*p, *q) - d) ** 2 for q, d in zip(probes, measured, strict=True)))
+    best = min(grid, key=misfit)
     assert _km(*best, *shown) < 0.25  # what the distances give away is the point everyone sees anyway …
     assert _km(*best, *home) > 0.6 - 0.25  # … not the home
 

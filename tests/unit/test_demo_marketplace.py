@@ -46,3 +46,14 @@ def test_demo_photos_are_real_jpegs_the_upload_check_accepts() -> None:
     photo = check_image(room_photo(3))
     assert photo.content_type == "image/jpeg" and (photo.width, photo.height) == (800, 533)
     assert room_photo(3) == room_photo(3) and room_photo(3) != room_photo(4)
+
+
+def test_the_demo_host_and_guest_have_phones_the_platform_may_text() -> None:
+    """They are seeded verified (SMS go only to verified numbers), and must pass the SMS rules."""
+    from stayflow.demo.seed import DEMO_PHONES, GUEST_EMAIL, HOST_EMAIL
+    from stayflow.rules.notifications import sms_destination_problem
+    from stayflow.settings import Settings
+
+    assert set(DEMO_PHONES) == {HOST_EMAIL, GUEST_EMAIL}
+    for phone in DEMO_PHONES.values():
+        assert sms_destination_problem(phone, Settings().sms_regions) is None
