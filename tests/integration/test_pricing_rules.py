@@ -68,6 +68,10 @@ async def test_quotes_for_a_week_a_month_a_weekend_and_extra_guests_match_the_ru
     assert weekend["subtotal"] == 25_154 and weekend["service_fee"] == 3_018  # 12% of 251.54 = 30.1848
     assert weekend["total"] == 25_154 + 5_000 + 3_018 + 2_412  # 8% of 301.54 = 24.1232
 
+    days = (await client.get(f"/api/v1/listings/{listing.id}/availability",
+                             params={"from": day(monday), "to": day(monday + 7)})).json()["days"]  # fmt: skip
+    assert [d["nightly_price"] for d in days] == [10_033] * 4 + [12_577] * 2 + [10_033]
+
     crowd = (await quote(client, listing, monday, 3, guests=4)).json()
     assert crowd["adjustments"] == [
         {"kind": "extra_guests", "amount": 9_000, "guests": 2, "fee_per_night": 1_500, "nights": 3,

@@ -261,3 +261,13 @@ def test_a_stay_needs_the_minimum_of_its_check_in_nights_season() -> None:
     # The season's last check-in night is the day before its end; the end is the listing's again.
     assert stay_problems(check_in=D(2027, 9, 1), check_out=D(2027, 9, 3), guests=2, rules=rules, today=TODAY) == []
     assert stay_problems(check_in=D(2027, 8, 31), check_out=D(2027, 9, 3), guests=2, rules=rules, today=TODAY) != []
+
+
+def test_a_far_moved_weekend_price_sends_a_published_listing_back_to_review() -> None:
+    from stayflow.rules.listing_edits import material_changes
+
+    current = {"nightly_price": 10_000, "weekend_price": None}
+    assert material_changes(current, {"weekend_price": 12_900}) == []
+    assert material_changes(current, {"weekend_price": 13_100}) == ["weekend_price"]
+    assert material_changes(current | {"weekend_price": 13_000}, {"weekend_price": 16_000}) == []
+    assert material_changes(current | {"weekend_price": 13_000}, {"weekend_price": None}) == []
