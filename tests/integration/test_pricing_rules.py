@@ -27,7 +27,7 @@ def first_monday(after: int) -> int:
 
 
 async def quote(client: AsyncClient, listing: Listing, start: int, nights: int, guests: int = 2) -> Any:
-    params = {"check_in": day(start), "check_out": day(start + nights), "guests": guests}
+    params: dict[str, str | int] = {"check_in": day(start), "check_out": day(start + nights), "guests": guests}
     return await client.get(f"/api/v1/listings/{listing.id}/quote", params=params)
 
 
