@@ -26,6 +26,7 @@ def invoice_lines(price: dict[str, Any], title: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = [
         {"description": f"{title}: night of {night['date']}", "amount": night["price"]} for night in price["nightly"]
     ]
+    lines += [{"description": a["description"], "amount": a["amount"]} for a in price.get("adjustments", ())]
     if price.get("cleaning_fee"):
         lines.append({"description": "Cleaning fee", "amount": price["cleaning_fee"]})
     if price.get("service_fee"):

@@ -5,7 +5,7 @@ from models.bookings import Booking, BookingChange, Invoice, InvoiceCounter, Led
 from models.calendar_sync import CalendarFeed, ListingCalendarToken
 from models.conversations import Conversation, ConversationMessage
 from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, RevokedAccessToken, Session, User
-from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
+from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, ListingSeason, PriceOverride
 from models.messages import Message, Notification, NotificationPreference
 from models.payouts import Dispute, HostPayoutAccount, LedgerPosting, Payout
 from models.platform import PlatformSettings
@@ -25,6 +25,7 @@ ALL_TABLES = (
     ListingPhoto,
     CalendarBlock,
     PriceOverride,
+    ListingSeason,
     CalendarFeed,
     ListingCalendarToken,
     ListingReport,
@@ -65,6 +66,7 @@ __all__ = [
     "ListingCalendarToken",
     "ListingPhoto",
     "ListingReport",
+    "ListingSeason",
     "Message",
     "Notification",
     "NotificationPreference",

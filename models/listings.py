@@ -49,6 +49,17 @@ class Listing(Table, tablename="listings"):
     currency = Varchar(length=3, default="USD")
     min_nights = Integer(default=1)
     max_nights = Integer(default=365)
+    # --- pricing rules (issue 13, m0029; `stayflow.rules.pricing.PricingRules`) ---
+    weekly_discount_percent = Integer(default=0)
+    """Percent off the nights for stays of 7 nights or more."""
+    monthly_discount_percent = Integer(default=0)
+    """Percent off the nights for stays of 28 nights or more, instead of the weekly discount."""
+    weekend_price = Integer(null=True, default=None)
+    """Minor units: the price of Friday and Saturday nights (listing-local); null: `nightly_price`."""
+    guests_included = Integer(default=1)
+    extra_guest_fee = Integer(default=0)
+    """Minor units per night for each guest above `guests_included`."""
+    # --- end of pricing rules ---
     instant_book = Boolean(default=False)
     cancellation_policy = Varchar(length=10, default="moderate")
     time_zone = Varchar(length=64, default="UTC")
@@ -99,6 +110,16 @@ class PriceOverride(Table, tablename="price_overrides"):
     start_date = Date()
     end_date = Date()
     nightly_price = Integer()
+
+
+class ListingSeason(Table, tablename="listing_seasons"):
+    """A season's minimum stay: check-ins in [start_date, end_date) need at least `min_nights`."""
+
+    id = UUID(primary_key=True)
+    listing = ForeignKey(Listing, on_delete=OnDelete.cascade)
+    start_date = Date()
+    end_date = Date()
+    min_nights = Integer()
 
 
 class ReportStatus(StrEnum):

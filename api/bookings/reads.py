@@ -35,7 +35,7 @@ from stayflow.invoice_pdf import render_document
 from stayflow.rules.booking_status import WAS_CAPTURED, BookingStatus, PaymentStatus
 from stayflow.rules.change_refunds import ChangeHistory, history_of
 from stayflow.rules.fees import host_earnings
-from stayflow.rules.pricing import stored_quote
+from stayflow.rules.pricing import nights_as_paid, stored_quote
 from stayflow.rules.refunds import PaidStay, Policy, free_cancellation_until
 from stayflow.rules.terms import BookingTerms, stored_terms
 from stayflow.temporal import TemporalGateway
@@ -212,7 +212,7 @@ async def booking_payment(booking_id: UUID) -> Payment:
 def paid_stay(booking: Booking, terms: BookingTerms) -> PaidStay:
     price = stored_quote(booking.price)
     return PaidStay(
-        nightly=price.nightly,
+        nightly=nights_as_paid(price),  # each night with its share of the discount and extra-guest fee
         cleaning_fee=price.cleaning_fee,
         service_fee=price.service_fee,
         taxes=price.taxes,

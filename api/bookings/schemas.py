@@ -11,6 +11,7 @@ from litestar.params import HeaderParameter
 
 from api.calendar.schemas import QuoteRead
 from stayflow.rules.booking_status import BookingStatus, PaymentStatus
+from stayflow.rules.pricing import PricingRules
 
 IdempotencyKey = Annotated[
     str,
@@ -61,6 +62,9 @@ class TermsRead(msgspec.Struct):
     free_cancellation_until: dt.datetime | None
     """The last instant a guest's cancellation gets everything back (None: it never does)."""
     free_cancellation_until_local: dt.datetime | None
+    pricing: PricingRules | None = None
+    """The listing's pricing rules when the booking was made; what they came to is the price's
+    `adjustments` (null for bookings from before pricing rules)."""
 
 
 class HostEarningsRead(msgspec.Struct):

@@ -40,7 +40,7 @@ from api.bookings.reads import (
     paid_stay,
 )
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
-from api.calendar.service import current_platform, priced_stay
+from api.calendar.service import current_platform, priced_stay, pricing_rules
 from api.errors import Problem, invalid
 from api.listings.service import load_bookable_listing
 from api.security import CurrentUser
@@ -103,6 +103,7 @@ async def create_booking(
         time_zone=listing.time_zone,
         check_in_time=listing.check_in_time,
         check_out_time=listing.check_out_time,
+        pricing=pricing_rules(listing),
     )
     booking_id = booking_id_for(guest.id, idempotency_key)
     placement = Placement(

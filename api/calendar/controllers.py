@@ -11,13 +11,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.admin.audit import actor_of
-from api.calendar.schemas import Availability, CalendarBody, QuoteRead, quote_read
+from api.calendar.schemas import Availability, CalendarBody, QuoteRead, SeasonsBody, quote_read
 from api.calendar.service import (
     MAX_AVAILABILITY_DAYS,
     future_calendar,
+    future_seasons,
     listing_availability,
     priced_stay,
     replace_calendar,
+    replace_seasons,
 )
 from api.errors import Problem, field_errors
 from api.listings.service import load_own_listing, load_visible_listing
@@ -42,6 +44,22 @@ class CalendarController(Controller):
         """Ranges are [start, end). Past nights keep what they had; existing bookings are not
         affected by blocks."""
         return await replace_calendar(
+            await load_own_listing(listing_id, request.user), data, request.user, actor=actor_of(request)
+        )
+
+    @get("/seasons", operation_id="getSeasons", summary="My listing's seasons and their minimum stays")
+    async def seasons(self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID]) -> SeasonsBody:
+        listing = await load_own_listing(listing_id, request.user)
+        return await future_seasons(listing.id)
+
+    @put("/seasons", operation_id="replaceSeasons", summary="Replace my listing's seasons and their minimum stays")
+    async def replace_seasons(
+        self, request: Request[CurrentUser, Any, Any], listing_id: FromPath[UUID], data: JSONBody[SeasonsBody]
+    ) -> SeasonsBody:
+        """Seasons are [start, end) ranges of check-in nights, none overlapping, each with a minimum
+        stay of at most the listing's max_nights. A stay needs the minimum of the season its
+        check-in night falls in, else the listing's `min_nights`. Existing bookings are not affected."""
+        return await replace_seasons(
             await load_own_listing(listing_id, request.user), data, request.user, actor=actor_of(request)
         )
 

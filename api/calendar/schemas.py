@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
-from api.listings.schemas import NightlyPrice
-from stayflow.rules.pricing import Quote
+from api.listings.schemas import NightlyPrice, SeasonRange
+from stayflow.rules.pricing import AdjustmentKind, NightKind, Quote
 
 MAX_RANGES = 500
 
@@ -33,6 +34,13 @@ class CalendarBody(msgspec.Struct, forbid_unknown_fields=True):
     )
 
 
+MAX_SEASONS = 100
+
+
+class SeasonsBody(msgspec.Struct, forbid_unknown_fields=True):
+    seasons: Annotated[list[SeasonRange], msgspec.Meta(max_length=MAX_SEASONS)] = msgspec.field(default_factory=list)
+
+
 class Day(msgspec.Struct):
     date: dt.date
     available: bool
@@ -45,15 +53,36 @@ class Availability(msgspec.Struct):
     days: list[Day]
 
 
-class NightRead(msgspec.Struct):
+class NightRead(msgspec.Struct, omit_defaults=True):
     date: dt.date
     price: int
+    kind: NightKind | None = None
+    """`base`, `weekend` or `override`: which price the night has (absent on quotes from before
+    weekend prices)."""
+
+
+class AdjustmentRead(msgspec.Struct, omit_defaults=True):
+    """One line that changes what the nights cost: a length-of-stay discount (negative) or the
+    extra-guest fee."""
+
+    kind: AdjustmentKind
+    amount: int
+    description: str
+    percent: int | None = None
+    base: int | None = None
+    """Discounts: the nights' prices the percent is of."""
+    guests: int | None = None
+    """Extra guests: guests above those the price includes."""
+    fee_per_night: int | None = None
+    nights: int | None = None
 
 
 class QuoteRead(msgspec.Struct):
     nights: int
     nightly: list[NightRead]
+    adjustments: list[AdjustmentRead]
     subtotal: int
+    """The nights' prices plus the adjustments: what the service fee is a share of."""
     cleaning_fee: int
     service_fee: int
     taxes: int
@@ -64,7 +93,8 @@ class QuoteRead(msgspec.Struct):
 def quote_read(quote: Quote) -> QuoteRead:
     return QuoteRead(
         nights=quote.nights,
-        nightly=[NightRead(n.date, n.price) for n in quote.nightly],
+        nightly=[NightRead(n.date, n.price, n.kind) for n in quote.nightly],
+        adjustments=[AdjustmentRead(**asdict(a)) for a in quote.adjustments],
         subtotal=quote.subtotal,
         cleaning_fee=quote.cleaning_fee,
         service_fee=quote.service_fee,

@@ -10,12 +10,13 @@ from uuid import UUID
 
 import msgspec
 
-from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, PriceRange
+from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, PriceRange, SeasonsBody
 from api.errors import Problem, invalid_fields
+from api.listings.schemas import SeasonRange
 from api.listings.service import audit_if_admin
 from api.security import CurrentUser
 from api.validation import today
-from models import Booking, CalendarBlock, Listing, PlatformSettings, PriceOverride
+from models import Booking, CalendarBlock, Listing, ListingSeason, PlatformSettings, PriceOverride
 from models.bookings import HOLDS_DATES
 from stayflow.audit import Actor
 from stayflow.rules.listing_status import ListingStatus
@@ -23,11 +24,14 @@ from stayflow.rules.pricing import (
     MAX_BOOKING_HORIZON_DAYS,
     Fees,
     PriceOverrideRange,
+    PricingRules,
     Quote,
+    Season,
     StayRules,
     nightly_prices,
     nights_between,
     quote_stay,
+    season_problems,
     stay_problems,
 )
 
@@ -79,7 +83,8 @@ async def priced_stay(
     listing's rules refuse, 409 when a night is taken."""
     if listing.status != ListingStatus.published:
         raise Problem(409, "Only published listings can be quoted or booked.", slug="not-bookable")
-    rules = StayRules(listing.max_guests, listing.min_nights, listing.max_nights)
+    seasons = await seasons_of(listing.id, on_or_after=check_in)
+    rules = StayRules(listing.max_guests, listing.min_nights, listing.max_nights, seasons)
     problems = stay_problems(check_in=check_in, check_out=check_out, guests=guests, rules=rules, today=today())
     if problems:
         raise invalid_fields(problems)
@@ -100,7 +105,30 @@ async def priced_stay(
         currency=listing.currency,
         overrides=await price_overrides(listing.id, check_in, check_out),
         fees=await current_fees(),
+        guests=guests,
+        rules=pricing_rules(listing),
     )
+
+
+def pricing_rules(listing: Listing) -> PricingRules:
+    """The listing's pricing rules as the pricing function takes them (and bookings freeze them)."""
+    return PricingRules(
+        weekly_discount_percent=listing.weekly_discount_percent,
+        monthly_discount_percent=listing.monthly_discount_percent,
+        weekend_price=listing.weekend_price,
+        guests_included=listing.guests_included,
+        extra_guest_fee=listing.extra_guest_fee,
+    )
+
+
+async def seasons_of(listing_id: UUID, *, on_or_after: dt.date) -> list[Season]:
+    """The listing's seasons that end after `on_or_after`, in order."""
+    rows = (
+        await ListingSeason.select()
+        .where((ListingSeason.listing == listing_id) & (ListingSeason.end_date > on_or_after))
+        .order_by(ListingSeason.start_date)
+    )
+    return [Season(r["start_date"], r["end_date"], r["min_nights"]) for r in rows]
 
 
 async def listing_availability(listing: Listing, start: dt.date, end: dt.date) -> Availability:
@@ -116,7 +144,7 @@ def availability_days(
     first = today()
     return [
         Day(date=n.date, available=n.date >= first and n.date not in taken, nightly_price=n.price)
-        for n in nightly_prices(nights_between(start, end), listing.nightly_price, overrides)
+        for n in nightly_prices(nights_between(start, end), listing.nightly_price, overrides, listing.weekend_price)
     ]
 
 
@@ -189,3 +217,33 @@ async def replace_calendar(listing: Listing, body: CalendarBody, user: CurrentUs
             )
         await audit_if_admin(user, actor, listing, "listing.calendar_replace", after=msgspec.to_builtins(body))
     return await future_calendar(listing.id)
+
+
+async def future_seasons(listing_id: UUID) -> SeasonsBody:
+    return SeasonsBody(
+        seasons=[SeasonRange(s.start, s.end, s.min_nights) for s in await seasons_of(listing_id, on_or_after=today())]
+    )
+
+
+async def replace_seasons(listing: Listing, body: SeasonsBody, user: CurrentUser, *, actor: Actor) -> SeasonsBody:
+    """The listing's seasons become `body` (ended seasons go with the old ones: they judge no stay
+    any more). Checked against the listing's max_nights under its row lock, so an edit of max_nights
+    cannot slip in between; an admin's replacement of another's seasons is audited with it."""
+    if listing.status == ListingStatus.archived:
+        raise Problem(409, "An archived listing has no seasons.", slug="illegal-transition")
+    seasons = [Season(s.start, s.end, s.min_nights) for s in body.seasons]
+    async with Listing._meta.db.transaction():
+        locked = await Listing.raw("SELECT max_nights FROM listings WHERE id = {} FOR UPDATE", listing.id)
+        problems = season_problems(seasons, max_nights=locked[0]["max_nights"], today=today())
+        if problems:
+            raise invalid_fields(problems)
+        await ListingSeason.delete().where(ListingSeason.listing == listing.id)
+        if seasons:
+            await ListingSeason.insert(
+                *[
+                    ListingSeason(listing=listing.id, start_date=s.start, end_date=s.end, min_nights=s.min_nights)
+                    for s in seasons
+                ]
+            )
+        await audit_if_admin(user, actor, listing, "listing.seasons_replace", after=msgspec.to_builtins(body))
+    return await future_seasons(listing.id)

@@ -39,6 +39,13 @@ Amenities = Annotated[list[str], msgspec.Meta(max_length=len(AMENITIES))]
 NightlyPrice = Annotated[int, msgspec.Meta(ge=100, le=10_000_000, description="minor units, 1.00 to 100,000.00")]
 CleaningFee = Annotated[int, msgspec.Meta(ge=0, le=5_000_000, description="minor units")]
 Nights = Annotated[int, msgspec.Meta(ge=1, le=365)]
+DiscountPercent = Annotated[int, msgspec.Meta(ge=0, le=100, description="whole percent off the nights, 0 to 100")]
+WeekendPrice = Annotated[
+    int, msgspec.Meta(ge=100, le=10_000_000, description="minor units: Friday and Saturday nights' price")
+]
+ExtraGuestFee = Annotated[
+    int, msgspec.Meta(ge=0, le=5_000_000, description="minor units per night for each guest above guests_included")
+]
 TimeZone = Annotated[
     str,
     msgspec.Meta(
@@ -76,6 +83,12 @@ class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
     time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     check_in_time: LocalTime = "15:00"
     check_out_time: LocalTime = "11:00"
+    # Pricing rules (`stayflow.rules.pricing`): all off unless given.
+    weekly_discount_percent: DiscountPercent = 0
+    monthly_discount_percent: DiscountPercent = 0
+    weekend_price: WeekendPrice | None = None
+    guests_included: Guests = 1
+    extra_guest_fee: ExtraGuestFee = 0
 
 
 class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +115,21 @@ class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
     time_zone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     check_in_time: LocalTime | msgspec.UnsetType = msgspec.UNSET
     check_out_time: LocalTime | msgspec.UnsetType = msgspec.UNSET
+    weekly_discount_percent: DiscountPercent | msgspec.UnsetType = msgspec.UNSET
+    monthly_discount_percent: DiscountPercent | msgspec.UnsetType = msgspec.UNSET
+    weekend_price: WeekendPrice | msgspec.UnsetType | None = msgspec.UNSET
+    """null: Friday and Saturday nights cost the nightly price again."""
+    guests_included: Guests | msgspec.UnsetType = msgspec.UNSET
+    extra_guest_fee: ExtraGuestFee | msgspec.UnsetType = msgspec.UNSET
+
+
+class SeasonRange(msgspec.Struct, forbid_unknown_fields=True):
+    """Check-ins from `start` up to (not including) `end` need at least `min_nights`."""
+
+    start: dt.date
+    end: dt.date
+    """Exclusive: the first check-in night not in the season."""
+    min_nights: Nights
 
 
 class PhotoRead(msgspec.Struct):
@@ -138,6 +166,17 @@ class ListingRead(msgspec.Struct):
     currency: str
     min_nights: int
     max_nights: int
+    weekly_discount_percent: int
+    """Percent off the nights for stays of 7 nights or more."""
+    monthly_discount_percent: int
+    """Percent off for 28 nights or more, instead of the weekly discount (0: the weekly one applies)."""
+    weekend_price: int | None
+    """Friday and Saturday nights' price (listing-local); null: the nightly price. Price overrides win."""
+    guests_included: int
+    extra_guest_fee: int
+    """Per night for each guest above `guests_included`."""
+    seasons: list[SeasonRange]
+    """Minimum stays by the season of the check-in night (else `min_nights`); current and future ones."""
     instant_book: bool
     cancellation_policy: str
     time_zone: str
@@ -181,6 +220,7 @@ def listing_read_of(
     storage: MediaStorage,
     for_owner: bool,
     exact_location: bool | None = None,
+    seasons: list[SeasonRange] | None = None,
 ) -> ListingRead:
     """`for_owner`: the host or an admin (moderation notes, the exact location); `exact_location`
     also for a guest with a confirmed stay (default: as `for_owner`)."""
@@ -213,6 +253,12 @@ def listing_read_of(
         currency=listing.currency,
         min_nights=listing.min_nights,
         max_nights=listing.max_nights,
+        weekly_discount_percent=listing.weekly_discount_percent,
+        monthly_discount_percent=listing.monthly_discount_percent,
+        weekend_price=listing.weekend_price,
+        guests_included=listing.guests_included,
+        extra_guest_fee=listing.extra_guest_fee,
+        seasons=seasons or [],
         instant_book=listing.instant_book,
         cancellation_policy=listing.cancellation_policy,
         time_zone=listing.time_zone,

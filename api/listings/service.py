@@ -23,12 +23,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api.errors import Problem, field_errors
-from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, listing_read_of
+from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, SeasonRange, listing_read_of
 from api.pagination import Page, keyset
 from api.posting_limits import count_post
 from api.security import CurrentUser
-from api.validation import invalid
-from models import Booking, Listing, ListingPhoto, ListingReport, User
+from api.validation import invalid, today
+from models import Booking, Listing, ListingPhoto, ListingReport, ListingSeason, User
 from models.listings import ReportStatus
 from stayflow.audit import Actor, record_admin_action
 from stayflow.image_pool import DecoderBusy, photo_decoder
@@ -40,6 +40,7 @@ from stayflow.rules.cities import city_key, city_name
 from stayflow.rules.listing_checks import ListingFacts, moderation_problems
 from stayflow.rules.listing_edits import material_changes
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.pricing import PricingRules, pricing_rule_problems
 from stayflow.rules.roles import Role
 from stayflow.rules.stays import zone
 from stayflow.settings import Settings
@@ -68,15 +69,25 @@ async def listing_read_by_id(listing_id: UUID, storage: MediaStorage, *, for_own
 async def listing_reads(
     listings: list[Listing], storage: MediaStorage, *, for_owner: bool, exact_location: bool | None = None
 ) -> list[ListingRead]:
-    """A page of listings with their photos and hosts: two queries, whatever the page size."""
+    """A page of listings with their photos, seasons and hosts: three queries, whatever the page size."""
     if not listings:
         return []
     ids = [listing.id for listing in listings]
     photos: dict[UUID, list[dict[str, Any]]] = {i: [] for i in ids}
     for photo in await ListingPhoto.select().where(ListingPhoto.listing.is_in(ids)).order_by(ListingPhoto.position):
         photos[photo["listing"]].append(photo)
+    seasons: dict[UUID, list[SeasonRange]] = {i: [] for i in ids}
+    for row in (
+        await ListingSeason.select()
+        .where(ListingSeason.listing.is_in(ids) & (ListingSeason.end_date > today()))
+        .order_by(ListingSeason.start_date)
+    ):
+        seasons[row["listing"]].append(SeasonRange(row["start_date"], row["end_date"], row["min_nights"]))
     hosts = {u.id: u for u in await User.objects().where(User.id.is_in(list({x.host for x in listings})))}
-    return [listing_read_of(x, photos[x.id], hosts.get(x.host), storage, for_owner, exact_location) for x in listings]
+    return [
+        listing_read_of(x, photos[x.id], hosts.get(x.host), storage, for_owner, exact_location, seasons[x.id])
+        for x in listings
+    ]
 
 
 def is_owner(listing: Listing, user: CurrentUser | None) -> bool:
@@ -144,6 +155,15 @@ async def listings_of_host(
 
 # --- a host's listing ----------------------------------------------------------------------------
 
+PRICING_FIELDS = (
+    "weekly_discount_percent",
+    "monthly_discount_percent",
+    "weekend_price",
+    "guests_included",
+    "extra_guest_fee",
+)
+"""The listing's columns that are `PricingRules`."""
+
 
 def _check_fields(values: dict[str, Any]) -> None:
     """Cross-field rules msgspec cannot express; each failure names its field."""
@@ -154,6 +174,9 @@ def _check_fields(values: dict[str, Any]) -> None:
         problems.append(("country", "is not an ISO 3166-1 alpha-2 country code"))
     if values.get("min_nights", 1) > values.get("max_nights", 365):
         problems.append(("min_nights", "must not be more than max_nights"))
+    if "max_guests" in values and all(f in values for f in PRICING_FIELDS):
+        rules = PricingRules(**{f: values[f] for f in PRICING_FIELDS})
+        problems += pricing_rule_problems(rules, max_guests=values["max_guests"])
     if isinstance(values.get("time_zone"), str):
         try:
             zone(values["time_zone"])
@@ -201,8 +224,8 @@ async def update_listing(
     if listing.status not in listing_status.EDITABLE:
         raise Problem(409, f"A listing that is {listing.status} cannot be edited.", slug="illegal-transition")
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    merged = {"min_nights": listing.min_nights, "max_nights": listing.max_nights} | changes
-    _check_fields(merged)
+    current = {f: getattr(listing, f) for f in ("min_nights", "max_nights", "max_guests", *PRICING_FIELDS)}
+    _check_fields(current | changes)
     if "city" in changes:
         changes["city"] = city_name(changes["city"])
         changes["city_key"] = city_key(changes["city"])
@@ -237,6 +260,8 @@ async def update_listing(
         )
         if not updated:
             raise Problem(409, "The listing changed meanwhile; reload it and try again.", slug="illegal-transition")
+        if "max_nights" in changes:  # the row is locked by the update: no season is replaced meanwhile
+            await _seasons_fit(listing.id, changes["max_nights"])
         await audit_if_admin(
             user, actor, listing, "listing.update", before=before,
             after={k: _audited(v) for k, v in changes.items() if k in before or k == "status"},
@@ -246,6 +271,22 @@ async def update_listing(
     fresh = await Listing.objects().get(Listing.id == listing.id)
     assert fresh is not None
     return fresh
+
+
+async def _seasons_fit(listing_id: UUID, max_nights: int) -> None:
+    """422 when a current or future season of the listing needs more nights than `max_nights`."""
+    longest = (
+        await ListingSeason.select(ListingSeason.min_nights)
+        .where((ListingSeason.listing == listing_id) & (ListingSeason.end_date > today()))
+        .order_by(ListingSeason.min_nights, ascending=False)
+        .first()
+    )
+    if longest is not None and longest["min_nights"] > max_nights:
+        raise invalid(
+            "max_nights",
+            f"a season needs at least {longest['min_nights']} nights; change the seasons "
+            "(PUT /api/v1/listings/{id}/seasons) first",
+        )
 
 
 def _audited(value: Any) -> Any:

@@ -1,7 +1,9 @@
 """The host service fee and what the host is paid for a booking (issue 11 item 4).
 
 The host fee is `host_fee_bps` (frozen in the booking's terms) of the nights and the cleaning
-fee, rounded half up; the host earns the nights and the cleaning fee less that fee. The guest's
+fee, rounded half up; the host earns the nights and the cleaning fee less that fee. "The nights"
+is the quote's `subtotal`: the nights' prices after the adjustments (length-of-stay discount,
+extra-guest fee), the same base the guest's service fee is a share of. The guest's
 service fee and the taxes are the platform's, never the host's.
 """
 

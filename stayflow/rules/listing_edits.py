@@ -14,7 +14,8 @@ from stayflow.rules.listing_status import LOCATION_FIELDS
 
 MATERIAL_FIELDS = frozenset({"title", "description", "property_type"}) | LOCATION_FIELDS
 LARGE_PRICE_CHANGE_PERCENT = 30
-"""A nightly price moved by more than this (up or down) from the current one is re-reviewed."""
+"""A nightly price (or weekend price) moved by more than this (up or down) from the current one is
+re-reviewed."""
 
 
 def large_price_change(before: int, after: int) -> bool:
@@ -26,4 +27,10 @@ def material_changes(current: Mapping[str, Any], changes: Mapping[str, Any]) -> 
     changed = [f for f in MATERIAL_FIELDS if f in changes and changes[f] != current.get(f)]
     if "nightly_price" in changes and large_price_change(int(current["nightly_price"]), int(changes["nightly_price"])):
         changed.append("nightly_price")
+    # Friday and Saturday nights are nights too: a weekend price far from the one guests saw (or,
+    # without one, from the nightly price) is the same bait.
+    if changes.get("weekend_price") is not None:
+        before = current.get("weekend_price") or int(current["nightly_price"])
+        if large_price_change(int(before), int(changes["weekend_price"])):
+            changed.append("weekend_price")
     return sorted(changed)

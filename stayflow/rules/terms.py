@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from stayflow.rules.pricing import PricingRules
 from stayflow.rules.refunds import Policy
 from stayflow.rules.stays import StayClock
 
@@ -28,6 +29,10 @@ class BookingTerms(msgspec.Struct, frozen=True, kw_only=True):
     """The listing's IANA time zone: check-in and check-out times are local to it."""
     check_in_time: str = "15:00"
     check_out_time: str = "11:00"
+    pricing: PricingRules | None = None
+    """The listing's pricing rules when the booking was made (discounts, weekend price, extra-guest
+    fee); None for bookings from before them. What they came to is in the booking's price (its
+    `adjustments`); a later change of dates re-prices by the listing's rules at that time."""
 
     @property
     def clock(self) -> StayClock:

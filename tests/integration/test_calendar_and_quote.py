@@ -86,8 +86,10 @@ async def test_quote_follows_the_money_rules_to_the_cent(client: AsyncClient) ->
     assert response.status_code == 200, response.text
     quote = response.json()
     assert quote["nightly"] == [
-        {"date": day(10), "price": 10_050}, {"date": day(11), "price": 14_999}, {"date": day(12), "price": 10_050},
+        {"date": day(10), "price": 10_050, "kind": "base"}, {"date": day(11), "price": 14_999, "kind": "override"},
+        {"date": day(12), "price": 10_050, "kind": "base"},
     ]  # fmt: skip
+    assert quote["adjustments"] == []
     assert quote["nights"] == 3 and quote["subtotal"] == 35_099
     assert quote["cleaning_fee"] == 3_333
     assert quote["service_fee"] == 4_212  # 12% of 350.99 = 42.1188 -> 42.12

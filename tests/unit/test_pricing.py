@@ -112,6 +112,6 @@ def test_a_stored_quote_reads_back_as_it_was_priced() -> None:
         fees=Fees(service_fee_bps=1200, tax_bps=1000),
     )
     stored = quote_json(quote)
-    assert stored["nightly"][1] == {"date": "2030-03-02", "price": 15_000}
+    assert stored["nightly"][1] == {"date": "2030-03-02", "price": 15_000, "kind": "override"}
     assert stored_quote(stored) == quote
     assert stored_quote(json.dumps(stored)) == quote
