@@ -31,6 +31,7 @@ from api.dev import DevOutboxController
 from api.errors import exception_handlers, problem_details_plugin
 from api.headers import security_headers_hook
 from api.health import HealthController
+from api.disputes.controllers import AdminDisputesController
 from api.ledger.controllers import AdminLedgerController
 from api.listings.analytics import HostAnalyticsController
 from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         StripeWebhookController,
         HostPayoutsController,
         AdminLedgerController,
+        AdminDisputesController,
         HostAnalyticsController,
         BookingReviewsController,
         ListingReviewsController,

@@ -139,6 +139,11 @@ def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: 
     return Notice(email, body)
 
 
+def dispute_notice(*, full_name: str, subject: str, body: str, url: str, action: str) -> Notice:
+    """A dispute told to an admin or the host (the text is the activity's: see activities/disputes.py)."""
+    return Notice(_email(full_name, subject, body, url, action), body)
+
+
 def money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
 
