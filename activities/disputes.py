@@ -192,51 +192,50 @@ class DisputeActivities:
         listing = await Listing.select(Listing.title).where(Listing.id == booking.listing).first()
         title = listing["title"] if listing else "a listing"
         amount = templates.money(dispute.amount, dispute.currency)
-        base = self.settings.public_url.rstrip("/")
-        admin_url, host_url = f"{base}/api/v1/admin/disputes", f"{base}/api/v1/host/payouts"
         due = dispute.evidence_due_by.strftime("%Y-%m-%d %H:%M UTC") if dispute.evidence_due_by else "no date"
-        told: list[tuple[UUID, str, str, str, str]] = []  # user, kind, subject, body, url
-        admins = await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null())
-        if notice.event == "opened":
-            for admin in admins:
-                told.append((admin.id, "dispute_opened", f"Payment disputed: {title}",
-                             f"The guest's bank disputed {amount} of booking {booking.id} at {title} "
-                             f"(reason: {dispute.reason}). Evidence is due by {due}; Stayflow submits it.", admin_url))  # fmt: skip
-            if booking.host:
-                told.append((booking.host, "dispute_opened_host", f"A payment for {title} is disputed",
-                             f"The guest's bank disputed {amount} paid for the booking of {title} "
-                             f"{booking.check_in.isoformat()} to {booking.check_out.isoformat()}. Its payout is on "
-                             "hold until the bank decides; we send the bank the booking's records.", host_url))  # fmt: skip
-        elif notice.event == "closed":
-            verdict = "in our favour" if dispute.outcome == "won" else "for the guest"
-            host_line = (
-                "The payout goes ahead." if dispute.outcome == "won" else
-                f"{templates.money(dispute.recovered_from_host, dispute.currency)} of your earnings on it is taken "
-                "back." if dispute.recovered_from_host else "Your payout is not affected."
-            )  # fmt: skip
-            for admin in admins:
-                told.append((admin.id, "dispute_closed", f"Dispute {dispute.outcome}: {title}",
-                             f"The bank decided the dispute of {amount} on booking {booking.id} {verdict}.", admin_url))  # fmt: skip
-            if booking.host:
-                told.append((booking.host, "dispute_closed", f"Dispute decided: {title}",
-                             f"The bank decided the dispute of {amount} on the booking of {title} {verdict}. "
-                             f"{host_line}", host_url))  # fmt: skip
+        stay = f"{booking.check_in.isoformat()} to {booking.check_out.isoformat()}"
+        verdict = "in our favour" if dispute.outcome == "won" else "for the guest"
+        to_admins: dict[str, tuple[str, str, str]] = {  # event: (kind, subject, body)
+            "opened": ("dispute_opened", f"Payment disputed: {title}",
+                       f"The guest's bank disputed {amount} of booking {booking.id} at {title} (reason: "
+                       f"{dispute.reason}). Evidence is due by {due}; Stayflow submits it."),
+            "closed": ("dispute_closed", f"Dispute {dispute.outcome}: {title}",
+                       f"The bank decided the dispute of {amount} on booking {booking.id} {verdict}."),
+            "evidence_missed": ("dispute_evidence_missed", f"Dispute evidence not submitted: {title}",
+                                f"The evidence of dispute {dispute.id} ({amount}, booking {booking.id}) could "
+                                f"not be submitted before {due}: answer it in Stripe's dashboard."),
+        }  # fmt: skip
+        if dispute.outcome == "won":
+            payout_line = "The payout goes ahead."
+        elif dispute.recovered_from_host:
+            taken = templates.money(dispute.recovered_from_host, dispute.currency)
+            payout_line = f"{taken} of your earnings on it is taken back."
         else:
-            for admin in admins:
-                told.append((admin.id, "dispute_evidence_missed", f"Dispute evidence not submitted: {title}",
-                             f"The evidence of dispute {dispute.id} ({amount}, booking {booking.id}) could not be "
-                             f"submitted before {due}: answer it in Stripe's dashboard.", admin_url))  # fmt: skip
+            payout_line = "Your payout is not affected."
+        to_host: dict[str, tuple[str, str, str]] = {
+            "opened": ("dispute_opened_host", f"A payment for {title} is disputed",
+                       f"The guest's bank disputed {amount} paid for the booking of {title} {stay}. Its payout is "
+                       "on hold until the bank decides; we send the bank the booking's records."),
+            "closed": ("dispute_closed", f"Dispute decided: {title}",
+                       f"The bank decided the dispute of {amount} on the booking of {title} {verdict}. "
+                       f"{payout_line}"),
+        }  # fmt: skip
+        base = self.settings.public_url.rstrip("/")
+        admins = await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null())
+        told = [(admin, *to_admins[notice.event], f"{base}/api/v1/admin/disputes") for admin in admins]
+        host = await User.objects().get(User.id == booking.host) if booking.host else None
+        if host is not None and notice.event in to_host:
+            told.append((host, *to_host[notice.event], f"{base}/api/v1/host/payouts"))
         ids: list[str] = []
-        for user_id, kind, subject, body, url in told:
-            user = await User.select(User.full_name).where(User.id == user_id).first()
+        for user, kind, subject, body, url in told:
+            action = "Open the disputes" if user.role == Role.admin else "Open your payouts"
             ids += await record_notification(
-                user_id=user_id,
+                user_id=user.id,
                 kind=kind,
-                dedupe_key=f"{kind}:{dispute.id}:{user_id}",
+                dedupe_key=f"{kind}:{dispute.id}:{user.id}",
                 notice=templates.dispute_notice(
-                    full_name=user["full_name"] if user else "", subject=subject, body=body, url=url,
-                    action="Open the disputes" if url == admin_url else "Open your payouts",
-                ),  # fmt: skip
+                    full_name=user.full_name, subject=subject, body=body, url=url, action=action
+                ),
                 link=url,
             )
         return ids
@@ -283,8 +282,10 @@ async def evidence_facts(dispute: Dispute) -> EvidenceFacts:
     messages: list[tuple[dt.datetime, str, str]] = []
     conversation = await Conversation.objects().get(Conversation.booking == booking.id)
     if conversation is not None:
-        rows = await ConversationMessage.objects().where(ConversationMessage.conversation == conversation.id).order_by(
-            ConversationMessage.seq
+        rows = (
+            await ConversationMessage.objects()
+            .where(ConversationMessage.conversation == conversation.id)
+            .order_by(ConversationMessage.seq)
         )
         messages = [(m.created_at, names.get(m.sender, "Stayflow"), m.body) for m in rows]
     return EvidenceFacts(

@@ -9,7 +9,7 @@ of the booking:
 | account            | kind      | moves when                                                          |
 | ------------------ | --------- | ------------------------------------------------------------------- |
 | `stripe_balance`   | asset     | a capture (debit), a refund, a transfer to a host, a dispute (credit) |
-| `host_payable`     | liability | earned by the host at capture (credit), paid by a transfer or taken by a lost dispute (debit) |
+| `host_payable`     | liability | earned at capture (credit), paid by a transfer, taken by a lost dispute (debit) |
 | `platform_revenue` | income    | the guest service fee and the host fee (credit), given back (debit) |
 | `taxes_payable`    | liability | taxes collected (credit), refunded (debit)                           |
 | `disputed_funds`   | asset     | taken by the bank during a dispute (debit), back or lost (credit)   |

@@ -28,10 +28,10 @@ from api.calendar.feeds import CalendarFeedsController
 from api.conversations.controllers import ConversationsController
 from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
+from api.disputes.controllers import AdminDisputesController
 from api.errors import exception_handlers, problem_details_plugin
 from api.headers import security_headers_hook
 from api.health import HealthController
-from api.disputes.controllers import AdminDisputesController
 from api.ledger.controllers import AdminLedgerController
 from api.listings.analytics import HostAnalyticsController
 from api.listings.controllers import AmenitiesController, HostListingsController, ListingsController

@@ -5,7 +5,7 @@ Started by the API's webhook for `charge.dispute.created` (or by `charge.dispute
 came first: signal-with-start). It records the dispute and the money the bank took (one
 transaction), holds the booking's unreleased payout (the PayoutWorkflow re-reads its plan), tells
 admins and the host, then assembles the evidence (invoice and receipt, the frozen terms and
-cancellation policy, the timeline, check-in, the host–guest messages, the guest) and submits it
+cancellation policy, the timeline, check-in, the host-guest messages, the guest) and submits it
 to Stripe at once, retrying through an outage until `due_by` less a margin (then admins are told).
 It waits, durably and for as long as the bank takes, for the `closed` signal
 (`charge.dispute.closed`), and records the outcome in the ledger with the dispute's status: won,
@@ -69,9 +69,7 @@ class DisputeWorkflow:
     @workflow.run
     async def run(self, opened: DisputeOpened) -> DisputeOutcome:
         ref = DisputeRef(opened.dispute_id)
-        held = await workflow.execute_activity_method(
-            DisputeActivities.open_dispute, opened, start_to_close_timeout=DB
-        )
+        held = await workflow.execute_activity_method(DisputeActivities.open_dispute, opened, start_to_close_timeout=DB)
         if held:
             await self._payout_reconsiders(opened.booking_id)
         await self._tell(ref, "opened")

@@ -151,10 +151,9 @@ async def _dispute_event(temporal: TemporalGateway, event: WebhookEvent, task_qu
     if payment is None or booking is None or not facts.intent_id:
         return
     opened = dispute_opened(facts, booking, facts.intent_id)
-    signal: dict[str, object] = {}
+    closed = None
     if event.type == "charge.dispute.closed":
         closed = DisputeClosed(facts.dispute_id, facts.status, facts.reinstated, facts.fee_returned)
-        signal = {"start_signal": "closed", "start_signal_args": [closed]}
     try:
         client = await temporal.client()
         await client.start_workflow(
@@ -173,7 +172,8 @@ async def _dispute_event(temporal: TemporalGateway, event: WebhookEvent, task_qu
                     SearchAttributePair(HOST_ID, str(booking.host)),
                 ]
             ),
-            **signal,  # type: ignore[arg-type]
+            start_signal="closed" if closed else None,
+            start_signal_args=[closed] if closed else [],
         )
     except WorkflowAlreadyStartedError:
         return  # its run has ended: it has the outcome already

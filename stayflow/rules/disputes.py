@@ -101,7 +101,7 @@ class EvidenceFacts:
     timeline: list[tuple[dt.datetime, str]]
     """What happened when: booked, charged, changed, confirmed, cancelled, completed."""
     messages: list[tuple[dt.datetime, str, str]]
-    """The host–guest conversation: (sent at, who, text)."""
+    """The host-guest conversation: (sent at, who, text)."""
 
 
 POLICY_TEXT = {
@@ -124,7 +124,9 @@ def _when(moment: dt.datetime) -> str:
 
 def dispute_evidence(facts: EvidenceFacts) -> dict[str, str]:
     """Stripe's evidence fields (text ones: no file uploads) for a booking's dispute."""
-    documents = "; ".join(f"{kind} {number} issued {_when(at)} for {total}" for kind, number, at, total in facts.documents)
+    documents = "; ".join(
+        f"{kind} {number} issued {_when(at)} for {total}" for kind, number, at, total in facts.documents
+    )
     timeline = "\n".join(f"{_when(at)}  {what}" for at, what in sorted(facts.timeline))
     conversation = "\n".join(f"[{_when(at)}] {who}: {text}" for at, who, text in facts.messages)
     policy = POLICY_TEXT.get(facts.cancellation_policy, facts.cancellation_policy)
@@ -146,6 +148,6 @@ def dispute_evidence(facts: EvidenceFacts) -> dict[str, str]:
         "access_activity_log": _clip(timeline),
         "uncategorized_text": _clip(
             f"Invoice and receipt: {documents or 'none issued'}.\n\nBooking terms: {facts.terms}.\n\n"
-            f"Timeline:\n{timeline}\n\nHost–guest messages:\n{conversation or '(none)'}"
+            f"Timeline:\n{timeline}\n\nHost-guest messages:\n{conversation or '(none)'}"
         ),
     }
