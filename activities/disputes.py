@@ -56,6 +56,7 @@ from stayflow.rules.disputes import (
 from stayflow.rules.stays import UTC_CLOCK
 from stayflow.rules.terms import stored_terms
 from stayflow.settings import Settings
+from stayflow.templates import Notice
 from workflows.payloads.payouts import (
     DisputeClosed,
     DisputeNotice,
@@ -192,51 +193,41 @@ class DisputeActivities:
         listing = await Listing.select(Listing.title).where(Listing.id == booking.listing).first()
         title = listing["title"] if listing else "a listing"
         amount = templates.money(dispute.amount, dispute.currency)
-        due = dispute.evidence_due_by.strftime("%Y-%m-%d %H:%M UTC") if dispute.evidence_due_by else "no date"
+        due = f"by {dispute.evidence_due_by:%Y-%m-%d %H:%M} UTC" if dispute.evidence_due_by else "soon"
         stay = f"{booking.check_in.isoformat()} to {booking.check_out.isoformat()}"
-        verdict = "in our favour" if dispute.outcome == "won" else "for the guest"
-        to_admins: dict[str, tuple[str, str, str]] = {  # event: (kind, subject, body)
-            "opened": ("dispute_opened", f"Payment disputed: {title}",
-                       f"The guest's bank disputed {amount} of booking {booking.id} at {title} (reason: "
-                       f"{dispute.reason}). Evidence is due by {due}; Stayflow submits it."),
-            "closed": ("dispute_closed", f"Dispute {dispute.outcome}: {title}",
-                       f"The bank decided the dispute of {amount} on booking {booking.id} {verdict}."),
-            "evidence_missed": ("dispute_evidence_missed", f"Dispute evidence not submitted: {title}",
-                                f"The evidence of dispute {dispute.id} ({amount}, booking {booking.id}) could "
-                                f"not be submitted before {due}: answer it in Stripe's dashboard."),
-        }  # fmt: skip
-        if dispute.outcome == "won":
-            payout_line = "The payout goes ahead."
-        elif dispute.recovered_from_host:
-            taken = templates.money(dispute.recovered_from_host, dispute.currency)
-            payout_line = f"{taken} of your earnings on it is taken back."
-        else:
-            payout_line = "Your payout is not affected."
-        to_host: dict[str, tuple[str, str, str]] = {
-            "opened": ("dispute_opened_host", f"A payment for {title} is disputed",
-                       f"The guest's bank disputed {amount} paid for the booking of {title} {stay}. Its payout is "
-                       "on hold until the bank decides; we send the bank the booking's records."),
-            "closed": ("dispute_closed", f"Dispute decided: {title}",
-                       f"The bank decided the dispute of {amount} on the booking of {title} {verdict}. "
-                       f"{payout_line}"),
-        }  # fmt: skip
+        taken = templates.money(dispute.recovered_from_host, dispute.currency) if dispute.recovered_from_host else ""
+        won = dispute.outcome == "won"
         base = self.settings.public_url.rstrip("/")
+        admin_url, host_url = f"{base}/api/v1/admin/disputes", f"{base}/api/v1/host/payouts"
         admins = await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null())
-        told = [(admin, *to_admins[notice.event], f"{base}/api/v1/admin/disputes") for admin in admins]
         host = await User.objects().get(User.id == booking.host) if booking.host else None
-        if host is not None and notice.event in to_host:
-            told.append((host, *to_host[notice.event], f"{base}/api/v1/host/payouts"))
+        told: list[tuple[User, str, Notice, str]] = []  # who, kind, what, link
+        for user in admins:
+            name = user.full_name
+            if notice.event == "opened":
+                what = templates.dispute_opened_email(full_name=name, title=title, amount=amount,
+                                                      reason=dispute.reason, due=due, url=admin_url)  # fmt: skip
+                told.append((user, "dispute_opened", what, admin_url))
+            elif notice.event == "closed":
+                what = templates.dispute_closed_email(full_name=name, title=title, amount=amount,
+                                                      won=won, taken=taken, url=admin_url)  # fmt: skip
+                told.append((user, "dispute_closed", what, admin_url))
+            else:
+                what = templates.dispute_evidence_missed_email(full_name=name, title=title, amount=amount, due=due,
+                                                               url=admin_url)  # fmt: skip
+                told.append((user, "dispute_evidence_missed", what, admin_url))
+        if host is not None and notice.event == "opened":
+            what = templates.dispute_opened_host_email(full_name=host.full_name, title=title, amount=amount,
+                                                       stay=stay, url=host_url)  # fmt: skip
+            told.append((host, "dispute_opened_host", what, host_url))
+        elif host is not None and notice.event == "closed":
+            what = templates.dispute_closed_email(full_name=host.full_name, title=title, amount=amount,
+                                                  won=won, taken=taken, url=host_url)  # fmt: skip
+            told.append((host, "dispute_closed", what, host_url))
         ids: list[str] = []
-        for user, kind, subject, body, url in told:
-            action = "Open the disputes" if user.role == Role.admin else "Open your payouts"
+        for user, kind, what, link in told:
             ids += await record_notification(
-                user_id=user.id,
-                kind=kind,
-                dedupe_key=f"{kind}:{dispute.id}:{user.id}",
-                notice=templates.dispute_notice(
-                    full_name=user.full_name, subject=subject, body=body, url=url, action=action
-                ),
-                link=url,
+                user_id=user.id, kind=kind, dedupe_key=f"{kind}:{dispute.id}:{user.id}", notice=what, link=link
             )
         return ids
 

@@ -15,11 +15,12 @@ at once when opened, no browser form), `transfers` and their `reversals` (refuse
 `insufficient_capabilities_for_transfer` while the account cannot be paid), `disputes` (opened on
 a captured PaymentIntent by `open_dispute` or `POST /v1/test_helpers/disputes`, closed by
 `close_dispute` or `POST /v1/test_helpers/disputes/{id}/close`; as Stripe does, opening one
-withdraws the disputed amount plus the dispute fee, `dispute_fee`, and a won one reinstates both,
-each shown in the dispute's `balance_transactions`), the platform's `balance` (its own books:
-captures - refunds - transfers + reversals - disputed - dispute fees + won), and the
-`account.updated`, `charge.dispute.created` and `charge.dispute.closed` events: kept in `events`,
-and POSTed, signed, to `webhook_url` when one is set (as `stayflow dev` does).
+withdraws the disputed amount plus the dispute fee, `dispute_fee`, and a won one reinstates the
+amount (the fee too with `return_fee_when_won`), each shown in the dispute's
+`balance_transactions`), the platform's `balance` (its own books: captures - refunds - transfers
++ reversals - disputed - dispute fees + won), and the `account.updated`, `charge.dispute.created`
+and `charge.dispute.closed` events: kept in `events`, and POSTed, signed, to `webhook_url` when one
+is set (as `stayflow dev` does).
 """
 
 from __future__ import annotations
@@ -103,8 +104,9 @@ class FakeStripe:
     """The platform's available balance per currency, as Stripe's own books have it."""
     dispute_fee: int = 1500
     """Stripe's fee per dispute (15.00 in the charge's currency), withdrawn with the disputed amount."""
-    return_fee_when_won: bool = True
-    """Whether a won dispute gives the fee back (it depends on the account's country at Stripe)."""
+    return_fee_when_won: bool = False
+    """Whether a won dispute gives the fee back: Stripe stopped doing so in 2025 (a later "counter fee"
+    is the one refunded); older accounts and some countries still get it back."""
     events: list[dict[str, Any]] = field(default_factory=list)
     webhook_url: str = ""
     webhook_secret: str = "whsec_stayflow_local"
@@ -175,7 +177,7 @@ class FakeStripe:
             if len(parts) == 3:
                 try:
                     return 200, self.open_dispute(
-                        params.get("payment_intent", ""),
+                        params.get("payment_intent") or self._captured_intent_of(params.get("booking", "")),
                         reason=params.get("reason", "fraudulent"),
                         due_in_days=int(params.get("due_in_days", 7)),
                     )
@@ -452,6 +454,14 @@ class FakeStripe:
         self._move(dispute["currency"], -amount - self.dispute_fee)
         self.emit("charge.dispute.created", dispute)
         return dispute
+
+    def _captured_intent_of(self, booking_id: str) -> str:
+        """The booking's first captured PaymentIntent (by its `metadata[booking_id]`): `make dev`'s user
+        knows the booking, not the intent."""
+        for intent in self.intents.values():
+            if booking_id and intent["status"] == "succeeded" and intent["metadata"].get("booking_id") == booking_id:
+                return str(intent["id"])
+        return ""
 
     @staticmethod
     def _dispute_transaction(currency: str, amount: int, fee: int) -> dict[str, Any]:

@@ -40,7 +40,8 @@ step = st.one_of(
     st.tuples(st.just("change"), st.integers(-4_000, 6_000).filter(lambda d: abs(d) >= 100)),  # Stripe: 50 min
     st.tuples(st.just("cancel"), st.sampled_from([0, 5000, 10_000]), st.booleans()),
     st.tuples(st.just("payout"), st.just(0)),
-    st.tuples(st.just("dispute"), st.booleans(), st.booleans()),  # won?, payout tried while open?
+    # won?, the payout tried while it is open?, Stripe gives the dispute fee back when won?
+    st.tuples(st.just("dispute"), st.booleans(), st.booleans(), st.booleans()),
 )
 
 
@@ -112,6 +113,7 @@ async def _dispute(
     booking: Booking,
     won: bool,
     release_while_open: bool,
+    fee_back: bool,
 ) -> None:
     """The guest's bank disputes what is left of the booking's first charge (a charge refunded in
     full cannot be disputed), then decides; the activities run as the DisputeWorkflow runs them."""
@@ -121,6 +123,7 @@ async def _dispute(
     if intent["amount_received"] <= sum(r["amount"] for r in fake_stripe.refunds.values()
                                         if r["payment_intent"] == payment.intent_id):  # fmt: skip
         return
+    fake_stripe.return_fee_when_won = fee_back
     opened = dispute_opened(dispute_facts(fake_stripe.open_dispute(payment.intent_id)), booking, payment.intent_id)
     await env.run(disputes.open_dispute, opened)
     if release_while_open:
@@ -149,7 +152,7 @@ async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: in
     for op, *args in steps:
         if op == "dispute" and not disputed:  # a disputed charge is neither refunded nor changed any more
             disputed = True
-            await _dispute(disputes, payouts, env, fake_stripe, booking, args[0], args[1])
+            await _dispute(disputes, payouts, env, fake_stripe, booking, *args)
         elif disputed and op in ("change", "cancel"):
             continue
         elif op == "change" and not cancelled:
@@ -189,9 +192,9 @@ async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: in
 )
 # Each way a dispute meets the payout, always tried: lost after the transfer (reversed), lost before
 # it (the payout cut to nothing), won with a release tried while it was open (held, then paid).
-@example(nightly=20_000, cleaning=2_500, steps=[("payout", 0), ("dispute", False, False)])
-@example(nightly=20_000, cleaning=0, steps=[("cancel", 5000, False), ("dispute", False, True), ("payout", 0)])
-@example(nightly=20_000, cleaning=7_777, steps=[("change", 3_000), ("dispute", True, True), ("payout", 0)])
+@example(nightly=20_000, cleaning=2_500, steps=[("payout", 0), ("dispute", False, False, False)])
+@example(nightly=20_000, cleaning=0, steps=[("cancel", 5000, False), ("dispute", False, True, False), ("payout", 0)])
+@example(nightly=20_000, cleaning=7_777, steps=[("change", 3_000), ("dispute", True, True, True), ("payout", 0)])
 async def test_books_balance_after_any_sequence(
     stripe_settings: Settings, fake_stripe: Any, nightly: int, cleaning: int, steps: list
 ) -> None:

@@ -137,8 +137,9 @@ async def test_a_won_dispute_holds_the_payout_submits_evidence_then_releases_it(
     await stored.refresh()
     assert stored.status == "won" and stored.outcome == "won" and stored.closed_at is not None
     accounts = await books_agree_with_stripe(settings)
-    assert accounts["disputed_funds"] == 0 and accounts["dispute_fees"] == 0
-    assert accounts.get("dispute_losses", 0) == 0
+    assert accounts["disputed_funds"] == 0 and accounts.get("dispute_losses", 0) == 0
+    assert accounts["dispute_fees"] == 1_500  # Stripe keeps its fee, won or lost
+    assert accounts["stripe_balance"] == 38_600 - EARNINGS - 1_500
 
 
 async def test_a_lost_dispute_costs_the_host_the_payout_and_the_platform_the_rest(
