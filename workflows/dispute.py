@@ -24,7 +24,7 @@ from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.disputes import DisputeActivities
-    from stayflow.rules.disputes import OPEN_STATUSES, submission_window
+    from stayflow.rules.disputes import NEEDS_RESPONSE, submission_window
     from workflows.payloads.payouts import (
         DisputeClosed,
         DisputeNotice,
@@ -73,7 +73,7 @@ class DisputeWorkflow:
         if held:
             await self._payout_reconsiders(opened.booking_id)
         await self._tell(ref, "opened")
-        if self._closed is None and opened.status in OPEN_STATUSES:
+        if self._closed is None and opened.status in NEEDS_RESPONSE:
             await self._submit_evidence(ref, opened)
         await workflow.wait_condition(lambda: self._closed is not None)
         assert self._closed is not None

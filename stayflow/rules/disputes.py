@@ -22,8 +22,8 @@ EVIDENCE_MARGIN = dt.timedelta(hours=12)
 SHORTEST_SUBMISSION_WINDOW = dt.timedelta(minutes=5)
 """The least time the submission gets, even when Stripe's due date is (nearly) past."""
 
-OPEN_STATUSES = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")
-"""Stripe's statuses of a dispute the bank has not decided yet."""
+NEEDS_RESPONSE = ("warning_needs_response", "needs_response")
+"""Stripe's statuses of a dispute that still takes evidence."""
 
 
 def evidence_deadline(due_by: dt.datetime) -> dt.datetime:
