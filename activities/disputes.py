@@ -67,10 +67,6 @@ from workflows.payloads.payouts import (
 )
 
 
-def dispute_workflow_id(dispute_id: str) -> str:
-    return f"dispute-{dispute_id}"
-
-
 class DisputeActivities:
     def __init__(self, payments: StripePayments, settings: Settings) -> None:
         self.payments = payments

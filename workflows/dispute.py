@@ -43,6 +43,10 @@ NO_DUE_DATE = timedelta(days=7)
 """How long the submission retries when Stripe names no due date."""
 
 
+def dispute_workflow_id(dispute_id: str) -> str:
+    return f"dispute-{dispute_id}"
+
+
 @workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class DisputeWorkflow:
     def __init__(self) -> None:

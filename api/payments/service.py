@@ -38,7 +38,7 @@ from stayflow.providers.payments import (
 )
 from stayflow.temporal import TemporalGateway, TemporalUnavailable
 from workflows.booking import PaymentEvent, booking_workflow_id
-from workflows.dispute import DisputeWorkflow
+from workflows.dispute import DisputeWorkflow, dispute_workflow_id
 from workflows.payloads.payouts import DisputeClosed, DisputeOpened
 from workflows.search_attributes import BOOKING_ID, GUEST_ID, HOST_ID, LISTING_ID
 
@@ -159,7 +159,7 @@ async def _dispute_event(temporal: TemporalGateway, event: WebhookEvent, task_qu
         await client.start_workflow(
             DisputeWorkflow.run,
             opened,
-            id=f"dispute-{facts.dispute_id}",
+            id=dispute_workflow_id(facts.dispute_id),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
