@@ -1,6 +1,7 @@
 """The platform's books: double-entry journal entries in `ledger_postings` (issue 11, item 8).
 
-Only the money activities (`activities/payments.py`, `activities/payouts.py`) call this, and
+Only the money activities (`activities/payments.py`, `activities/payouts.py`,
+`activities/disputes.py`) call this, and
 always inside the transaction that records the movement's state (a payment's status, a payout's,
 a dispute's), so the books and the state never disagree. Accounts, in the platform's currency
 of the booking:
@@ -8,11 +9,12 @@ of the booking:
 | account            | kind      | moves when                                                          |
 | ------------------ | --------- | ------------------------------------------------------------------- |
 | `stripe_balance`   | asset     | a capture (debit), a refund, a transfer to a host, a dispute (credit) |
-| `host_payable`     | liability | earned by the host at capture (credit), paid by a transfer (debit)  |
+| `host_payable`     | liability | earned at capture (credit), paid by a transfer, taken by a lost dispute (debit) |
 | `platform_revenue` | income    | the guest service fee and the host fee (credit), given back (debit) |
 | `taxes_payable`    | liability | taxes collected (credit), refunded (debit)                           |
 | `disputed_funds`   | asset     | taken by the bank during a dispute (debit), back or lost (credit)   |
-| `dispute_losses`   | expense   | a lost dispute (debit)                                               |
+| `dispute_losses`   | expense   | a lost dispute (debit), less the host's share of it (credit)         |
+| `dispute_fees`     | expense   | Stripe's dispute fee (debit), given back when won (credit)           |
 | `guest_funds`      | clearing  | a capture (credit), a refund (debit); `allocate` empties it          |
 
 After every cash movement of a booking, `allocate` re-splits the booking's net cash between the
@@ -37,6 +39,7 @@ PLATFORM_REVENUE = "platform_revenue"
 TAXES_PAYABLE = "taxes_payable"
 DISPUTED_FUNDS = "disputed_funds"
 DISPUTE_LOSSES = "dispute_losses"
+DISPUTE_FEES = "dispute_fees"
 GUEST_FUNDS = "guest_funds"
 """A clearing account: the guest's money until `allocate` splits it (zero after every entry)."""
 
@@ -142,7 +145,7 @@ async def accrued_host_earnings(booking_id: UUID) -> int:
 
 async def host_balance(booking_id: UUID) -> int:
     """What the platform still owes the host on the booking (negative: the host was overpaid)."""
-    return await _sum(booking_id, HOST_PAYABLE, ("allocation", "transfer", "transfer_reversal"))
+    return await _sum(booking_id, HOST_PAYABLE, ("allocation", "transfer", "transfer_reversal", "dispute_recovery"))
 
 
 async def record_capture(booking: Booking, payment_id: UUID, amount: int) -> None:

@@ -29,6 +29,7 @@ from api.calendar.feeds import CalendarFeedsController
 from api.conversations.controllers import ConversationsController
 from api.conversations.live import LiveHub, live_updates
 from api.dev import DevOutboxController
+from api.disputes.controllers import AdminDisputesController
 from api.errors import exception_handlers, problem_details_plugin
 from api.headers import security_headers_hook
 from api.health import HealthController
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
         StripeWebhookController,
         HostPayoutsController,
         AdminLedgerController,
+        AdminDisputesController,
         HostAnalyticsController,
         BookingReviewsController,
         ListingReviewsController,

@@ -61,7 +61,13 @@ class Dispute(Table, tablename="disputes"):
     evidence_submitted_at = Timestamptz(null=True, default=None)
     outcome = Varchar(length=10, null=True, default=None)
     """`won` or `lost`, once Stripe closes it."""
+    fee = Integer(default=0)
+    """Stripe's dispute fee (m0032)."""
+    recovered_from_host = Integer(default=0)
+    """What a lost dispute took from the host's earnings (m0032)."""
+    closed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class LedgerPosting(Table, tablename="ledger_postings"):

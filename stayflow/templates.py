@@ -153,6 +153,42 @@ def listing_review_reminder_email(*, full_name: str, title: str, waiting_hours: 
     return Notice(email, body)
 
 
+def dispute_opened_email(*, full_name: str, title: str, amount: str, reason: str, due: str, url: str) -> Notice:
+    """To admins: a guest's bank disputed a charge."""
+    body = (
+        f"The guest's bank disputed {amount} paid for “{title}” ({reason}). Evidence is due {due}; Stayflow submits it."
+    )
+    return Notice(_email(full_name, f"Payment disputed: {title}", body, url, "Open the disputes"), body)
+
+
+def dispute_opened_host_email(*, full_name: str, title: str, amount: str, stay: str, url: str) -> Notice:
+    body = (
+        f"The guest's bank disputed {amount} paid for your booking of “{title}” {stay}. Its payout is on hold "
+        "until the bank decides; we send the bank the booking's records."
+    )
+    return Notice(_email(full_name, f"A payment for {title} is disputed", body, url, "See your payouts"), body)
+
+
+def dispute_closed_email(*, full_name: str, title: str, amount: str, won: bool, taken: str, url: str) -> Notice:
+    """To admins and the host: the bank decided. `taken`: what it cost the host ("" for nothing)."""
+    verdict = "for us" if won else "for the guest"
+    if won:
+        payout = " The payout goes ahead."
+    else:
+        payout = f" {taken} of the host's earnings pays for it." if taken else " The payout is not affected."
+    body = f"The bank decided the dispute of {amount} on the booking of “{title}” {verdict}.{payout}"
+    subject = f"Dispute {'won' if won else 'lost'}: {title}"
+    return Notice(_email(full_name, subject, body, url, "Open the dispute"), body)
+
+
+def dispute_evidence_missed_email(*, full_name: str, title: str, amount: str, due: str, url: str) -> Notice:
+    body = (
+        f"The evidence of the dispute of {amount} on “{title}” could not be submitted to Stripe before {due}: "
+        "answer it in Stripe's dashboard."
+    )
+    return Notice(_email(full_name, f"Dispute evidence not submitted: {title}", body, url, "Open the disputes"), body)
+
+
 def money(amount: int, currency: str) -> str:
     return format_money(amount, currency)
 

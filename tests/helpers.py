@@ -143,6 +143,23 @@ async def deliver(client: AsyncClient, event: dict[str, Any], settings: Settings
     )
 
 
+async def webhook_from_stripe(temporal_client: Any, settings: Settings, event: dict[str, Any]) -> Any:
+    """What the webhook endpoint does with a signed Stripe event, on a given Temporal client (the
+    time-skipping server's): the API's own `receive_payment_event`."""
+    from api.payments.service import receive_payment_event
+    from stayflow.providers.payments import payments_for
+    from stayflow.temporal import TemporalGateway
+
+    payload = json.dumps(event)
+    return await receive_payment_event(
+        payments_for(settings),
+        TemporalGateway(settings, client=temporal_client),
+        payload.encode(),
+        sign(payload, settings.stripe_webhook_secret),
+        task_queue=settings.task_queue,
+    )
+
+
 # -- listings -----------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from activities.bookings import BookingActivities
 from activities.calendar_feeds import CalendarFeedActivities
 from activities.changes import ChangeActivities
 from activities.conversations import ConversationActivities
+from activities.disputes import DisputeActivities
 from activities.documents import DocumentActivities
 from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
@@ -43,6 +44,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     listings = ListingActivities(settings)
     payments = PaymentActivities(payments_for(settings))
     payouts = PayoutActivities(payments_for(settings))
+    disputes = DisputeActivities(payments_for(settings), settings)
     documents = DocumentActivities()
     bookings = BookingActivities(settings)
     changes = ChangeActivities()
@@ -69,6 +71,11 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         # host payouts through Stripe Connect, with their journal entries
         payouts.payout_plan,
         payouts.release_payout,
+        # disputes (chargebacks): the row and its journal entries, the payout held, the evidence
+        disputes.open_dispute,
+        disputes.submit_evidence,
+        disputes.close_dispute,
+        disputes.tell_about_dispute,
         # invoices, receipts and credit notes
         documents.issue_invoice_and_receipt,
         documents.issue_change_documents,

@@ -8,6 +8,7 @@ from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
 from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
+from workflows.dispute import DisputeWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
@@ -32,4 +33,5 @@ WORKFLOWS: tuple[type, ...] = (
     MessageDigestWorkflow,  # AUTO_UPGRADE: runs as long as a conversation stays lively (continues as new)
     CalendarSyncWorkflow,  # PINNED: one sync of a listing's feeds, seconds (started by its Schedule)
     PayoutWorkflow,  # AUTO_UPGRADE: waits from capture until after check-in (weeks or months)
+    DisputeWorkflow,  # AUTO_UPGRADE: waits for the bank's decision (weeks, up to months)
 )

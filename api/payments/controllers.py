@@ -12,6 +12,7 @@ from api.payments.schemas import LedgerRead, WebhookAnswer
 from api.payments.service import payment_history, receive_payment_event
 from api.security import CurrentUser
 from stayflow.providers.payments import StripePayments
+from stayflow.settings import Settings
 from stayflow.temporal import TemporalGateway
 
 
@@ -40,6 +41,8 @@ class StripeWebhookController(Controller):
         request: Request[Any, Any, Any],
         payments: NamedDependency[StripePayments],
         temporal: NamedDependency[TemporalGateway],
+        settings: NamedDependency[Settings],
     ) -> WebhookAnswer:
         payload = await request.body()
-        return await receive_payment_event(payments, temporal, payload, request.headers.get("stripe-signature", ""))
+        signature = request.headers.get("stripe-signature", "")
+        return await receive_payment_event(payments, temporal, payload, signature, task_queue=settings.task_queue)

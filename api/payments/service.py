@@ -1,4 +1,6 @@
 """Stripe webhooks: verified, turned into signals on the booking's workflow, recorded once signalled.
+A dispute (`charge.dispute.created`/`closed`) on any booking's charge, whatever the booking's state,
+starts (or signals) its own DisputeWorkflow `dispute-<dispute id>`.
 
 An event is recorded in `stripe_events` only after its signal was accepted, so no crash can record an
 event the workflow never got; Stripe redelivers unrecorded events, and the signal's request id (from
@@ -11,16 +13,34 @@ from uuid import UUID
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Problem
 from api.pagination import Page, keyset
 from api.payments.schemas import LedgerRead, WebhookAnswer
 from api.payouts.service import record_account
-from models import HostPayoutAccount, LedgerEntry, Payment, Payout, StripeEvent
-from stayflow.providers.payments import ConnectedAccount, StripePayments, WebhookSignatureInvalid, connected_account
-from stayflow.temporal import TemporalGateway
+from models import Booking, HostPayoutAccount, LedgerEntry, Payment, Payout, StripeEvent
+from stayflow.providers.payments import (
+    ConnectedAccount,
+    DisputeFacts,
+    StripePayments,
+    WebhookEvent,
+    WebhookSignatureInvalid,
+    connected_account,
+    dispute_facts,
+)
+from stayflow.temporal import TemporalGateway, TemporalUnavailable
 from workflows.booking import PaymentEvent, booking_workflow_id
+from workflows.dispute import DisputeWorkflow, dispute_workflow_id
+from workflows.payloads.payouts import DisputeClosed, DisputeOpened
+from workflows.search_attributes import BOOKING_ID, GUEST_ID, HOST_ID, LISTING_ID
 
 PAYMENT_EVENT_SIGNAL = "payment_event"
 """The name of `BookingWorkflow.payment_event` (a `@workflow.signal` is named after its method)."""
@@ -66,8 +86,11 @@ def _intent_id(obj: dict[str, Any]) -> str | None:
     return obj.get("payment_intent")
 
 
+DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.closed")
+
+
 async def receive_payment_event(
-    payments: StripePayments, temporal: TemporalGateway, payload: bytes, signature: str
+    payments: StripePayments, temporal: TemporalGateway, payload: bytes, signature: str, *, task_queue: str
 ) -> WebhookAnswer:
     """Hand a signed Stripe event to the booking whose payment it is about, once."""
     try:
@@ -79,6 +102,8 @@ async def receive_payment_event(
         return WebhookAnswer(received=True, duplicate=True)
     if event.type == "account.updated":  # a host's Connect account: unknown ones are acknowledged, ignored
         await _account_updated(temporal, connected_account(event.object))
+    if event.type in DISPUTE_EVENTS:  # a dispute of a charge we do not know is acknowledged, ignored
+        await _dispute_event(temporal, event, task_queue)
     kind = EVENT_KINDS.get(event.type)
     intent_id = _intent_id(event.object) if kind else None
     if kind and intent_id:
@@ -115,6 +140,62 @@ async def _signal_booking(temporal: TemporalGateway, booking_id: UUID, event_id:
         raise _temporal_unavailable() from exc
     except (RuntimeError, TimeoutError) as exc:  # no connection to Temporal
         raise _temporal_unavailable() from exc
+
+
+async def _dispute_event(temporal: TemporalGateway, event: WebhookEvent, task_queue: str) -> None:
+    """Start `dispute-<id>` for a booking's charge (once: a redelivery joins the run or finds it
+    ended); `closed` is signalled to it, starting it first if the `created` event never came."""
+    facts = dispute_facts(event.object)
+    payment = await Payment.objects().where(Payment.intent_id == facts.intent_id).first() if facts.intent_id else None
+    booking = await Booking.objects().get(Booking.id == payment.booking) if payment is not None else None
+    if payment is None or booking is None or not facts.intent_id:
+        return
+    opened = dispute_opened(facts, booking, facts.intent_id)
+    closed = None
+    if event.type == "charge.dispute.closed":
+        closed = DisputeClosed(facts.dispute_id, facts.status, facts.reinstated, facts.fee_returned)
+    try:
+        client = await temporal.client()
+        await client.start_workflow(
+            DisputeWorkflow.run,
+            opened,
+            id=dispute_workflow_id(facts.dispute_id),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"Dispute {facts.dispute_id} of booking {booking.id} ({facts.reason})",
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(BOOKING_ID, str(booking.id)),
+                    SearchAttributePair(LISTING_ID, str(booking.listing)),
+                    SearchAttributePair(GUEST_ID, str(booking.guest)),
+                    SearchAttributePair(HOST_ID, str(booking.host)),
+                ]
+            ),
+            start_signal="closed" if closed else None,
+            start_signal_args=[closed] if closed else [],
+        )
+    except WorkflowAlreadyStartedError:
+        return  # its run has ended: it has the outcome already
+    except RPCError as exc:
+        raise _temporal_unavailable() from exc
+    except (RuntimeError, TimeoutError, TemporalUnavailable) as exc:
+        raise _temporal_unavailable() from exc
+
+
+def dispute_opened(facts: DisputeFacts, booking: Booking, intent_id: str) -> DisputeOpened:
+    return DisputeOpened(
+        dispute_id=facts.dispute_id,
+        booking_id=str(booking.id),
+        intent_id=intent_id,
+        amount=facts.amount,
+        currency=facts.currency or booking.currency,
+        reason=facts.reason,
+        status=facts.status,
+        due_by=facts.due_by.isoformat() if facts.due_by else "",
+        withdrawn=facts.withdrawn,
+        fee=facts.fee,
+    )
 
 
 async def _account_updated(temporal: TemporalGateway, account: ConnectedAccount) -> None:

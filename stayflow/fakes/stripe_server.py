@@ -14,15 +14,19 @@ Connect (issue 11): Express `accounts` and `account_links` (the link's URL compl
 at once when opened, no browser form), `transfers` and their `reversals` (refused with Stripe's
 `insufficient_capabilities_for_transfer` while the account cannot be paid), `disputes` (opened on
 a captured PaymentIntent by `open_dispute` or `POST /v1/test_helpers/disputes`, closed by
-`close_dispute` or `POST /v1/test_helpers/disputes/{id}/close`), the platform's `balance` (its
-own books: captures - refunds - transfers + reversals - disputed + won), and the
-`account.updated`, `charge.dispute.created` and `charge.dispute.closed` events: kept in `events`,
-and POSTed, signed, to `webhook_url` when one is set (as `stayflow dev` does).
+`close_dispute` or `POST /v1/test_helpers/disputes/{id}/close`; as Stripe does, opening one
+withdraws the disputed amount plus the dispute fee, `dispute_fee`, and a won one reinstates the
+amount (the fee too with `return_fee_when_won`), each shown in the dispute's
+`balance_transactions`), the platform's `balance` (its own books: captures - refunds - transfers
++ reversals - disputed - dispute fees + won), and the `account.updated`, `charge.dispute.created`
+and `charge.dispute.closed` events: kept in `events`, and POSTed, signed, to `webhook_url` when one
+is set (as `stayflow dev` does).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -98,6 +102,11 @@ class FakeStripe:
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
     balance: dict[str, int] = field(default_factory=dict)
     """The platform's available balance per currency, as Stripe's own books have it."""
+    dispute_fee: int = 1500
+    """Stripe's fee per dispute (15.00 in the charge's currency), withdrawn with the disputed amount."""
+    return_fee_when_won: bool = False
+    """Whether a won dispute gives the fee back: Stripe stopped doing so in 2025 (a later "counter fee"
+    is the one refunded); older accounts and some countries still get it back."""
     events: list[dict[str, Any]] = field(default_factory=list)
     webhook_url: str = ""
     webhook_secret: str = "whsec_stayflow_local"
@@ -111,6 +120,12 @@ class FakeStripe:
     def calls(self, method: str, suffix: str) -> list[Recorded]:
         """Requests that reached the handlers and succeeded (outage answers and replays excluded)."""
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix) and r.status == 200]
+
+    def authorized(self, header: str) -> bool:
+        """Stripe takes the secret key as a bearer token (the SDK) or as HTTP basic auth's user name
+        (`curl -u sk_test_...:`)."""
+        basic = "Basic " + base64.b64encode(f"{self.api_key}:".encode()).decode()
+        return header in (f"Bearer {self.api_key}", basic)
 
     @property
     def url(self) -> str:
@@ -162,9 +177,11 @@ class FakeStripe:
             if len(parts) == 3:
                 try:
                     return 200, self.open_dispute(
-                        params.get("payment_intent", ""), reason=params.get("reason", "fraudulent")
+                        params.get("payment_intent") or self._captured_intent_of(params.get("booking", "")),
+                        reason=params.get("reason", "fraudulent"),
+                        due_in_days=int(params.get("due_in_days", 7)),
                     )
-                except KeyError as exc:
+                except (KeyError, ValueError) as exc:
                     return 400, _error("invalid_request_error", "resource_missing", str(exc))
             if len(parts) == 5 and parts[4] == "close" and parts[3] in self.disputes:
                 return 200, self.close_dispute(parts[3], won=params.get("outcome", "won") == "won")
@@ -407,15 +424,17 @@ class FakeStripe:
     # -- disputes -----------------------------------------------------------------------------
 
     def open_dispute(self, intent_id: str, *, reason: str = "fraudulent", due_in_days: int = 7) -> dict[str, Any]:
-        """The guest's bank disputes the charge: Stripe takes the amount back and asks for evidence."""
+        """The guest's bank disputes the charge: Stripe takes the amount (and its dispute fee) back
+        and asks for evidence."""
         intent = self.intents.get(intent_id)
         if intent is None or intent["status"] != "succeeded":
             raise KeyError(f"No captured payment_intent {intent_id!r}")
         refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent_id)
+        amount = intent["amount_received"] - refunded
         dispute = {
             "id": "dp_" + secrets.token_hex(12),
             "object": "dispute",
-            "amount": intent["amount_received"] - refunded,
+            "amount": amount,
             "currency": intent["currency"],
             "charge": "ch_" + intent_id.removeprefix("pi_"),
             "payment_intent": intent_id,
@@ -427,12 +446,37 @@ class FakeStripe:
                 "has_evidence": False,
                 "submission_count": 0,
             },
+            "balance_transactions": [self._dispute_transaction(intent["currency"], -amount, self.dispute_fee)],
+            "is_charge_refundable": False,
             "created": int(time.time()),
         }
         self.disputes[dispute["id"]] = dispute
-        self._move(dispute["currency"], -dispute["amount"])
+        self._move(dispute["currency"], -amount - self.dispute_fee)
         self.emit("charge.dispute.created", dispute)
         return dispute
+
+    def _captured_intent_of(self, booking_id: str) -> str:
+        """The booking's first captured PaymentIntent (by its `metadata[booking_id]`): `make dev`'s user
+        knows the booking, not the intent."""
+        for intent in self.intents.values():
+            if booking_id and intent["status"] == "succeeded" and intent["metadata"].get("booking_id") == booking_id:
+                return str(intent["id"])
+        return ""
+
+    @staticmethod
+    def _dispute_transaction(currency: str, amount: int, fee: int) -> dict[str, Any]:
+        """A balance transaction of a dispute: `amount` withdrawn (negative) or reinstated, `fee` charged
+        (positive) or given back (negative); `net` is what the balance moved."""
+        return {
+            "id": "txn_" + secrets.token_hex(12),
+            "object": "balance_transaction",
+            "type": "adjustment",
+            "reporting_category": "dispute" if amount < 0 else "dispute_reversal",
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": currency,
+        }
 
     def _update_dispute(self, dispute: dict[str, Any], params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if dispute["status"] not in ("needs_response", "warning_needs_response"):
@@ -447,11 +491,16 @@ class FakeStripe:
         return 200, dispute
 
     def close_dispute(self, dispute_id: str, *, won: bool) -> dict[str, Any]:
-        """The bank decides: won gives the amount back to the platform, lost keeps it with the guest."""
+        """The bank decides: won gives the amount (and the fee, see `return_fee_when_won`) back to the
+        platform, lost keeps it with the guest."""
         dispute = self.disputes[dispute_id]
         dispute["status"] = "won" if won else "lost"
         if won:
-            self._move(dispute["currency"], dispute["amount"])
+            withdrawn = dispute["balance_transactions"][0]
+            fee_back = withdrawn["fee"] if self.return_fee_when_won else 0
+            back = self._dispute_transaction(dispute["currency"], -withdrawn["amount"], -fee_back)
+            dispute["balance_transactions"].append(back)
+            self._move(dispute["currency"], back["net"])
         self.emit("charge.dispute.closed", dispute)
         return dispute
 
@@ -542,7 +591,7 @@ class FakeStripe:
                 key = self.headers.get("Idempotency-Key")
                 if method == "GET" and path.startswith("/connect/onboard/"):
                     return self._onboard(path.rsplit("/", 1)[-1], dict(parse_qsl(query)))
-                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                if not fake.authorized(self.headers.get("Authorization") or ""):
                     return self._respond(
                         401, _error("invalid_request_error", "api_key_invalid", "Invalid API Key provided")
                     )

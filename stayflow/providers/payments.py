@@ -8,6 +8,7 @@ a retried activity replays Stripe's first answer instead of charging twice.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -200,8 +201,15 @@ class StripePayments:
         )
         return str(reversal.id)
 
-    async def submit_dispute_evidence(self, *, dispute_id: str, evidence: dict[str, str]) -> None:
-        await self._call(self._client.v1.disputes.update, dispute_id, params={"evidence": evidence, "submit": True})
+    async def submit_dispute_evidence(self, *, dispute_id: str, evidence: dict[str, str], idempotency_key: str) -> str:
+        """Give the bank our side of a dispute and submit it (no further edits); Stripe's new status."""
+        dispute = await self._call(
+            self._client.v1.disputes.update,
+            dispute_id,
+            params={"evidence": evidence, "submit": True},
+            options={"idempotency_key": idempotency_key},
+        )
+        return str(dispute.status)
 
     async def available_balance(self) -> dict[str, int]:
         """The platform's available balance per currency, as Stripe's books have it."""
@@ -223,6 +231,49 @@ def connected_account(obj: dict[str, Any]) -> ConnectedAccount:
         account_id=str(obj["id"]),
         payouts_enabled=bool(obj.get("payouts_enabled")),
         requirements=[str(r) for r in requirements.get("currently_due") or []],
+    )
+
+
+@dataclass(frozen=True)
+class DisputeFacts:
+    """A dispute (from a `charge.dispute.*` event) as Stayflow keeps it."""
+
+    dispute_id: str
+    intent_id: str | None
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    due_by: dt.datetime | None
+    """`evidence_details.due_by`: the last moment Stripe takes evidence."""
+    withdrawn: int
+    """Taken from the platform's balance (0 for an inquiry), from the dispute's balance transactions."""
+    fee: int
+    """Stripe's dispute fee charged with the withdrawal."""
+    reinstated: int
+    """Given back to the balance (a won dispute)."""
+    fee_returned: int
+
+
+def dispute_facts(obj: dict[str, Any]) -> DisputeFacts:
+    """Read a Dispute object. Its `balance_transactions` (zero, one or two) say what the balance
+    moved: a withdrawal (negative amount, the fee positive), then a reinstatement if won."""
+    transactions = [t for t in obj.get("balance_transactions") or [] if isinstance(t, dict)]
+    out = [t for t in transactions if int(t.get("amount", 0)) < 0]
+    back = [t for t in transactions if int(t.get("amount", 0)) > 0]
+    due = (obj.get("evidence_details") or {}).get("due_by")
+    return DisputeFacts(
+        dispute_id=str(obj["id"]),
+        intent_id=obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None,
+        amount=int(obj.get("amount") or 0),
+        currency=str(obj.get("currency") or "").upper(),
+        reason=str(obj.get("reason") or ""),
+        status=str(obj.get("status") or ""),
+        due_by=dt.datetime.fromtimestamp(int(due), dt.UTC) if due else None,
+        withdrawn=-sum(int(t["amount"]) for t in out),
+        fee=sum(int(t.get("fee", 0)) for t in out),
+        reinstated=sum(int(t["amount"]) for t in back),
+        fee_returned=-sum(int(t.get("fee", 0)) for t in back),
     )
 
 

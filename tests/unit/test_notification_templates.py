@@ -76,6 +76,18 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
         check_out="2027-03-04",
         url=URL,
     ),
+    "dispute_opened": lambda: templates.dispute_opened_email(
+        full_name="Ada Lovelace", title=TITLE, amount="EUR 386.00", reason="fraudulent", due="by 2027-03-08", url=URL
+    ),
+    "dispute_opened_host": lambda: templates.dispute_opened_host_email(
+        full_name="Ada Lovelace", title=TITLE, amount="EUR 386.00", stay="2027-03-01 to 2027-03-04", url=URL
+    ),
+    "dispute_closed": lambda: templates.dispute_closed_email(
+        full_name="Ada Lovelace", title=TITLE, amount="EUR 386.00", won=False, taken="EUR 339.50", url=URL
+    ),
+    "dispute_evidence_missed": lambda: templates.dispute_evidence_missed_email(
+        full_name="Ada Lovelace", title=TITLE, amount="EUR 386.00", due="by 2027-03-08", url=URL
+    ),
     "password_reset": lambda: templates.password_reset_email(
         full_name="Ada Lovelace", reset_url=URL, token="secret-code", valid_minutes=30
     ),

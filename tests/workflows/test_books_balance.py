@@ -1,7 +1,8 @@
-"""Property: whatever sequence of book -> change -> cancel -> payout -> refund a booking goes
-through, the books balance to the cent, the host is paid exactly the earnings the policy leaves,
-and our `stripe_balance` equals the fake Stripe's own balance. The money activities run as the
-worker runs them (real Stripe SDK against the fake Stripe, real PostgreSQL)."""
+"""Property: whatever sequence of book -> change -> cancel -> payout -> refund -> dispute (won or
+lost, the payout tried while it is open) a booking goes through, the books balance to the cent, the
+host is paid exactly the earnings the policy leaves (less what a lost dispute took), and our
+`stripe_balance` equals the fake Stripe's own balance (disputed amounts and dispute fees included).
+The money activities run as the worker runs them (real Stripe SDK against the fake Stripe, real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ import datetime as dt
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from temporalio.testing import ActivityEnvironment
 
+from activities.disputes import DisputeActivities
 from activities.ledger import balances, json_value
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
 from api.ledger.service import trial_balance
-from models import Booking, HostPayoutAccount, Payment, Payout
+from api.payments.service import dispute_opened
+from models import Booking, Dispute, HostPayoutAccount, Payment, Payout
 from models.identity import Role
-from stayflow.providers.payments import payments_for
+from stayflow.providers.payments import dispute_facts, payments_for
 from stayflow.rules.payouts import host_earnings_after_refund
 from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import Refund, credit_lines
@@ -29,7 +32,7 @@ from tests.factories import make_booking, make_change, make_listing, make_user
 from workflows.payloads.booking import BookingRef
 from workflows.payloads.cancellation import Settlement
 from workflows.payloads.change import ChangeRef
-from workflows.payloads.payouts import PayoutRef
+from workflows.payloads.payouts import DisputeClosed, PayoutRef
 
 TERMS = BookingTerms(cancellation_policy="moderate", guest_fee_bps=1200, host_fee_bps=300, tax_bps=1000, currency="EUR")
 
@@ -37,6 +40,8 @@ step = st.one_of(
     st.tuples(st.just("change"), st.integers(-4_000, 6_000).filter(lambda d: abs(d) >= 100)),  # Stripe: 50 min
     st.tuples(st.just("cancel"), st.sampled_from([0, 5000, 10_000]), st.booleans()),
     st.tuples(st.just("payout"), st.just(0)),
+    # won?, the payout tried while it is open?, Stripe gives the dispute fee back when won?
+    st.tuples(st.just("dispute"), st.booleans(), st.booleans(), st.booleans()),
 )
 
 
@@ -100,10 +105,41 @@ async def _cancel(
     await booking.refresh()
 
 
+async def _dispute(
+    disputes: DisputeActivities,
+    payouts: PayoutActivities,
+    env: ActivityEnvironment,
+    fake_stripe: Any,
+    booking: Booking,
+    won: bool,
+    release_while_open: bool,
+    fee_back: bool,
+) -> None:
+    """The guest's bank disputes what is left of the booking's first charge (a charge refunded in
+    full cannot be disputed), then decides; the activities run as the DisputeWorkflow runs them."""
+    payment = await Payment.objects().where(Payment.booking == booking.id).order_by(Payment.sequence).first()
+    assert payment is not None and payment.intent_id
+    intent = fake_stripe.intents[payment.intent_id]
+    if intent["amount_received"] <= sum(r["amount"] for r in fake_stripe.refunds.values()
+                                        if r["payment_intent"] == payment.intent_id):  # fmt: skip
+        return
+    fake_stripe.return_fee_when_won = fee_back
+    opened = dispute_opened(dispute_facts(fake_stripe.open_dispute(payment.intent_id)), booking, payment.intent_id)
+    await env.run(disputes.open_dispute, opened)
+    if release_while_open:
+        transfers = len(fake_stripe.transfers)
+        await env.run(payouts.release_payout, PayoutRef(str(booking.id)))
+        assert len(fake_stripe.transfers) == transfers  # a held payout is not released
+    closed = dispute_facts(fake_stripe.close_dispute(opened.dispute_id, won=won))
+    await env.run(disputes.close_dispute, DisputeClosed(closed.dispute_id, closed.status, closed.reinstated,
+                                                        closed.fee_returned))  # fmt: skip
+
+
 async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: int, cleaning: int, steps: list) -> None:
     env = ActivityEnvironment()
     payments = PaymentActivities(payments_for(stripe_settings))
     payouts = PayoutActivities(payments_for(stripe_settings))
+    disputes = DisputeActivities(payments_for(stripe_settings), stripe_settings)
     booking = await _book(nightly, cleaning)
     _, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
     fake_stripe.complete_onboarding(account["id"])
@@ -112,9 +148,14 @@ async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: in
     payment = await Payment.objects().get(Payment.booking == booking.id)
     assert payment is not None
     await payments.capture(booking, payment, f"booking-{booking.id}-capture")
-    cancelled, changes = False, 0
+    cancelled, disputed, changes = False, False, 0
     for op, *args in steps:
-        if op == "change" and not cancelled:
+        if op == "dispute" and not disputed:  # a disputed charge is neither refunded nor changed any more
+            disputed = True
+            await _dispute(disputes, payouts, env, fake_stripe, booking, *args)
+        elif disputed and op in ("change", "cancel"):
+            continue
+        elif op == "change" and not cancelled:
             changes += 1
             await _change(payments, env, booking, changes, args[0])
         elif op == "cancel" and not cancelled:
@@ -130,8 +171,10 @@ async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: in
     assert ours == await payments_for(stripe_settings).available_balance()  # agrees with Stripe's books
     mine = await balances(booking.id)
     assert mine.get("guest_funds", 0) == 0  # every cent the guest left is split
+    assert mine.get("disputed_funds", 0) == 0  # every dispute decided: nothing in limbo
     lines = json_value(booking.refund_lines) if cancelled else None
-    owed = host_earnings_after_refund(json_value(booking.price), TERMS, lines).amount
+    recovered = sum(d.recovered_from_host for d in await Dispute.objects().where(Dispute.booking == booking.id))
+    owed = host_earnings_after_refund(json_value(booking.price), TERMS, lines).amount - recovered
     payout = await Payout.objects().get(Payout.booking == booking.id)
     assert payout is not None
     paid = payout.amount - payout.reversed if payout.transfer_id else 0
@@ -147,6 +190,11 @@ async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: in
     cleaning=st.sampled_from([0, 2_500, 7_777]),
     steps=st.lists(step, min_size=1, max_size=5),
 )
+# Each way a dispute meets the payout, always tried: lost after the transfer (reversed), lost before
+# it (the payout cut to nothing), won with a release tried while it was open (held, then paid).
+@example(nightly=20_000, cleaning=2_500, steps=[("payout", 0), ("dispute", False, False, False)])
+@example(nightly=20_000, cleaning=0, steps=[("cancel", 5000, False), ("dispute", False, True, False), ("payout", 0)])
+@example(nightly=20_000, cleaning=7_777, steps=[("change", 3_000), ("dispute", True, True, True), ("payout", 0)])
 async def test_books_balance_after_any_sequence(
     stripe_settings: Settings, fake_stripe: Any, nightly: int, cleaning: int, steps: list
 ) -> None:

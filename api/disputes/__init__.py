@@ -1,0 +1,1 @@
+"""Admins' view of the disputes (chargebacks) on bookings' charges."""
