@@ -809,6 +809,7 @@ async def closed_loop(
     confirmed: Callable[[], Awaitable[int]],
     meter: CpuMeter,
     args: argparse.Namespace,
+    profile: tuple[int, Path] | None = None,
 ) -> dict[str, Any]:
     """Saturation: keep `--concurrency` bookings sent and not yet confirmed (a new one as soon as one
     confirms or is refused with a 409), for `--saturation-warmup` s not counted, then `--saturation-seconds` s
@@ -832,11 +833,18 @@ async def closed_loop(
     t0 = loop.time()
     t_mark, t_end = t0 + args.saturation_warmup, t0 + args.saturation_warmup + args.saturation_seconds
     mark: tuple[float, int, dict[str, float]] | None = None
+    spy: asyncio.subprocess.Process | None = None
     while True:
         done = await confirmed() - base
         now = loop.time()
         if mark is None and now >= t_mark:
             mark = (now, done, meter.sample())
+            if profile is not None:  # py-spy on this side's worker over the counted window
+                spy = await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--pid",
+                    str(profile[0]), "--duration", str(int(args.saturation_seconds)), "--format", "raw",
+                    "-o", str(profile[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
         if now >= t_end:
             end = (now, done, meter.sample())
             break
@@ -849,6 +857,8 @@ async def closed_loop(
             sent += 1
         await asyncio.sleep(POLL_INTERVAL)
     assert mark is not None
+    if spy is not None:
+        await asyncio.wait_for(spy.wait(), timeout=60)
     # Let what is in flight confirm, so that the next round starts on a quiet stack.
     deadline = time.monotonic() + args.drain_timeout
     while time.monotonic() < deadline:
@@ -931,6 +941,7 @@ async def saturation(
             log(f"history of an instant booking vs the floor's: {shapes['stayflow']} vs {shapes['floor']}"
                 f" ({'the same event sequence' if shapes['same'] else 'DIFFERENT event sequences'})")  # fmt: skip
         meter = CpuMeter(stack.processes() | floor.processes())
+        RESULTS.mkdir(parents=True, exist_ok=True)
         real_listings = iter(str(i) for i in listings)
         floor_listings = iter(str(uuid.uuid4()) for _ in itertools.count())
         in_db = ConfirmedInDb(stack.dsn)
@@ -938,11 +949,16 @@ async def saturation(
         try:
             for r in range(args.saturation_rounds):
                 for side in ("stayflow", "floor") if r % 2 == 0 else ("floor", "stayflow"):
+                    procs = meter.procs
+                    profile = None
+                    if args.py_spy:
+                        pid = procs["worker" if side == "stayflow" else "floor_worker"].pid
+                        profile = (pid, RESULTS / f"py-spy-{side}-round{r}.txt")
                     if side == "stayflow":
-                        result = await closed_loop(booker, side, real_listings, stay, in_db, meter, args)
+                        result = await closed_loop(booker, side, real_listings, stay, in_db, meter, args, profile)
                     else:
                         result = await closed_loop(floor_booker, side, floor_listings, stay, floor.confirmed, meter,
-                                                   args)  # fmt: skip
+                                                   args, profile)  # fmt: skip
                     result["round"] = r
                     rounds.append(result)
                     log(f"  round {r} {side}: {result['confirmed_per_s']} confirmed/s at {args.concurrency} in flight,"
@@ -1260,6 +1276,9 @@ def main() -> None:
         help="bookings/s at most expected at saturation (sizes the listings seeded for it)",
     )
     parser.add_argument("--concurrency", type=int, default=12, help="bookings in flight at saturation")
+    parser.add_argument("--py-spy", action="store_true",
+                        help="py-spy each side's worker over its counted windows (bench/results/py-spy-*.txt,"
+                             " collapsed stacks; needs `pip install py-spy` in the venv)")  # fmt: skip
     parser.add_argument("--skip-latency", action="store_true",
                         help="only the share of the floor (no phases 1-3)")  # fmt: skip
     args = parser.parse_args()
