@@ -734,7 +734,19 @@ class Floor:
         except OSError:
             return ""
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, attempts: int = 3) -> None:
+        """Start both; a port another process took since `free_port` picked it: new ports, again."""
+        for attempt in range(attempts):
+            try:
+                self._start(timeout)
+                return
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == attempts - 1:
+                    raise
+                self.stop()
+                self.api_port, self.counter_port, self.metrics_port = free_port(), free_port(), free_port()
+
+    def _start(self, timeout: float) -> None:
         self.worker = self._spawn("floor-worker", [
             sys.executable, str(ROOT / "bench" / "booking_floor.py"), "worker", "--address", self.temporal,
             "--counter-port", str(self.counter_port), "--metrics-address", f"127.0.0.1:{self.metrics_port}",
