@@ -7,6 +7,11 @@ It starts `stayflow dev` (embedded PostgreSQL, Temporal dev server, local fake S
 the API) on free ports in a temp dir, seeds hosts and published instant-book listings straight
 into its PostgreSQL, registers and signs in guests through the API, then:
 
+0. The share of the floor: booking-shaped workflows doing nothing (`bench/booking_floor.py`, the
+   same commands as an instant booking; its worker has workers/main.py's settings, its API does the
+   same update-with-start) on the same Temporal server, and Stayflow's instant bookings, both at
+   saturation in alternating closed-loop rounds: confirmed/s, CPU per process, core-ms per booking.
+   `--skip-latency` runs only this; `--py-spy` profiles each side's worker meanwhile.
 1. POST latency: `--post-requests` bookings at `--post-rate`/s, each on its own listing.
 2. Sustained: `--rate` bookings/s for `--duration` s on distinct listings, open loop (each request
    is sent at its scheduled time, whatever the earlier ones are doing). Request -> `confirmed` is
