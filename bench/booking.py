@@ -7,6 +7,11 @@ It starts `stayflow dev` (embedded PostgreSQL, Temporal dev server, local fake S
 the API) on free ports in a temp dir, seeds hosts and published instant-book listings straight
 into its PostgreSQL, registers and signs in guests through the API, then:
 
+0. The share of the floor: booking-shaped workflows doing nothing (`bench/booking_floor.py`, the
+   same commands as an instant booking; its worker has workers/main.py's settings, its API does the
+   same update-with-start) on the same Temporal server, and Stayflow's instant bookings, both at
+   saturation in alternating closed-loop rounds: confirmed/s, CPU per process, core-ms per booking.
+   `--skip-latency` runs only this; `--py-spy` profiles each side's worker meanwhile.
 1. POST latency: `--post-requests` bookings at `--post-rate`/s, each on its own listing.
 2. Sustained: `--rate` bookings/s for `--duration` s on distinct listings, open loop (each request
    is sent at its scheduled time, whatever the earlier ones are doing). Request -> `confirmed` is
@@ -42,6 +47,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,13 +114,14 @@ class DevStack:
         self.metrics_port = free_port()
         self.postgres_port = free_port()
         self.stripe_port = free_port()
+        self.temporal_port = free_port()
         self.env = os.environ | {
             "STAYFLOW_ENV": "dev",
             "STAYFLOW_HOME": str(home),
             "STAYFLOW_API_PORT": str(self.api_port),
             "STAYFLOW_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}",
             "STAYFLOW_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ui_port}",
-            "STAYFLOW_DEV_TEMPORAL_PORT": str(free_port()),
+            "STAYFLOW_DEV_TEMPORAL_PORT": str(self.temporal_port),
             "STAYFLOW_DEV_POSTGRES_PORT": str(self.postgres_port),
             "STAYFLOW_WORKER_METRICS_ADDRESS": f"127.0.0.1:{self.metrics_port}",
             "STAYFLOW_STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe_port}",
@@ -142,6 +149,10 @@ class DevStack:
     @property
     def metrics(self) -> str:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def temporal(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
 
     def tail(self, chars: int = 3000) -> str:
         try:
@@ -694,14 +705,308 @@ async def integrity(dsn: str, stripe_base: str) -> dict[str, Any]:
     }
 
 
+# --- The floor: booking-shaped workflows that do nothing, on the same server -----------------------
+
+
+class Floor:
+    """`bench/booking_floor.py`'s worker and API (one uvicorn worker, like `stayflow api`), on the
+    dev stack's Temporal server, each in its own process like the stack's worker and API."""
+
+    def __init__(self, home: Path, temporal: str) -> None:
+        self.home = home
+        self.temporal = temporal
+        self.api_port = free_port()
+        self.counter_port = free_port()
+        self.metrics_port = free_port()
+        self.env = os.environ | {
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
+            "STAYFLOW_TEMPORAL_ADDRESS": temporal,
+        }
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.api_process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        with (self.home / f"{name}.out").open("wb") as out:
+            return subprocess.Popen(argv, env=self.env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def tail(self, name: str) -> str:
+        try:
+            return (self.home / f"{name}.out").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def start(self, timeout: float = 90, attempts: int = 3) -> None:
+        """Start both; a port another process took since `free_port` picked it: new ports, again."""
+        for attempt in range(attempts):
+            try:
+                self._start(timeout)
+                return
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == attempts - 1:
+                    raise
+                self.stop()
+                self.api_port, self.counter_port, self.metrics_port = free_port(), free_port(), free_port()
+
+    def _start(self, timeout: float) -> None:
+        self.worker = self._spawn("floor-worker", [
+            sys.executable, str(ROOT / "bench" / "booking_floor.py"), "worker", "--address", self.temporal,
+            "--counter-port", str(self.counter_port), "--metrics-address", f"127.0.0.1:{self.metrics_port}",
+        ])  # fmt: skip
+        self.api_process = self._spawn("floor-api", [
+            sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "--factory",
+            "booking_floor_api:create_app", "--host", "127.0.0.1", "--port", str(self.api_port),
+            "--log-level", "warning", "--no-access-log",
+        ])  # fmt: skip
+        deadline = time.monotonic() + timeout
+        worker_ready = api_ready = False
+        while time.monotonic() < deadline and not (worker_ready and api_ready):
+            for name, p in (("floor-worker", self.worker), ("floor-api", self.api_process)):
+                if p.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {p.returncode}:\n{self.tail(name)}")
+            worker_ready = worker_ready or "floor worker ready" in self.tail("floor-worker")
+            if not api_ready:
+                try:
+                    api_ready = httpx.get(f"{self.api}/ready", timeout=2).status_code == 200
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        if not (worker_ready and api_ready):
+            raise RuntimeError(f"the floor was not ready within {timeout}s:\n{self.tail('floor-worker')}\n"
+                               f"{self.tail('floor-api')}")  # fmt: skip
+
+    def processes(self) -> dict[str, psutil.Process]:
+        assert self.worker is not None and self.api_process is not None
+        return {"floor_worker": psutil.Process(self.worker.pid), "floor_api": psutil.Process(self.api_process.pid)}
+
+    async def confirmed(self) -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.counter_port)
+        try:
+            return int((await reader.readline()).strip() or 0)
+        finally:
+            writer.close()
+
+    def stop(self) -> None:
+        for p in (self.api_process, self.worker):
+            if p is None or p.poll() is not None:
+                continue
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
+class ConfirmedInDb:
+    """How many bookings have `confirmed_at` (the capture's local activity wrote it)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.conn: asyncpg.Connection | None = None
+
+    async def __call__(self) -> int:
+        if self.conn is None:
+            self.conn = await asyncpg.connect(self.dsn)
+        return int(await self.conn.fetchval("SELECT count(*) FROM bookings WHERE confirmed_at IS NOT NULL"))
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            await self.conn.close()
+
+
+async def closed_loop(
+    booker: Booker,
+    side: str,
+    listings: Iterator[str],
+    stay: dt.date,
+    confirmed: Callable[[], Awaitable[int]],
+    meter: CpuMeter,
+    args: argparse.Namespace,
+    profile: tuple[int, Path] | None = None,
+) -> dict[str, Any]:
+    """Saturation: keep `--concurrency` bookings sent and not yet confirmed (a new one as soon as one
+    confirms or is refused with a 409), for `--saturation-warmup` s not counted, then `--saturation-seconds` s
+    counted: confirmations per second over that window, the CPU every process used in it."""
+    loop = asyncio.get_running_loop()
+    base = await confirmed()
+    sent = refused = 0
+    attempts: list[Attempt] = []
+    tasks: set[asyncio.Task[Attempt]] = set()
+    check_out = (stay + dt.timedelta(days=2)).isoformat()
+
+    def finished(task: asyncio.Task[Attempt]) -> None:
+        # Only a 409 held nothing. A 503 (the API gave up waiting for the `place` update) or a lost
+        # connection may still be placed and confirmed by its run: it stays in flight, so that an
+        # overloaded stack is not sent ever more work.
+        nonlocal refused
+        tasks.discard(task)
+        if task.result().status_code == 409:
+            refused += 1
+
+    t0 = loop.time()
+    t_mark, t_end = t0 + args.saturation_warmup, t0 + args.saturation_warmup + args.saturation_seconds
+    mark: tuple[float, int, dict[str, float]] | None = None
+    spy: asyncio.subprocess.Process | None = None
+    while True:
+        done = await confirmed() - base
+        now = loop.time()
+        if mark is None and now >= t_mark:
+            mark = (now, done, meter.sample())
+            if profile is not None:  # py-spy on this side's worker over the counted window
+                spy = await asyncio.create_subprocess_exec(
+                    str(Path(sys.executable).with_name("py-spy")), "record", "--nonblocking", "--pid",
+                    str(profile[0]), "--duration", str(int(args.saturation_seconds)), "--format", "raw",
+                    "-o", str(profile[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+        if now >= t_end:
+            end = (now, done, meter.sample())
+            break
+        for _ in range(args.concurrency - (sent - done - refused)):
+            a = Attempt(f"saturation-{side}", next(listings), stay.isoformat(), check_out, scheduled=loop.time())
+            attempts.append(a)
+            task = asyncio.create_task(booker.book(a, booker.guest()))
+            task.add_done_callback(finished)
+            tasks.add(task)
+            sent += 1
+        await asyncio.sleep(POLL_INTERVAL)
+    assert mark is not None
+    if spy is not None:
+        await asyncio.wait_for(spy.wait(), timeout=60)
+    # Let what is in flight confirm, so that the next round starts on a quiet stack.
+    deadline = time.monotonic() + args.drain_timeout
+    while time.monotonic() < deadline:
+        if not tasks and await confirmed() - base + refused >= sent - failed(attempts):
+            break
+        await asyncio.sleep(0.2)
+    window = end[0] - mark[0]
+    count = end[1] - mark[1]
+    cpu = {k: end[2][k] - mark[2].get(k, 0.0) for k in end[2]}
+    codes: dict[str, int] = defaultdict(int)
+    for a in attempts:
+        codes[str(a.status_code or "error")] += 1
+    return {
+        "side": side,
+        "concurrency": args.concurrency,
+        "window_s": round(window, 2),
+        "confirmed": count,
+        "confirmed_per_s": round(count / window, 2),
+        "sent": sent,
+        "status_codes": dict(codes),
+        "errors": [a.error for a in attempts if a.error][:5],
+        "post_ms": summary([a.post_ms for a in attempts]),
+        "cpu_percent_of_one_core": {k: round(100 * v / window, 1) for k, v in cpu.items()},
+        "core_ms_per_booking": {k: round(1000 * v / max(count, 1), 2) for k, v in cpu.items()},
+    }
+
+
+def failed(attempts: list[Attempt]) -> int:
+    """Sent and answered neither 201 nor 409 (not waited for when draining)."""
+    return sum(1 for a in attempts if a.status_code not in (201, 409))
+
+
+async def history_shape(temporal: str, workflow_id: str) -> list[str]:
+    """The run's history as event kinds (activity and local activity by count, not by name), to
+    show that the floor takes the same commands as a real instant booking."""
+    from temporalio.client import Client
+
+    client = await Client.connect(temporal)
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    shape = []
+    for event in history.events:
+        kind = temporalio_event_name(event.event_type)
+        if kind == "MARKER_RECORDED":
+            kind = "LOCAL_ACTIVITY"
+        shape.append(kind)
+    return shape
+
+
+def temporalio_event_name(event_type: int) -> str:
+    from temporalio.api.enums.v1 import EventType
+
+    return EventType.Name(event_type).removeprefix("EVENT_TYPE_")  # type: ignore[arg-type]
+
+
+def shape_counts(shape: list[str]) -> dict[str, int]:
+    interesting = ("WORKFLOW_TASK_COMPLETED", "ACTIVITY_TASK_SCHEDULED", "LOCAL_ACTIVITY", "TIMER_STARTED",
+                   "WORKFLOW_EXECUTION_UPDATE_ACCEPTED", "WORKFLOW_EXECUTION_UPDATE_COMPLETED",
+                   "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES")  # fmt: skip
+    return {k: shape.count(k) for k in interesting}
+
+
+async def saturation(
+    stack: DevStack, floor: Floor, booker: Booker, listings: list[uuid.UUID],
+    stay: dt.date, args: argparse.Namespace, sample_booking: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Stayflow's instant bookings and the floor's, alternating rounds at saturation (closed loop)."""
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=floor.api, timeout=30, limits=limits) as floor_client:
+        floor_booker = Booker(floor_client, booker.tokens)
+        warm, _, _ = await open_loop(floor_booker, "floor-warmup", [uuid.uuid4() for _ in range(args.warmup)], 5,
+                                     stay)  # fmt: skip
+        await asyncio.sleep(2)  # the warm-up's deliveries
+        floor_sample = next((a.booking_id for a in warm if a.booking_id), None)
+        shapes: dict[str, Any] = {}
+        if sample_booking and floor_sample:
+            real = await history_shape(stack.temporal, f"booking-{sample_booking}")
+            bare = await history_shape(stack.temporal, f"booking-floor-{floor_sample}")
+            shapes = {"stayflow": shape_counts(real), "floor": shape_counts(bare), "same": real == bare,
+                      "stayflow_events": real, "floor_events": bare}  # fmt: skip
+            log(f"history of an instant booking vs the floor's: {shapes['stayflow']} vs {shapes['floor']}"
+                f" ({'the same event sequence' if shapes['same'] else 'DIFFERENT event sequences'})")  # fmt: skip
+        meter = CpuMeter(stack.processes() | floor.processes())
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        real_listings = iter(str(i) for i in listings)
+        floor_listings = iter(str(uuid.uuid4()) for _ in itertools.count())
+        in_db = ConfirmedInDb(stack.dsn)
+        rounds: list[dict[str, Any]] = []
+        try:
+            for r in range(args.saturation_rounds):
+                for side in ("stayflow", "floor") if r % 2 == 0 else ("floor", "stayflow"):
+                    procs = meter.procs
+                    profile = None
+                    if args.py_spy:
+                        pid = procs["worker" if side == "stayflow" else "floor_worker"].pid
+                        profile = (pid, RESULTS / f"py-spy-{side}-round{r}.txt")
+                    if side == "stayflow":
+                        result = await closed_loop(booker, side, real_listings, stay, in_db, meter, args, profile)
+                    else:
+                        result = await closed_loop(floor_booker, side, floor_listings, stay, floor.confirmed, meter,
+                                                   args, profile)  # fmt: skip
+                    result["round"] = r
+                    rounds.append(result)
+                    log(f"  round {r} {side}: {result['confirmed_per_s']} confirmed/s at {args.concurrency} in flight,"
+                        f" codes {result['status_codes']}, CPU % {result['cpu_percent_of_one_core']}")  # fmt: skip
+        finally:
+            await in_db.close()
+    best = {
+        side: max((x for x in rounds if x["side"] == side), key=lambda x: x["confirmed_per_s"])
+        for side in ("stayflow", "floor")
+    }
+    return {
+        "rounds": rounds,
+        "best": best,
+        "share": round(best["stayflow"]["confirmed_per_s"] / max(best["floor"]["confirmed_per_s"], 1e-9), 3),
+        "history_shapes": shapes,
+    }
+
+
 # --- The run -------------------------------------------------------------------------------------
 
 
-async def run(stack: DevStack, args: argparse.Namespace) -> dict[str, Any]:
+async def run(stack: DevStack, floor: Floor, args: argparse.Namespace) -> dict[str, Any]:
+    if args.skip_latency:
+        args.post_requests, args.duration, args.contention_rounds = 0, 0, 0
     n_sustained = max(1, round(args.rate * args.duration))
-    n_listings = args.warmup + args.post_requests + n_sustained + 1
+    n_saturation = round(args.saturation_rounds * (args.saturation_seconds + args.saturation_warmup + 30)
+                         * args.saturation_max_rate) + args.concurrency  # fmt: skip
+    n_listings = args.warmup + args.post_requests + n_sustained + 1 + n_saturation
     t = time.perf_counter()
     ids = await seed_listings(stack.dsn, n_listings, args.hosts)
+    saturation_ids, ids = ids[:n_saturation], ids[n_saturation:]
     warm_ids, ids = ids[: args.warmup], ids[args.warmup :]
     post_ids, ids = ids[: args.post_requests], ids[args.post_requests :]
     sustained_ids, contended = ids[:n_sustained], ids[n_sustained]
@@ -717,10 +1022,24 @@ async def run(stack: DevStack, args: argparse.Namespace) -> dict[str, Any]:
         today = dt.datetime.now(dt.UTC).date()
         stay = today + dt.timedelta(days=30)
 
+        sample_booking = None
         if warm_ids:
             warm, _, _ = await open_loop(booker, "warmup", warm_ids, 5, stay)
             await wait_confirmed(stack.dsn, [a.booking_id for a in warm if a.booking_id], 30)
             log(f"warm-up: {len(warm)} bookings, codes {phase_summary(warm, 1)['status_codes']}")
+            sample_booking = next((a.booking_id for a in warm if a.booking_id), None)
+
+        # Phase 0: the share of the floor, both at saturation, alternating rounds.
+        floor_report: dict[str, Any] = {}
+        if args.saturation_rounds > 0:
+            log(f"phase 0: {args.saturation_rounds} rounds each of Stayflow and the floor, closed loop,"
+                f" {args.concurrency} in flight, {args.saturation_seconds:.0f} s counted after"
+                f" {args.saturation_warmup:.0f} s")  # fmt: skip
+            floor_report = await saturation(stack, floor, booker, saturation_ids, stay + dt.timedelta(days=60),
+                                            args, sample_booking)  # fmt: skip
+            log(f"  share of the floor: {floor_report['share']}")
+        if args.skip_latency:
+            return {"floor": floor_report, "integrity": await integrity(stack.dsn, stack.stripe)}
 
         # Phase 1: POST latency at a moderate rate.
         log(f"phase 1: {len(post_ids)} bookings at {args.post_rate}/s on distinct listings")
@@ -791,30 +1110,44 @@ async def run(stack: DevStack, args: argparse.Namespace) -> dict[str, Any]:
         phase2["timeline_gaps"] = await timelines(client, sample)
 
     checks = await integrity(stack.dsn, stack.stripe)
-    return {"phase1": phase1, "phase2": phase2, "contention": contention, "integrity": checks}
+    return {"floor": floor_report, "phase1": phase1, "phase2": phase2, "contention": contention, "integrity": checks}
 
 
 def verdicts(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str, str, bool]]:
-    p1, p2, ints = report["phase1"], report["phase2"], report["integrity"]
-    contention = report["contention"]
-    one_winner = all(
-        r["status_codes"].get("201", 0) == 1 and r["status_codes"].get("409", 0) == r["requests"] - 1
-        for r in contention
-    )
-    rtc = p2["request_to_confirmed_ms"]["p95"]
-    return [
-        ("POST /api/v1/bookings p95 ≤ 50 ms (phase 1)", f"{p1['post_ms']['p95']} ms",
-         (p1["post_ms"]["p95"] or 1e9) <= 50),
-        ("POST p95 ≤ 50 ms under the sustained load (phase 2)", f"{p2['post_ms']['p95']} ms",
-         (p2["post_ms"]["p95"] or 1e9) <= 50),
-        (f"{args.rate}/s for {args.duration} s, all 201",
-         f"{p2['created_per_s']}/s created, codes {p2['status_codes']}",
-         p2["created_per_s"] >= 0.97 * args.rate and p2["status_codes"].get("201", 0) == p2["requests"]),
-        ("request → confirmed p95 ≤ 1 s (phase 2)", f"{rtc} ms", rtc is not None and rtc <= 1000),
-        ("not confirmed 10 s after the run = 0", str(p2["not_confirmed_10s_after_run"]),
-         p2["not_confirmed_10s_after_run"] == 0),
-        ("contention: exactly one 201 per round, the rest 409",
-         "; ".join(f"{r['status_codes']}" for r in contention), one_winner),
+    ints = report["integrity"]
+    out: list[tuple[str, str, bool]] = []
+    fl = report.get("floor")
+    if fl:
+        real, bare = fl["best"]["stayflow"], fl["best"]["floor"]
+        out.append(("confirmed bookings/s ≥ 0.8 of the floor's (both at saturation, same run)",
+                    f"{fl['share']} ({real['confirmed_per_s']}/s of {bare['confirmed_per_s']}/s)",
+                    fl["share"] >= 0.8))  # fmt: skip
+        if fl["history_shapes"]:
+            out.append(("the floor's runs take an instant booking's commands", str(fl["history_shapes"]["floor"]),
+                        fl["history_shapes"]["same"]))  # fmt: skip
+    if "phase1" in report:
+        p1, p2 = report["phase1"], report["phase2"]
+        contention = report["contention"]
+        one_winner = all(
+            r["status_codes"].get("201", 0) == 1 and r["status_codes"].get("409", 0) == r["requests"] - 1
+            for r in contention
+        )
+        rtc = p2["request_to_confirmed_ms"]["p95"]
+        out += [
+            ("POST /api/v1/bookings p95 ≤ 50 ms (phase 1)", f"{p1['post_ms']['p95']} ms",
+             (p1["post_ms"]["p95"] or 1e9) <= 50),
+            ("POST p95 ≤ 50 ms under the sustained load (phase 2)", f"{p2['post_ms']['p95']} ms",
+             (p2["post_ms"]["p95"] or 1e9) <= 50),
+            (f"{args.rate}/s for {args.duration} s, all 201",
+             f"{p2['created_per_s']}/s created, codes {p2['status_codes']}",
+             p2["created_per_s"] >= 0.97 * args.rate and p2["status_codes"].get("201", 0) == p2["requests"]),
+            ("request → confirmed p95 ≤ 1 s (phase 2)", f"{rtc} ms", rtc is not None and rtc <= 1000),
+            ("not confirmed 10 s after the run = 0", str(p2["not_confirmed_10s_after_run"]),
+             p2["not_confirmed_10s_after_run"] == 0),
+            ("contention: exactly one 201 per round, the rest 409",
+             "; ".join(f"{r['status_codes']}" for r in contention), one_winner),
+        ]  # fmt: skip
+    out += [
         ("double bookings (overlapping live bookings) = 0", str(ints["overlapping_live_bookings"]),
          ints["overlapping_live_bookings"] == 0),
         ("double captures = 0 (ledger rows, completed payments, fake Stripe intents)",
@@ -824,21 +1157,68 @@ def verdicts(report: dict[str, Any], args: argparse.Namespace) -> list[tuple[str
          and ints["bookings_with_more_than_one_completed_payment"] == 0
          and ints["fake_stripe"]["checked"] == ints["fake_stripe"]["succeeded_for_amount"]),
     ]  # fmt: skip
+    return out
+
+
+def floor_markdown(fl: dict[str, Any]) -> list[str]:
+    real, bare = fl["best"]["stayflow"], fl["best"]["floor"]
+    roles = [k for k in real["cpu_percent_of_one_core"] if k != "fake_stripe"] + ["fake_stripe"]
+    same = {"worker": "floor_worker", "api": "floor_api"}
+
+    def used(side: dict[str, Any], role: str, field: str) -> float:
+        """A side's own worker and API (the other side's idle ones are not counted for it)."""
+        v = side[field]
+        if side is bare and role in same:
+            return float(v.get(same[role], 0.0))
+        return float(v.get(role, 0.0))
+
+    shown = [r for r in roles if r not in ("floor_worker", "floor_api")]
+    total = {id(side): sum(used(side, r, "core_ms_per_booking") for r in shown) for side in (real, bare)}
+    lines = [
+        f"**Share of the floor: {fl['share']}** — Stayflow confirmed {real['confirmed_per_s']} bookings/s, the floor"
+        f" (`bench/booking_floor.py`: the same commands, every step doing nothing) {bare['confirmed_per_s']}/s, best"
+        f" of {len(fl['rounds']) // 2} alternating closed-loop rounds each ({real['concurrency']} in flight,"
+        f" {real['window_s']} s counted).",
+        "",
+        "| round | side | confirmed/s | POST p50 · p95 ms | codes |",
+        "| ---: | --- | ---: | ---: | --- |",
+        *(f"| {x['round']} | {x['side']} | {x['confirmed_per_s']} | {x['post_ms']['p50']} · {x['post_ms']['p95']} |"
+          f" {x['status_codes']} |" for x in fl["rounds"]),
+        "",
+        "| process (best rounds) | Stayflow % of a core | floor % of a core | Stayflow core-ms/booking |"
+        " floor core-ms/booking |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *(f"| {r} | {used(real, r, 'cpu_percent_of_one_core')} | {used(bare, r, 'cpu_percent_of_one_core')} |"
+          f" {used(real, r, 'core_ms_per_booking')} | {used(bare, r, 'core_ms_per_booking')} |" for r in shown),
+        f"| **all** | | | **{round(total[id(real)], 1)}** | **{round(total[id(bare)], 1)}** |",
+        "",
+    ]  # fmt: skip
+    if fl["history_shapes"]:
+        shapes = fl["history_shapes"]
+        lines += [f"history of an instant booking: {shapes['stayflow']}; of a floor run: {shapes['floor']};"
+                  f" same event sequence: {shapes['same']}", ""]  # fmt: skip
+    return lines
 
 
 def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
-    p1, p2 = report["phase1"], report["phase2"]
-
-    def row(name: str, s: dict[str, Any]) -> str:
-        return f"| {name} | {s['n']} | {s['p50']} | {s['p95']} | {s['p99']} | {s['max']} |"
-
-    lines = [
+    head = [
         f"### Bookings against `stayflow dev` ({report['machine']})",
         "",
         "| target | measured | met |",
         "| --- | --- | --- |",
         *(f"| {name} | {value} | {'yes' if ok else '**NO**'} |" for name, value, ok in report["verdicts"]),
         "",
+        *(floor_markdown(report["floor"]) if report.get("floor") else []),
+    ]
+    if "phase1" not in report:
+        return "\n".join([*head, f"integrity: {json.dumps(report['integrity'].get('totals', {}))}"]) + "\n"
+    p1, p2 = report["phase1"], report["phase2"]
+
+    def row(name: str, s: dict[str, Any]) -> str:
+        return f"| {name} | {s['n']} | {s['p50']} | {s['p95']} | {s['p99']} | {s['max']} |"
+
+    lines = [
+        *head,
         "| latency (ms) | n | p50 | p95 | p99 | max |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
         row(f"phase 1: POST, {p1['requests']} at {args.post_rate}/s", p1["post_ms"]),
@@ -898,25 +1278,52 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=120, help="seconds to wait for a phase to confirm")
     parser.add_argument("--api-poll-every", type=int, default=10,
                         help="poll every n-th phase 2 booking through GET (0: none)")  # fmt: skip
+    parser.add_argument(
+        "--saturation-rounds",
+        type=int,
+        default=2,
+        help="closed-loop rounds of Stayflow and of the floor each, alternating (0: no floor)",
+    )
+    parser.add_argument("--saturation-seconds", type=float, default=20, help="seconds counted per round")
+    parser.add_argument("--saturation-warmup", type=float, default=4, help="seconds per round before counting")
+    parser.add_argument(
+        "--saturation-max-rate",
+        type=float,
+        default=40,
+        help="bookings/s at most expected at saturation (sizes the listings seeded for it)",
+    )
+    parser.add_argument("--concurrency", type=int, default=12, help="bookings in flight at saturation")
+    parser.add_argument("--py-spy", action="store_true",
+                        help="py-spy each side's worker over its counted windows (bench/results/py-spy-*.txt,"
+                             " collapsed stacks; needs `pip install py-spy` in the venv)")  # fmt: skip
+    parser.add_argument("--skip-latency", action="store_true",
+                        help="only the share of the floor (no phases 1-3)")  # fmt: skip
     args = parser.parse_args()
 
     started = time.perf_counter()
     home = Path(tempfile.mkdtemp(prefix="stayflow-bench-booking-"))
     stack = DevStack(home / "stack", max_unconfirmed=100_000)
+    floor = Floor(home, stack.temporal)
     report: dict[str, Any] = {}
     try:
         log(f"starting stayflow dev in {stack.home} (API {stack.api}) ...")
         t = time.perf_counter()
         stack.start()
         log(f"ready in {time.perf_counter() - t:.1f} s")
-        report = asyncio.run(run(stack, args))
+        if args.saturation_rounds > 0:
+            t = time.perf_counter()
+            floor.start()
+            log(f"the floor (bench/booking_floor.py: worker and API) ready in {time.perf_counter() - t:.1f} s")
+        report = asyncio.run(run(stack, floor, args))
         stripe_log = stack.home / "logs" / "stripe.log"
         report["fake_stripe_log_bytes"] = stripe_log.stat().st_size if stripe_log.exists() else None
     except BaseException:
         log(f"--- stayflow dev output (tail) ---\n{stack.tail()}")
+        log(f"--- floor worker (tail) ---\n{floor.tail('floor-worker')}\n--- floor API ---\n{floor.tail('floor-api')}")
         raise
     finally:
-        log("stopping stayflow dev ...")
+        log("stopping the floor and stayflow dev ...")
+        floor.stop()
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
 
