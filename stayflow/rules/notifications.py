@@ -151,6 +151,10 @@ SMS_TEXTS: dict[str, str] = {
     "listing_review_reminder": "A listing is waiting for review:",
     "calendar_conflict": "A night closed on another calendar is booked here too. Check now:",
     "new_message": "You have a new message:",
+    "dispute_opened": "A guest's bank disputed a booking's payment. Review it:",
+    "dispute_opened_host": "A payment of your booking is disputed and its payout is on hold:",
+    "dispute_closed": "A disputed payment was decided by the bank:",
+    "dispute_evidence_missed": "A dispute's evidence could not be submitted in time. Act now:",
 }
 """Each kind's SMS: a fixed sentence, then the platform's own link (the booking's, the listing's)."""
 SMS_FALLBACK = "There is news in your account:"
