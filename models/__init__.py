@@ -8,7 +8,7 @@ from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, R
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, PriceOverride
 from models.messages import Message, Notification, NotificationPreference
 from models.payouts import Dispute, HostPayoutAccount, LedgerPosting, Payout
-from models.platform import PlatformSettings
+from models.platform import PlatformSettings, ReconcilerRun
 from models.reviews import Review
 
 ALL_TABLES = (
@@ -44,6 +44,7 @@ ALL_TABLES = (
     Payout,
     Dispute,
     LedgerPosting,
+    ReconcilerRun,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "PlatformSettings",
     "PriceOverride",
     "RateLimitBucket",
+    "ReconcilerRun",
     "RefreshToken",
     "Review",
     "RevokedAccessToken",
