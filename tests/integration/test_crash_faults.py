@@ -333,7 +333,7 @@ async def postgresql_down() -> AsyncIterator[None]:
     on its data. With an external test database: new connections refused and every one ended."""
     postgres: Any = _STACK.get("postgres")
     if postgres is not None:
-        postgres.stop()
+        postgres.child.stop(timeout=30)  # the server only (`stop()` would also remove a throwaway cluster)
         try:
             yield
         finally:
