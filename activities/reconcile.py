@@ -10,8 +10,8 @@ a process being started or moving a row is never raced):
   visibility lags);
 - card holds (`authorized` payments) of bookings that ended (cancelled, declined, expired, failed)
   and whose run is not running;
-- captured payments without their ledger row, their journal entry or (the booking's own payment)
-  its payout row;
+- captured payments without their ledger row (or, while the stay is ahead, their journal entry or
+  the booking's payout row);
 - payouts still to be made whose `payout-<booking id>` run is not running.
 """
 
@@ -169,26 +169,32 @@ class ReconcileActivities:
         ]
 
     async def _unrecorded_captures(self, cutoff: dt.datetime, limit: int) -> list[Finding]:
-        # Written by the capture's own transaction, so only an older build (two steps) or a hand
-        # edit leaves one out: repaired by the same idempotent code, never racing a capture.
+        # The capture's own transaction writes its ledger row, journal entry and payout row, so only
+        # an older build (two steps) or a hand edit leaves one out. A missing ledger row counts for
+        # any captured payment; a missing journal entry or payout row only while the stay is ahead
+        # (`confirmed`): ended bookings from before the books existed (or the demo's past stays)
+        # have none, and paying their hosts now would be wrong.
         rows = await Booking.raw(
-            "SELECT p.id, p.booking, p.sequence, p.status FROM payments p WHERE p.status = ANY({})"
-            " AND p.updated_at < {} AND ("
-            "   NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.dedupe_key = p.id::text || ':capture')"
-            "   OR NOT EXISTS (SELECT 1 FROM ledger_postings j WHERE j.entry_key = 'capture:' || p.id::text)"
-            "   OR (p.sequence = 0 AND NOT EXISTS (SELECT 1 FROM payouts o WHERE o.booking = p.booking))"
-            " ) ORDER BY p.updated_at LIMIT {}",
+            "SELECT p.id, p.booking, p.sequence, p.status, b.status AS booking_status"
+            " FROM payments p JOIN bookings b ON b.id = p.booking WHERE p.status = ANY({}) AND p.updated_at < {}"
+            " AND (NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.dedupe_key = p.id::text || ':capture')"
+            "   OR (b.status = {} AND ("
+            "     NOT EXISTS (SELECT 1 FROM ledger_postings j WHERE j.entry_key = 'capture:' || p.id::text)"
+            "     OR (p.sequence = 0 AND NOT EXISTS (SELECT 1 FROM payouts o WHERE o.booking = p.booking)))))"
+            " ORDER BY p.updated_at LIMIT {}",
             [s.value for s in WAS_CAPTURED],
             cutoff,
+            B.confirmed.value,
             limit,
         )
         found = []
         for row in rows:
-            if row["status"] == PaymentStatus.completed:
+            if row["status"] == PaymentStatus.completed and row["booking_status"] == B.confirmed:
                 repair = Repair.record_capture if row["sequence"] == 0 else Repair.record_change_capture
                 detail = "captured, its ledger row, journal entry or payout missing"
-            else:  # refunded since: what the capture wrote then is an accountant's to restore
-                repair, detail = Repair.report, f"captured then {row['status']}, its capture records missing"
+            else:  # refunded since, or the stay is over: what the capture wrote then is an accountant's call
+                repair = Repair.report
+                detail = f"captured ({row['status']}, booking {row['booking_status']}), its ledger row missing"
             found.append(
                 Finding(FindingKind.capture_without_ledger, str(row["booking"]), repair, detail, row["sequence"])
             )

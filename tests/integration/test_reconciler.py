@@ -182,10 +182,20 @@ async def test_a_capture_without_its_ledger_row_is_recorded_once_and_a_lost_payo
     await Booking.raw("UPDATE bookings SET status = 'confirmed' WHERE id = {}", booking.id)
     await Booking.raw("UPDATE payments SET status = 'completed', intent_id = 'pi_captured' WHERE booking = {}",
                       booking.id)  # fmt: skip
-    await backdate(booking.id)
+    # A past stay recorded before the books existed (as the demo's are): its ledger row, no journal
+    # entry, no payout. Not a crash's leftover, and nobody is paid for it now.
+    past = await make_booking(home, await make_user(), check_in=date_in(-9), check_out=date_in(-7))
+    await Booking.raw("UPDATE bookings SET status = 'completed' WHERE id = {}", past.id)
+    await Booking.raw("UPDATE payments SET status = 'completed', intent_id = 'pi_old' WHERE booking = {}", past.id)
+    old_payment = await Payment.objects().get(Payment.booking == past.id)
+    assert old_payment is not None
+    await LedgerEntry(payment=old_payment.id, booking=past.id, guest=past.guest, kind="capture", amount=past.total,
+                      currency=past.currency, dedupe_key=f"{old_payment.id}:capture").save()  # fmt: skip
+    await backdate(booking.id, past.id)
 
     _, report = await reconcile(dev_server_env, api_settings)
 
+    assert {o.finding.booking_id for o in report.outcomes} == {str(booking.id)}
     assert report.found == {"orphan_bookings": 1, "captures_without_ledger": 1}
     assert report.repaired == {"captures_without_ledger": 1}  # the confirmed booking's lost run is reported
     entries = await LedgerEntry.objects().where(LedgerEntry.booking == booking.id)
@@ -207,6 +217,7 @@ async def test_a_capture_without_its_ledger_row_is_recorded_once_and_a_lost_payo
     assert later.repaired == {"missing_payouts": 1}
     assert await run_status(dev_server_env, payout_workflow_id(booking.id)) == WorkflowExecutionStatus.RUNNING
     assert await LedgerEntry.count().where(LedgerEntry.booking == booking.id) == 1
+    assert await Payout.count().where(Payout.booking == past.id) == 0
     await dev_server_env.client.get_workflow_handle(payout_workflow_id(booking.id)).terminate("test done")
 
 
