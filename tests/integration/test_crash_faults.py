@@ -327,6 +327,42 @@ async def test_a_change_retried_while_its_capture_runs_changes_once_and_charges_
     await nothing_left_behind(dev_server_env.client, api_settings)
 
 
+async def test_a_change_sent_while_the_bookings_own_capture_runs_is_refused_cleanly_and_its_retry_applies_once(
+    client: httpx.AsyncClient, api_settings: Settings, dev_server_env: Any, fake_stripe: Any, worker: None
+) -> None:
+    """The booking is answered (201) before its capture ends: a change sent then is refused with a
+    reason the guest can act on, nothing is stored under its key, and the same request again once
+    the booking is confirmed makes the change exactly once."""
+    home = await make_listing(instant_book=True, nightly_price=10_000, cleaning_fee=5_000)
+    guest = await signed_in_user(client)
+    fake_stripe.delay_seconds, fake_stripe.delay_only = 4.0, "/capture"
+    created = await book(client, guest, stay(home, start=24, nights=2))
+    assert created.status_code == 201, created.text
+    booking_id = created.json()["id"]
+    key, body = str(uuid.uuid4()), {"check_in": day(24), "check_out": day(27)}
+    early, took = await timed(change(client, guest, booking_id, body, key))
+    assert took < ANSWER_BOUND and early.status_code == 409, early.text
+    assert "Only confirmed bookings" in early.json()["detail"]
+    before = await wait_status(booking_id, "confirmed", timeout=30)
+    fake_stripe.delay_seconds = 0.0
+    retried, took = await timed(change(client, guest, booking_id, body, key))
+    assert took < ANSWER_BOUND and retried.status_code == 200, retried.text
+    again = await change(client, guest, booking_id, body, key)
+    assert again.status_code == 200 and again.json()["change"]["number"] == retried.json()["change"]["number"]
+    changes = await BookingChange.objects().where(BookingChange.booking == before.id)
+    assert len(changes) == 1 and changes[0].status == "applied"
+
+    async def captured() -> list[Payment]:
+        payments = await Payment.objects().where(Payment.booking == before.id)
+        return list(payments) if len(payments) == 2 and all(p.status == "completed" for p in payments) else []
+
+    await eventually(captured, timeout=30, what="the change's capture")
+    after = await wait_status(booking_id, "confirmed")
+    assert after.total == before.total + changes[0].difference and changes[0].difference > 0
+    await one_capture_each(fake_stripe, 2)
+    await nothing_left_behind(dev_server_env.client, api_settings)
+
+
 @contextlib.asynccontextmanager
 async def postgresql_down() -> AsyncIterator[None]:
     """The suite's PostgreSQL stopped (every connection gone, new ones refused), then started again
