@@ -48,6 +48,8 @@ PAYOUT_OPEN = ("scheduled", "held", "failed")
 PAGE = 500
 """Rows read (and runs looked up) per round trip."""
 VISIBILITY_BATCH = 100
+KEEP_RUNS_DAYS = 30
+"""Passes older than this are dropped from `reconciler_runs` (the log keeps them)."""
 
 
 def booking_workflow_id(booking_id: object) -> str:
@@ -256,6 +258,9 @@ class ReconcileActivities:
         )
         if not rows:
             return  # a retried step: logged already
+        await ReconcilerRun.raw(
+            f"DELETE FROM reconciler_runs WHERE finished_at < now() - interval '{KEEP_RUNS_DAYS} days'"
+        )
         for outcome in report.outcomes:
             finding = outcome.finding
             log.warning(

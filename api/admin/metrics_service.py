@@ -82,7 +82,7 @@ class ReconcilerSummary(msgspec.Struct):
     reported: list[dict[str, object]]
     """The findings of that pass left for an operator (not repaired), at most 20."""
     runs: int
-    """Passes recorded so far."""
+    """Passes recorded in the last 30 days."""
 
 
 class Metrics(msgspec.Struct):
