@@ -297,6 +297,22 @@ class PaymentActivities:
         booking, payment = await booking_and_payment(ref.booking_id)
         await self.void(booking, payment, stripe_key(ref.booking_id, "void"))
 
+    @activity.defn
+    async def release_hold(self, ref: BookingRef) -> str:
+        """Release whatever the booking's own payment holds or could still hold, for a booking that
+        ends without its process (the reconciler): void a hold, cancel a 3-D Secure attempt still
+        open (so a late confirmation cannot hold money). `voided`, or `nothing` (never held)."""
+        booking, payment = await booking_and_payment(ref.booking_id)
+        key = stripe_key(ref.booking_id, "void")
+        if payment.status in (PaymentStatus.authorized, PaymentStatus.voided):
+            await self.void(booking, payment, key)  # (a voided one: repairs its ledger row if a kill lost it)
+            return "voided"
+        if payment.status == PaymentStatus.pending and payment.intent_id:
+            await self._provider(self.payments.void(intent_id=payment.intent_id, idempotency_key=key))
+            await self._set(payment, status=PaymentStatus.voided, client_secret=None)
+            return "voided"
+        return "nothing"
+
     # -- a change's difference ------------------------------------------------------------------
 
     @staticmethod

@@ -8,7 +8,7 @@ from models.identity import PasswordResetToken, RateLimitBucket, RefreshToken, R
 from models.listings import CalendarBlock, Listing, ListingPhoto, ListingReport, ListingSeason, PriceOverride
 from models.messages import Message, Notification, NotificationPreference
 from models.payouts import Dispute, HostPayoutAccount, LedgerPosting, Payout
-from models.platform import PlatformSettings
+from models.platform import PlatformSettings, ReconcilerRun
 from models.reviews import Review
 
 ALL_TABLES = (
@@ -45,6 +45,7 @@ ALL_TABLES = (
     Payout,
     Dispute,
     LedgerPosting,
+    ReconcilerRun,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "PlatformSettings",
     "PriceOverride",
     "RateLimitBucket",
+    "ReconcilerRun",
     "RefreshToken",
     "Review",
     "RevokedAccessToken",

@@ -1,6 +1,6 @@
 """Platform settings admins change at run time (one row). New bookings read them when priced."""
 
-from piccolo.columns import Integer, Timestamptz
+from piccolo.columns import JSONB, UUID, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -21,3 +21,17 @@ class PlatformSettings(Table, tablename="platform_settings"):
     payout_delay_hours = Integer(default=24)
     """Hours after check-in when the host's payout is released (frozen per payout when scheduled)."""
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ReconcilerRun(Table, tablename="reconciler_runs"):
+    """One run of the reconciler (`ReconcileWorkflow`): what it found and what it repaired, by kind."""
+
+    id = UUID(primary_key=True)
+    workflow_id = Varchar(length=200, unique=True)
+    """The run's workflow id (a retried last step records the run once)."""
+    started_at = Timestamptz()
+    finished_at = Timestamptz(default=TimestamptzNow())
+    found = JSONB(default={})
+    repaired = JSONB(default={})
+    findings = JSONB(default=[])
+    """Each finding: kind, booking, what was done (or why not)."""

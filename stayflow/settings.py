@@ -136,6 +136,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ical_max_feed_bytes: int = 2 * 1024 * 1024
     ical_fetch_timeout_seconds: float = 15.0
 
+    reconciler_interval_minutes: int = 5
+    """How often the reconciler (Temporal Schedule `<task queue>-reconciler`) looks for bookings whose
+    status and process disagree, holds of ended bookings, unrecorded captures and missing payouts."""
+    reconciler_grace_minutes: int = 10
+    """How old a booking or payment must be (since its last change) before the reconciler judges it:
+    it never races a booking being started or moved."""
+
     @property
     def sms_regions(self) -> frozenset[str]:
         return frozenset(c.strip().upper() for c in self.sms_countries.split(",") if c.strip())
@@ -262,6 +269,8 @@ _ENV_NAMES: dict[str, str] = {
     "STAYFLOW_ICAL_ALLOWED_HOSTS": "ical_allowed_hosts",
     "STAYFLOW_ICAL_MAX_FEED_BYTES": "ical_max_feed_bytes",
     "STAYFLOW_ICAL_FETCH_TIMEOUT_SECONDS": "ical_fetch_timeout_seconds",
+    "STAYFLOW_RECONCILER_INTERVAL_MINUTES": "reconciler_interval_minutes",
+    "STAYFLOW_RECONCILER_GRACE_MINUTES": "reconciler_grace_minutes",
 }
 
 

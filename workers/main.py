@@ -26,6 +26,7 @@ from activities.listings import ListingActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.payouts import PayoutActivities
+from activities.reconcile import ReconcileActivities
 from activities.reviews import ReviewActivities
 from stayflow.providers.email import email_sender_for
 from stayflow.providers.payments import payments_for
@@ -33,6 +34,7 @@ from stayflow.providers.sms import sms_sender_for
 from stayflow.settings import Settings
 from stayflow.temporal import temporal_address
 from stayflow.versioning import build_id, worker_deployment_config
+from workers.schedules import ensure_reconciler_schedule
 from workflows.messaging import delivery_task_queue
 from workflows.registry import WORKFLOWS
 
@@ -51,6 +53,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     reviews = ReviewActivities(settings)
     conversations = ConversationActivities(settings)
     calendar_feeds = CalendarFeedActivities(settings)
+    reconcile = ReconcileActivities(settings)
     notifications = NotificationActivities(email_sender_for(settings), sms_sender_for(settings))
     return [
         *delivery_activities(notifications),
@@ -68,6 +71,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         payments.void_change,
         payments.refund_change,
         payments.settle_cancellation,
+        payments.release_hold,
         # host payouts through Stripe Connect, with their journal entries
         payouts.payout_plan,
         payouts.release_payout,
@@ -94,6 +98,10 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
         conversations.record_message_digest,
         calendar_feeds.list_calendar_feeds,
         calendar_feeds.sync_calendar_feed,
+        # the reconciler: what a crash left behind (its repairs are the activities above)
+        reconcile.find_inconsistencies,
+        reconcile.restart_payout,
+        reconcile.record_run,
     ]
 
 
@@ -187,6 +195,7 @@ async def run_worker(settings: Settings) -> None:
     try:
         client = await _connect_with_retry(settings, runtime)
         worker = build_worker(client, settings)
+        await ensure_reconciler_schedule(client, settings)
         log.info(
             "worker of build %s.%s polling task queue %r on %s (new runs come once it is promoted: stayflow promote)",
             settings.worker_deployment,

@@ -15,6 +15,7 @@ from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
 from workflows.password_reset import PasswordResetWorkflow
 from workflows.payment_capture import PaymentCaptureWorkflow
 from workflows.payout import PayoutWorkflow
+from workflows.reconcile import ReconcileWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
 # Versioning behavior (set in each `@workflow.defn`): PINNED runs finish on the build that started
@@ -34,4 +35,5 @@ WORKFLOWS: tuple[type, ...] = (
     CalendarSyncWorkflow,  # PINNED: one sync of a listing's feeds, seconds (started by its Schedule)
     PayoutWorkflow,  # AUTO_UPGRADE: waits from capture until after check-in (weeks or months)
     DisputeWorkflow,  # AUTO_UPGRADE: waits for the bank's decision (weeks, up to months)
+    ReconcileWorkflow,  # PINNED: one pass of the reconciler, seconds (started by its Schedule)
 )

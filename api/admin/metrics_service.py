@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from datetime import timedelta
 
@@ -15,11 +16,12 @@ import msgspec
 from piccolo.query.functions.aggregate import Count
 from temporalio.client import Client
 
-from models import Booking, Listing, User
+from models import Booking, Listing, ReconcilerRun, User
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.roles import Role
 from stayflow.temporal import TemporalGateway
+from workflows.payloads.reconcile import FindingKind
 from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("stayflow.api")
@@ -70,6 +72,19 @@ class WorkflowCounts(msgspec.Struct):
     by_type: dict[str, WorkflowStatusCounts]
 
 
+class ReconcilerSummary(msgspec.Struct):
+    """The reconciler's last pass (`workflows.reconcile`); counts by kind of finding."""
+
+    last_run_at: dt.datetime
+    found: dict[str, int]
+    """`orphan_bookings`, `stale_holds`, `captures_without_ledger`, `missing_payouts`: 0 when none."""
+    repaired: dict[str, int]
+    reported: list[dict[str, object]]
+    """The findings of that pass left for an operator (not repaired), at most 20."""
+    runs: int
+    """Passes recorded in the last 30 days."""
+
+
 class Metrics(msgspec.Struct):
     generated_at: dt.datetime
     users: UserCounts
@@ -81,6 +96,8 @@ class Metrics(msgspec.Struct):
     """Money given back to guests (ledger refunds), per currency."""
     workflows: WorkflowCounts | None
     workflows_unavailable: str | None = None
+    reconciler: ReconcilerSummary | None = None
+    """None until the reconciler's first pass."""
 
 
 async def _by_status(table: type[Listing] | type[Booking], names: list[str]) -> dict[str, int]:
@@ -145,4 +162,25 @@ async def platform_metrics(temporal: TemporalGateway, task_queue: str) -> Metric
         ),
         workflows=workflows,
         workflows_unavailable=unavailable,
+        reconciler=await _reconciler(),
+    )
+
+
+async def _reconciler() -> ReconcilerSummary | None:
+    rows = await ReconcilerRun.raw(
+        "SELECT finished_at, found, repaired, findings, (SELECT count(*)::int FROM reconciler_runs) AS runs"
+        " FROM reconciler_runs ORDER BY finished_at DESC LIMIT 1"
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    found, repaired, findings = (
+        json.loads(v) if isinstance(v := row[k], str) else v for k in ("found", "repaired", "findings")
+    )
+    return ReconcilerSummary(
+        last_run_at=row["finished_at"],
+        found={kind.value: int(found.get(kind.value, 0)) for kind in FindingKind},
+        repaired={kind.value: int(repaired.get(kind.value, 0)) for kind in FindingKind},
+        reported=[f for f in findings if not f.get("repaired")][:20],
+        runs=row["runs"],
     )

@@ -36,6 +36,7 @@ from workflows.password_reset import PasswordResetWorkflow
 from workflows.payloads.accounts import PasswordResetRequest
 from workflows.payment_capture import PaymentCaptureWorkflow
 from workflows.payout import PayoutWorkflow
+from workflows.reconcile import ReconcileWorkflow
 from workflows.review_reminders import ReviewReminderWorkflow
 
 PINNED = VersioningBehavior.PINNED
@@ -57,6 +58,7 @@ def test_short_processes_are_pinned_and_long_lived_ones_auto_upgrade() -> None:
         NotifyWorkflow: PINNED,
         DeliverMessageWorkflow: PINNED,
         CalendarSyncWorkflow: PINNED,
+        ReconcileWorkflow: PINNED,  # one pass of the reconciler, seconds
     }
 
 
