@@ -55,6 +55,7 @@ async def start_onboarding(payments: StripePayments, settings: Settings, host_id
                 host_id,
                 account_id,
             )
+            await record_account(await payments.host_account(account_id))  # what Stripe needs, from the start
             account = await HostPayoutAccount.objects().get(HostPayoutAccount.host == host_id)
             assert account is not None
         url = await payments.onboarding_link(
