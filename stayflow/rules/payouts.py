@@ -5,6 +5,11 @@ The host's earnings are the nights and the cleaning fee less the host service fe
 are never the host's. A cancellation refund takes from the host exactly what it gives back of
 the nights and the cleaning fee: the host keeps the earnings on what the guest still pays for.
 The payout is released a platform-set number of hours after check-in (default 24 h).
+
+Also here: whether a listing may be submitted or published before its host can be paid (the
+platform's `require_payouts_to_publish`), and the host's monthly statement: one line per booking
+whose payout is released in the UTC month, from the ledger's `host_payable` postings, and the
+totals per currency.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
         amount=33_950,
         currency="EUR",
         url=URL,
-    ),  # fmt: skip
+    ),
     "payout_failed": lambda: templates.payout_failed_email(
         full_name="Ada Lovelace",
         title=TITLE,
@@ -87,7 +87,7 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
         currency="EUR",
         reason="The account's <transfers> capability is inactive.",
         account_url=URL,
-    ),  # fmt: skip
+    ),
     "payout_failed_admin": lambda: templates.payout_failed_admin_email(
         full_name="Ada Lovelace",
         host_name="Grace <Hopper>",
@@ -96,7 +96,7 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
         currency="EUR",
         reason="The account's transfers capability is inactive.",
         url=URL,
-    ),  # fmt: skip
+    ),
     "password_reset": lambda: templates.password_reset_email(
         full_name="Ada Lovelace", reset_url=URL, token="secret-code", valid_minutes=30
     ),
