@@ -7,11 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import msgspec
+import pytest
 from httpx import AsyncClient
 
+from api.errors import Problem
+from api.payouts.service import ensure_host_can_publish
 from models import AuditEntry, HostPayoutAccount
 from stayflow.rules.roles import Role
-from tests.factories import SignedIn, make_listing, signed_in_user
+from stayflow.settings import Settings
+from tests.factories import SignedIn, make_listing, make_user, signed_in_user
 from tests.helpers import audit_log, listing_status, ready_draft, submit_and_wait
 
 
@@ -125,3 +130,22 @@ async def test_with_the_setting_off_a_host_without_payouts_publishes_as_before(
     await submit_and_wait(client, host, listing_id)
     approved = await client.post(f"/api/v1/admin/listings/{listing_id}/approve", headers=admin.headers)
     assert approved.status_code == 200 and approved.json()["status"] == "published"
+
+
+async def test_a_production_deployment_requires_payouts_until_an_admin_says_otherwise(
+    client: AsyncClient, api_settings: Settings
+) -> None:
+    """The stored setting is NULL until an admin sets it: production then requires payouts."""
+    production = msgspec.structs.replace(api_settings, env="production")
+    host = await make_user(role=Role.host)
+    with pytest.raises(Problem) as refused:
+        await ensure_host_can_publish(host.id, production)
+    assert refused.value.status_code == 409 and refused.value.extra == {
+        "requirement": "payouts_not_enabled",
+        "requirements": ["onboarding"],
+        "onboarding": "POST /api/v1/host/payouts/onboarding",
+    }
+    await ensure_host_can_publish(host.id, api_settings)  # the test deployment's default: off
+    admin = await signed_in_user(client, role=Role.admin)
+    await require_payouts(client, admin, False)
+    await ensure_host_can_publish(host.id, production)  # an admin's choice holds in production too
