@@ -7,26 +7,45 @@ balance until the payout's release (check-in + the platform's payout delay), the
 host's Express account as one Transfer (idempotency key `payout-<booking id>-transfer-<attempt>`,
 the attempt counting refusals only). A refund after release takes the host's overpaid share
 back with a Transfer reversal (`payout-<booking id>-reversal-<reversed so far>`).
+
+The host is told of a paid payout (`payout_paid`), and host and admins of a refused one
+(`payout_failed`, `payout_failed_admin`, once per payout), recorded in the transaction that records
+the payout's status: the PayoutWorkflow's own commands stay as they were, and each recorded
+message goes out in a `DeliverMessageWorkflow` of its own, started here once it is committed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from uuid import UUID
 
 from temporalio import activity
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.ledger import HOST_PAYABLE, STRIPE_BALANCE, allocate, host_balance, json_value, post_entry
-from models import Booking, HostPayoutAccount, Payout, PlatformSettings
+from activities.notifications import record_notification
+from models import Booking, HostPayoutAccount, Listing, Payout, PlatformSettings, User
+from stayflow import templates
 from stayflow.providers.payments import PaymentRejected, StripePayments
 from stayflow.rules.payouts import DEFAULT_PAYOUT_DELAY_HOURS, host_earnings, payout_release_at
+from stayflow.rules.roles import Role
 from stayflow.rules.stays import UTC_CLOCK
 from stayflow.rules.terms import stored_terms
+from stayflow.settings import Settings
+from workflows.payloads.notifications import DeliverMessage
 from workflows.payloads.payouts import PayoutOutcome, PayoutPlan, PayoutRef
 
 FINAL = ("paid", "partially_reversed", "reversed", "cancelled")
+
+log = logging.getLogger("stayflow.worker")
 
 
 def payout_workflow_id(booking_id: object) -> str:
@@ -81,8 +100,9 @@ async def start_payout_workflow(booking_id: str) -> None:
 
 
 class PayoutActivities:
-    def __init__(self, payments: StripePayments) -> None:
+    def __init__(self, payments: StripePayments, settings: Settings) -> None:
         self.payments = payments
+        self.settings = settings
 
     @activity.defn
     async def payout_plan(self, ref: PayoutRef) -> PayoutPlan:
@@ -107,6 +127,8 @@ class PayoutActivities:
         payout = await Payout.objects().get(Payout.booking == booking_id)
         assert booking is not None and payout is not None
         if payout.status in FINAL or payout.status == "held":
+            if payout.transfer_id:  # a retry after the transfer committed: its notice goes out once
+                await _deliver(await self._tell_paid(booking, payout, payout.amount))
             return PayoutOutcome(str(payout.status), payout.amount)
         async with Payout._meta.db.transaction():
             await allocate(booking, f"release:{payout.id}")  # the split as of now (a change, a refund)
@@ -118,7 +140,7 @@ class PayoutActivities:
             return PayoutOutcome("cancelled", 0, "Nothing is left to pay after the cancellation.")
         account = await HostPayoutAccount.objects().get(HostPayoutAccount.host == booking.host)
         if account is None:
-            return await self._refused(payout, due, "The host has not set up payouts yet.")
+            return await self._refused(booking, payout, due, "The host has not set up payouts yet.")
         try:
             transfer_id = await self.payments.transfer(
                 amount=due,
@@ -128,7 +150,8 @@ class PayoutActivities:
                 metadata={"booking_id": str(booking_id), "payout_id": str(payout.id)},
             )
         except PaymentRejected as exc:
-            return await self._refused(payout, due, str(exc))
+            return await self._refused(booking, payout, due, str(exc))
+        message_ids: list[str] = []
         async with Payout._meta.db.transaction():
             if await post_entry(
                 f"transfer:{payout.id}:{payout.attempts}", "transfer", booking_id, payout.currency,
@@ -138,19 +161,118 @@ class PayoutActivities:
                     {Payout.status: "paid", Payout.amount: due, Payout.transfer_id: transfer_id,
                      Payout.failure_message: None, Payout.updated_at: _now()}
                 ).where(Payout.id == payout.id)  # fmt: skip
+                message_ids = await self._tell_paid(booking, payout, due)
+        await _deliver(message_ids)
         await reverse_overpaid_payout(self.payments, booking)  # a refund that raced the release
         return PayoutOutcome("paid", due)
 
-    async def _refused(self, payout: Payout, due: int, message: str) -> PayoutOutcome:
-        """Stripe (or the host's missing account) refused: `failed`, shown to admins, tried again."""
-        await Payout.raw(
-            "UPDATE payouts SET status = 'failed', amount = {}, failure_message = {}, attempts = attempts + 1,"
-            " updated_at = now() WHERE id = {}",
-            due,
-            message,
-            payout.id,
-        )
+    async def _refused(self, booking: Booking, payout: Payout, due: int, message: str) -> PayoutOutcome:
+        """Stripe (or the host's missing account) refused: `failed`, shown to admins, tried again.
+        The first refusal of a payout is told to the host and to every admin."""
+        async with Payout._meta.db.transaction():
+            await Payout.raw(
+                "UPDATE payouts SET status = 'failed', amount = {}, failure_message = {}, attempts = attempts + 1,"
+                " updated_at = now() WHERE id = {}",
+                due,
+                message,
+                payout.id,
+            )
+            message_ids = await self._tell_refused(booking, payout, due, message)
+        await _deliver(message_ids)
         return PayoutOutcome("failed", due, message)
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/api/v1/{path}"
+
+    async def _tell_paid(self, booking: Booking, payout: Payout, amount: int) -> list[str]:
+        """Record the host's `payout_paid` notice (once per payout); the ids of its messages."""
+        host, title = await _host_and_title(booking)
+        url = self._url("host/payouts")
+        return await record_notification(
+            user_id=host.id,
+            kind="payout_paid",
+            dedupe_key=f"payout_paid:{payout.id}",
+            notice=templates.payout_paid_email(
+                full_name=host.full_name,
+                title=title,
+                check_in=booking.check_in.isoformat(),
+                check_out=booking.check_out.isoformat(),
+                amount=amount,
+                currency=payout.currency,
+                url=url,
+            ),
+            link=url,
+        )
+
+    async def _tell_refused(self, booking: Booking, payout: Payout, amount: int, reason: str) -> list[str]:
+        """Record `payout_failed` for the host and `payout_failed_admin` for every admin (once per payout)."""
+        host, title = await _host_and_title(booking)
+        account_url = self._url("host/payouts/account")
+        ids = await record_notification(
+            user_id=host.id,
+            kind="payout_failed",
+            dedupe_key=f"payout_failed:{payout.id}",
+            notice=templates.payout_failed_email(
+                full_name=host.full_name,
+                title=title,
+                amount=amount,
+                currency=payout.currency,
+                reason=reason,
+                account_url=account_url,
+            ),
+            link=account_url,
+        )
+        booking_url = self._url(f"admin/bookings/{booking.id}")
+        for admin in await User.objects().where((User.role == Role.admin) & User.suspended_at.is_null()):
+            ids += await record_notification(
+                user_id=admin.id,
+                kind="payout_failed_admin",
+                dedupe_key=f"payout_failed_admin:{payout.id}:{admin.id}",
+                notice=templates.payout_failed_admin_email(
+                    full_name=admin.full_name,
+                    host_name=host.full_name,
+                    title=title,
+                    amount=amount,
+                    currency=payout.currency,
+                    reason=reason,
+                    url=booking_url,
+                ),
+                link=booking_url,
+            )
+        return ids
+
+
+async def _host_and_title(booking: Booking) -> tuple[User, str]:
+    host = await User.objects().get(User.id == booking.host)
+    listing = await Listing.select(Listing.title).where(Listing.id == booking.listing).first()
+    assert host is not None
+    return host, listing["title"] if listing else "your listing"
+
+
+async def _deliver(message_ids: list[str]) -> None:
+    """Start one `DeliverMessageWorkflow` per recorded message (as `deliver_in_background` does,
+    with the same ids: a message is never delivered twice), on this run's task queue."""
+    from workflows.messaging import DeliverMessageWorkflow
+
+    if not message_ids:
+        return
+    try:
+        client = activity.client()
+    except RuntimeError:  # run outside a worker (an ActivityEnvironment without a client)
+        log.warning("no Temporal client: messages %s stay queued", ", ".join(message_ids))
+        return
+    for message_id in message_ids:
+        try:
+            await client.start_workflow(
+                DeliverMessageWorkflow.run,
+                DeliverMessage(message_id),
+                id=f"deliver-message-{message_id}",
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary="Deliver a notification",
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # on its way already (or delivered): one delivery per message
 
 
 async def reverse_overpaid_payout(payments: StripePayments, booking: Booking) -> int:

@@ -1,6 +1,6 @@
 """Platform settings admins change at run time (one row). New bookings read them when priced."""
 
-from piccolo.columns import JSONB, UUID, Integer, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, Boolean, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -20,6 +20,9 @@ class PlatformSettings(Table, tablename="platform_settings"):
     """Admins are reminded when a listing has waited this long for review."""
     payout_delay_hours = Integer(default=24)
     """Hours after check-in when the host's payout is released (frozen per payout when scheduled)."""
+    require_payouts_to_publish = Boolean(null=True, default=None)
+    """Refuse to submit or publish a listing while its host's payout account cannot be paid. NULL:
+    the deployment's default (on in production, off in dev and test; `stayflow.rules.payouts`)."""
     updated_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -356,3 +356,37 @@ def calendar_conflict_email(
     )
     email = _email(full_name, f"Possible double booking: {title}", body, url, "See the listing's calendar feeds")
     return Notice(email, body)
+
+
+def payout_paid_email(
+    *, full_name: str, title: str, check_in: str, check_out: str, amount: int, currency: str, url: str
+) -> Notice:
+    """The host's earnings of a stay left for their bank: `amount` as transferred, in its currency."""
+    body = (
+        f"We sent you {money(amount, currency)} for the stay at {title} from {check_in} to {check_out}. "
+        "Stripe pays it out to your bank account on your payout schedule."
+    )
+    return Notice(_email(full_name, f"Payout sent: {money(amount, currency)}", body, url, "See your payouts"), body)
+
+
+def payout_failed_email(
+    *, full_name: str, title: str, amount: int, currency: str, reason: str, account_url: str
+) -> Notice:
+    """Stripe refused the transfer (the host's account is restricted or not set up): what to do."""
+    body = (
+        f"We could not pay you {money(amount, currency)} for the stay at {title}: {reason} "
+        "Finish your payout account's setup with Stripe (POST /api/v1/host/payouts/onboarding gives you a "
+        "fresh link); we try again every few hours, and at once when Stripe says your account can be paid."
+    )
+    email = _email(full_name, f"Payout on hold: {title}", body, account_url, "See your payout account")
+    return Notice(email, body)
+
+
+def payout_failed_admin_email(
+    *, full_name: str, host_name: str, title: str, amount: int, currency: str, reason: str, url: str
+) -> Notice:
+    body = (
+        f"Stripe refused the payout of {money(amount, currency)} to {host_name} for the stay at {title}: "
+        f"{reason} It is retried every few hours and at once when the host's account can be paid."
+    )
+    return Notice(_email(full_name, f"Payout refused: {host_name}", body, url, "See the booking"), body)

@@ -45,7 +45,7 @@ def activities_for(settings: Settings) -> list[Callable[..., Any]]:
     accounts = AccountActivities(settings)
     listings = ListingActivities(settings)
     payments = PaymentActivities(payments_for(settings))
-    payouts = PayoutActivities(payments_for(settings))
+    payouts = PayoutActivities(payments_for(settings), settings)
     disputes = DisputeActivities(payments_for(settings), settings)
     documents = DocumentActivities()
     bookings = BookingActivities(settings)

@@ -100,8 +100,12 @@ class AdminListingsController(Controller):
         listing_id: FromPath[UUID],
         temporal: NamedDependency[TemporalGateway],
         storage: NamedDependency[MediaStorage],
+        settings: NamedDependency[Settings],
     ) -> ListingRead:
-        await service.decide_moderation(temporal, listing_id, Decision(approve=True, admin_id=str(request.user.id)))
+        """409 `payouts-not-enabled` while the host cannot be paid and the platform requires it."""
+        await service.decide_moderation(
+            temporal, settings, listing_id, Decision(approve=True, admin_id=str(request.user.id))
+        )
         return await service.listing_read_by_id(listing_id, storage, for_owner=True)
 
     @post(
@@ -114,9 +118,10 @@ class AdminListingsController(Controller):
         data: JSONBody[Rejection],
         temporal: NamedDependency[TemporalGateway],
         storage: NamedDependency[MediaStorage],
+        settings: NamedDependency[Settings],
     ) -> ListingRead:
         await service.decide_moderation(
-            temporal, listing_id, Decision(approve=False, admin_id=str(request.user.id), reason=data.reason)
+            temporal, settings, listing_id, Decision(approve=False, admin_id=str(request.user.id), reason=data.reason)
         )
         return await service.listing_read_by_id(listing_id, storage, for_owner=True)
 
@@ -135,7 +140,7 @@ class AdminListingsController(Controller):
         temporal: NamedDependency[TemporalGateway],
         settings: NamedDependency[Settings],
     ) -> ListingRead:
-        await service.move_listing(actor_of(request), listing_id, "suspend", data.reason)
+        await service.move_listing(actor_of(request), settings, listing_id, "suspend", data.reason)
         await tell_host_of_suspension(temporal, settings, listing_id, data.reason)
         return await service.listing_read_by_id(listing_id, storage, for_owner=True)
 
@@ -150,8 +155,10 @@ class AdminListingsController(Controller):
         request: Request[CurrentUser, Any, Any],
         listing_id: FromPath[UUID],
         storage: NamedDependency[MediaStorage],
+        settings: NamedDependency[Settings],
     ) -> ListingRead:
-        await service.move_listing(actor_of(request), listing_id, "restore", None)
+        """409 `payouts-not-enabled` while the host cannot be paid and the platform requires it."""
+        await service.move_listing(actor_of(request), settings, listing_id, "restore", None)
         return await service.listing_read_by_id(listing_id, storage, for_owner=True)
 
 

@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 from api.errors import Problem, field_errors
 from api.listings.schemas import ListingCreate, ListingRead, ListingUpdate, SeasonRange, listing_read_of
 from api.pagination import Page, keyset
+from api.payouts.service import ensure_host_can_publish
 from api.posting_limits import count_post
 from api.security import CurrentUser
 from api.validation import invalid, today
@@ -335,6 +336,7 @@ async def submit_listing(
     photos = await ListingPhoto.count().where(ListingPhoto.listing == listing.id)
     if problems := moderation_problems(ListingFacts.of(listing, photos)):
         raise _not_ready("Not ready for review: ", problems)
+    await ensure_host_can_publish(listing.host, settings)
     async with Listing._meta.db.transaction():
         moved = (
             await Listing.update(
@@ -396,13 +398,19 @@ async def moderation_queue(
     return Page(items=await listing_reads(rows, storage, for_owner=True), next_cursor=next_cursor)
 
 
-async def decide_moderation(temporal: TemporalGateway, listing_id: UUID, decision: Decision) -> None:
-    """Hand an admin's approval or rejection to the listing's running ListingApprovalWorkflow."""
+async def decide_moderation(
+    temporal: TemporalGateway, settings: Settings, listing_id: UUID, decision: Decision
+) -> None:
+    """Hand an admin's approval or rejection to the listing's running ListingApprovalWorkflow. An
+    approval is refused (409, the listing stays waiting) while its host cannot be paid and the
+    platform requires it."""
     listing = await Listing.objects().get(Listing.id == listing_id)
     if listing is None:
         raise Problem(404, "No such listing.")
     if listing.status != ListingStatus.pending_review:
         raise Problem(409, f"A listing that is {listing.status} is not waiting for review.", slug="illegal-transition")
+    if decision.approve:
+        await ensure_host_can_publish(listing.host, settings)
     client = await temporal.client()
     handle = client.get_workflow_handle(approval_workflow_id(listing_id))
     try:
@@ -429,14 +437,17 @@ async def decide_moderation(temporal: TemporalGateway, listing_id: UUID, decisio
         )
 
 
-async def move_listing(actor: Actor, listing_id: UUID, action: str, reason: str | None) -> None:
-    """An admin's suspend or restore, recorded in the audit log in the same transaction."""
+async def move_listing(actor: Actor, settings: Settings, listing_id: UUID, action: str, reason: str | None) -> None:
+    """An admin's suspend or restore, recorded in the audit log in the same transaction. A restore
+    publishes again, so it waits (409) for a host who cannot be paid when the platform requires it."""
     async with Listing._meta.db.transaction():
         listing = await Listing.objects().where(Listing.id == listing_id).lock_rows().first()
         if listing is None:
             raise Problem(404, "No such listing.")
         if not listing_status.allowed(action, listing.status):
             raise Problem(409, f"Cannot {action} a listing that is {listing.status}.", slug="illegal-transition")
+        if listing_status.TARGET[action] == ListingStatus.published:
+            await ensure_host_can_publish(listing.host, settings)
         target = listing_status.TARGET[action]
         await Listing.update(
             {Listing.status: target, Listing.review_notes: reason, Listing.updated_at: dt.datetime.now(dt.UTC)}

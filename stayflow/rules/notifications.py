@@ -56,6 +56,9 @@ _KINDS = [
     NotificationKind("change_failed", "A change of your booking could not be made"),
     NotificationKind("payment_receipt", "Receipt for a payment"),
     NotificationKind("refund_issued", "A refund is on its way to your card"),
+    NotificationKind("payout_paid", "Your earnings of a stay were paid out to you"),
+    NotificationKind("payout_failed", "A payout to you was refused: your payout account needs attention", sms=True),
+    NotificationKind("payout_failed_admin", "A host's payout was refused by Stripe (admins)"),
     NotificationKind("review_reminder", "Reminder to review a stay or a guest"),
     NotificationKind("review_received", "A review of you or your listing is public"),
     NotificationKind("listing_returned", "Your listing needs changes before review"),
@@ -154,6 +157,9 @@ SMS_TEXTS: dict[str, str] = {
     "dispute_opened": "A guest's bank disputed a booking's payment. Review it:",
     "dispute_opened_host": "A payment of your booking is disputed and its payout is on hold:",
     "dispute_closed": "A disputed payment was decided by the bank:",
+    "payout_paid": "A payout is on its way to your bank:",
+    "payout_failed": "A payout could not be sent. Check your payout account:",
+    "payout_failed_admin": "A host's payout was refused by Stripe. Review it:",
     "dispute_evidence_missed": "A dispute's evidence could not be submitted in time. Act now:",
 }
 """Each kind's SMS: a fixed sentence, then the platform's own link (the booking's, the listing's)."""

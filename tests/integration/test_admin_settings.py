@@ -22,6 +22,7 @@ DEFAULTS = {
     "host_response_window_hours": 24,
     "review_window_days": 14,
     "listing_review_reminder_hours": 24,
+    "require_payouts_to_publish": False,  # the test deployment's default (production's is True)
 }
 
 BAD_CHANGES: list[dict[str, Any]] = [
@@ -41,6 +42,7 @@ BAD_CHANGES: list[dict[str, Any]] = [
     {"service_fee_bps": 1300, "tax_bps": -5},  # one good value does not go through with a bad one
     {"service_fee_bps": 1300, "platform_cut": 1},
     {"service_fee_bps": 1300, "note": ""},
+    {"require_payouts_to_publish": "yes"},
 ]
 
 

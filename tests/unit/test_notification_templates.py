@@ -88,6 +88,32 @@ RENDERERS: dict[str, Callable[[], Notice]] = {
     "dispute_evidence_missed": lambda: templates.dispute_evidence_missed_email(
         full_name="Ada Lovelace", title=TITLE, amount="EUR 386.00", due="by 2027-03-08", url=URL
     ),
+    "payout_paid": lambda: templates.payout_paid_email(
+        full_name="Ada Lovelace",
+        title=TITLE,
+        check_in="2027-03-01",
+        check_out="2027-03-04",
+        amount=33_950,
+        currency="EUR",
+        url=URL,
+    ),
+    "payout_failed": lambda: templates.payout_failed_email(
+        full_name="Ada Lovelace",
+        title=TITLE,
+        amount=33_950,
+        currency="EUR",
+        reason="The account's <transfers> capability is inactive.",
+        account_url=URL,
+    ),
+    "payout_failed_admin": lambda: templates.payout_failed_admin_email(
+        full_name="Ada Lovelace",
+        host_name="Grace <Hopper>",
+        title=TITLE,
+        amount=33_950,
+        currency="EUR",
+        reason="The account's transfers capability is inactive.",
+        url=URL,
+    ),
     "password_reset": lambda: templates.password_reset_email(
         full_name="Ada Lovelace", reset_url=URL, token="secret-code", valid_minutes=30
     ),
@@ -238,3 +264,18 @@ def test_preference_updates_are_checked_field_by_field() -> None:
         "payment_receipt",
     ]
     assert "password_reset" not in CONFIGURABLE and "new_message" in CONFIGURABLE
+
+
+def test_payout_notices_carry_the_amount_in_its_own_currency() -> None:
+    paid = RENDERERS["payout_paid"]()
+    assert paid.email.subject == "Payout sent: EUR 339.50" and "EUR 339.50" in paid.short
+    assert "from 2027-03-01 to 2027-03-04" in paid.short
+    yen = templates.payout_paid_email(
+        full_name="Ada", title="Loft", check_in="2027-03-01", check_out="2027-03-04", amount=33_950, currency="JPY",
+        url=URL,
+    )  # fmt: skip
+    assert "JPY 33,950" in yen.short  # no minor unit in yen
+    failed = RENDERERS["payout_failed"]()
+    assert "EUR 339.50" in failed.short and "capability is inactive" in failed.short
+    assert "/api/v1/host/payouts/onboarding" in failed.short
+    assert "Grace <Hopper>" in RENDERERS["payout_failed_admin"]().short

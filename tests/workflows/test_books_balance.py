@@ -138,7 +138,7 @@ async def _dispute(
 async def _run_sequence(stripe_settings: Settings, fake_stripe: Any, nightly: int, cleaning: int, steps: list) -> None:
     env = ActivityEnvironment()
     payments = PaymentActivities(payments_for(stripe_settings))
-    payouts = PayoutActivities(payments_for(stripe_settings))
+    payouts = PayoutActivities(payments_for(stripe_settings), stripe_settings)
     disputes = DisputeActivities(payments_for(stripe_settings), stripe_settings)
     booking = await _book(nightly, cleaning)
     _, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
