@@ -197,7 +197,7 @@ def test_every_sms_is_a_fixed_platform_text_with_the_platforms_link(kind: str) -
 
 
 def test_a_kind_without_its_own_sms_sentence_still_says_only_platform_words() -> None:
-    assert sms_text("payout_paid", URL) == f"Stayflow: There is news in your account: {URL}"
+    assert sms_text("a_kind_added_later", URL) == f"Stayflow: There is news in your account: {URL}"
 
 
 def test_the_verification_code_sms_and_its_channel() -> None:
