@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -33,10 +33,17 @@ class CalendarBody(msgspec.Struct, forbid_unknown_fields=True):
     )
 
 
+DayClosed = Literal["past", "notice", "taken", "preparation"]
+"""Why a night cannot be booked: before today, sooner than the host's minimum notice, booked or
+blocked, or kept free around a booking (preparation time)."""
+
+
 class Day(msgspec.Struct):
     date: dt.date
     available: bool
     nightly_price: int
+    reason: DayClosed | None = None
+    """Null when available."""
 
 
 class Availability(msgspec.Struct):
