@@ -50,7 +50,7 @@ async def test_hosts_set_preparation_time_and_notice_within_their_ranges(client:
     assert edited.status_code == 200, edited.text
     assert (edited.json()["preparation_days"], edited.json()["min_notice_days"]) == (2, 0)
     for bad in ({"preparation_days": 3}, {"preparation_days": -1}, {"min_notice_days": 8}, {"min_notice_days": -1},
-                {"preparation_days": "1"}):  # fmt: skip
+                {"preparation_days": 1.5}):  # fmt: skip
         refused = await client.patch(url, headers=host.headers, json=bad)
         assert refused.status_code == 422, (bad, refused.text)
         assert [e["field"] for e in refused.json()["errors"]] == [next(iter(bad))]
@@ -190,9 +190,9 @@ async def test_search_leaves_out_homes_whose_preparation_time_or_notice_the_date
     host = await make_user(role=Role.host)
     buffered = await make_listing(host, title="buffered", preparation_days=1)
     plain = await make_listing(host, title="plain", latitude=52.3760, longitude=4.8850)
-    notice = await make_listing(host, title="notice", min_notice_days=5, latitude=52.3745, longitude=4.8830)
-    ahead = await make_listing(host, title="ahead", min_notice_days=1, time_zone="Pacific/Kiritimati",
-                               latitude=52.3740, longitude=4.8845)  # fmt: skip
+    await make_listing(host, title="notice", min_notice_days=5, latitude=52.3745, longitude=4.8830)
+    await make_listing(host, title="ahead", min_notice_days=1, time_zone="Pacific/Kiritimati",
+                       latitude=52.3740, longitude=4.8845)  # fmt: skip
     for home in (buffered, plain):
         await confirmed_stay(home, 10, 2)
     earliest_ahead = (local_today(dt.datetime.now(dt.UTC), "Pacific/Kiritimati") - date_in(0)).days + 1
