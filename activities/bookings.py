@@ -17,7 +17,8 @@ from temporalio.exceptions import ApplicationError
 from activities.notifications import record_notification
 from models import Booking, BookingChange, Listing, Message, Notification, Payment, User
 from stayflow import templates
-from stayflow.rules.booking_status import UNCONFIRMED, BookingStatus, sources_of
+from stayflow.rules.booking_status import HOLDS_DATES, UNCONFIRMED, BookingStatus, sources_of
+from stayflow.rules.preparation import buffered_window, preparation_conflicts
 from stayflow.settings import Settings
 from workflows.payloads.booking import BookingNotice, BookingNotices, Placement, PlacementOutcome, StatusChange
 
@@ -29,6 +30,38 @@ async def booking_and_payment(booking_id: str) -> tuple[Booking, Payment]:
     if booking is None or payment is None:
         raise ApplicationError(f"no booking {booking_id} with a payment", non_retryable=True)
     return booking, payment
+
+
+LISTING_NIGHTS_LOCK = 1_316_013
+"""The advisory-lock class of a listing's nights (the object is `hashtext(listing id)`)."""
+
+
+async def preparation_time_conflicts(
+    listing_id: UUID, check_in: dt.date, check_out: dt.date, *, except_booking: UUID | None = None
+) -> list[dt.date]:
+    """Inside a transaction that is about to give a stay of this listing these nights: the nights
+    that fall in another stay's preparation time (`stayflow.rules.preparation`), with the listing's
+    nights locked until the transaction ends. The exclusion constraint keeps stays from
+    overlapping, not from coming closer than the buffer, so writers of a buffered listing's nights
+    (placing, moving) take turns; a listing without preparation time takes no lock."""
+    row = await Listing.select(Listing.preparation_days).where(Listing.id == listing_id).first()
+    preparation_days = row["preparation_days"] if row else 0
+    if preparation_days <= 0:
+        return []
+    await Booking.raw("SELECT pg_advisory_xact_lock({}, hashtext({}))", LISTING_NIGHTS_LOCK, str(listing_id))
+    first, last = buffered_window(check_in, check_out, preparation_days)
+    near = Booking.select(Booking.check_in, Booking.check_out).where(
+        (Booking.listing == listing_id)
+        & Booking.status.is_in(list(HOLDS_DATES))
+        & (Booking.check_in < last)
+        & (Booking.check_out > first)
+    )
+    if except_booking is not None:
+        near = near.where(Booking.id != except_booking)
+    others = [(b["check_in"], b["check_out"]) for b in await near]
+    if any(a < check_out and check_in < b for a, b in others):
+        return []  # a night held outright: the exclusion constraint refuses the write (dates taken)
+    return preparation_conflicts(check_in, check_out, others, preparation_days)
 
 
 def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
@@ -65,20 +98,32 @@ class BookingActivities:
                         f"You already have {holding} unconfirmed bookings; wait for them to settle first.",
                     )
                 held = sum((b["check_out"] - b["check_in"]).days for b in unconfirmed)
-                nights = (dt.date.fromisoformat(placement.check_out) - dt.date.fromisoformat(placement.check_in)).days
+                check_in, check_out = (
+                    dt.date.fromisoformat(placement.check_in),
+                    dt.date.fromisoformat(placement.check_out),
+                )
+                nights = (check_out - check_in).days
                 if held + nights > placement.max_unconfirmed_nights:
                     return PlacementOutcome(
                         "too_many_unconfirmed_nights",
                         f"At most {placement.max_unconfirmed_nights} nights may wait unconfirmed per guest; you hold "
                         f"{held} and ask for {nights}. Wait for your other bookings to settle first.",
                     )
+                buffer = await preparation_time_conflicts(UUID(placement.listing_id), check_in, check_out)
+                if buffer:
+                    return PlacementOutcome(
+                        "preparation_time",
+                        "The host keeps these nights free to prepare the home between stays: "
+                        + ", ".join(d.isoformat() for d in buffer)
+                        + ".",
+                    )
                 await Booking(
                     id=booking_id,
                     listing=UUID(placement.listing_id),
                     guest=guest_id,
                     host=UUID(placement.host_id),
-                    check_in=dt.date.fromisoformat(placement.check_in),
-                    check_out=dt.date.fromisoformat(placement.check_out),
+                    check_in=check_in,
+                    check_out=check_out,
                     guests=placement.guests,
                     status=BookingStatus.pending_payment,
                     price=placement.price,

@@ -24,6 +24,7 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.bookings import preparation_time_conflicts
 from models import Booking, BookingChange
 from stayflow.rules.booking_status import BookingStatus
 from stayflow.rules.pricing import quote_json, stored_quote
@@ -50,13 +51,18 @@ class ChangeActivities:
     @activity.defn
     async def move_dates(self, ref: ChangeRef) -> bool:
         """Give the booking its new dates, guests and price, and mark the change applied, in one
-        transaction. False when another booking took one of the new nights meanwhile."""
+        transaction. False when another booking took one of the new nights meanwhile, or one in
+        whose preparation time they fall."""
         booking, change = await load_change(ref)
         if change.status == "applied":
             return True
         price = quote_json(stored_quote(change.price))
         try:
             async with Booking._meta.db.transaction():
+                if await preparation_time_conflicts(
+                    booking.listing, change.check_in, change.check_out, except_booking=booking.id
+                ):
+                    return False  # another stay came within the preparation time meanwhile
                 moved = await Booking.raw(
                     """UPDATE bookings SET check_in = {}, check_out = {}, guests = {}, price = {}::jsonb, total = {},
                               updated_at = now()

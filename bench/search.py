@@ -46,6 +46,7 @@ from floor_app import to_query  # noqa: E402  (bench/, beside this script)
 # Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
 from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
 from stayflow.rules.cities import city_key  # noqa: E402
+from stayflow.time_zones import zone_of_coordinates  # noqa: E402
 
 SEED = 20261126
 N_CITIES = 1000
@@ -376,7 +377,11 @@ async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, 
         "latitude", "longitude", "max_guests", "bedrooms", "beds", "bathrooms", "amenities", "nightly_price",
         "cleaning_fee", "currency", "min_nights", "max_nights", "instant_book", "cancellation_policy", "status",
         "review_notes", "rating_average", "rating_count", "created_at", "updated_at", "published_at",
+        "time_zone", "check_in_time", "check_out_time", "preparation_days", "min_notice_days",
     ]  # fmt: skip
+    # The local clock and the host's calendar rules, from a stream of their own (the rest of the data
+    # stays what it was): most hosts take stays back to back and at a day's notice, some do not.
+    local_rng = random.Random(SEED * 3 + n_listings)
     amenity_items = list(AMENITY_FREQUENCY.items())
     guests_choices = list(range(1, 13))
     listings: list[tuple[Any, ...]] = []
@@ -384,6 +389,7 @@ async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, 
     photos: list[tuple[Any, ...]] = []
     ids: list[uuid.UUID] = []
     for city in cities:
+        city_zone = zone_of_coordinates(city.lat, city.lng)
         for _ in range(city.listings):
             lid = _uuid(rng)
             ids.append(lid)
@@ -412,6 +418,8 @@ async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, 
                     rng.choice((30, 60, 90, 180, 365, 365)), rng.random() < 0.4,
                     rng.choice(("flexible", "moderate", "moderate", "strict")), "published", None, rating,
                     rng.randint(1, 400) if rated else 0, created, updated, published,
+                    city_zone, "15:00", "11:00", local_rng.choices((0, 1, 2), (70, 25, 5))[0],
+                    local_rng.choices((0, 1, 2, 3, 7), (40, 30, 15, 10, 5))[0],
                 )
             )  # fmt: skip
             listing_max_guests.append(max_guests)

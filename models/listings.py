@@ -66,6 +66,12 @@ class Listing(Table, tablename="listings"):
     """IANA zone its check-in/out times are local to (derived from the coordinates unless set)."""
     check_in_time = Varchar(length=5, default="15:00")
     check_out_time = Varchar(length=5, default="11:00")
+    # --- preparation time and minimum notice (issue 13 item 4, migration m0030; stayflow/rules/preparation.py)
+    preparation_days = Integer(default=0)
+    """Nights kept free before and after each stay (0-2)."""
+    min_notice_days = Integer(default=0)
+    """The earliest check-in is this many days after the listing's local today (0-7)."""
+    # --- end preparation time and minimum notice
     status = Varchar(length=20, choices=ListingStatus, default=ListingStatus.draft)
     review_notes = Text(null=True, default=None)
     """Why the listing was last sent back: automatic check failures or the admin's reason."""

@@ -102,7 +102,10 @@ async def change_booking(
         raise Problem(409, "Another change of this booking is still open.", slug="change-in-progress")
     listing = await Listing.objects().get(Listing.id == booking.listing)
     assert listing is not None
-    quote = await priced_stay(listing, check_in, check_out, guests, except_booking=booking.id)
+    # The listing's notice judges a new check-in date, not the one already booked.
+    quote = await priced_stay(
+        listing, check_in, check_out, guests, except_booking=booking.id, judge_notice=check_in != booking.check_in
+    )
     if quote.currency != booking.currency:
         raise Problem(409, "The listing now prices in another currency; cancel and book again.")
     difference = quote.total - booking.total

@@ -40,7 +40,7 @@ from api.bookings.reads import (
     paid_stay,
 )
 from api.bookings.schemas import BookingCreate, BookingRead, CancelAnswer, RefundRead
-from api.calendar.service import current_platform, priced_stay, pricing_rules
+from api.calendar.service import PREPARATION_SLUG, current_platform, priced_stay, pricing_rules
 from api.errors import Problem, invalid
 from api.listings.service import load_bookable_listing
 from api.security import CurrentUser
@@ -192,6 +192,7 @@ async def _ended_placement(temporal: TemporalGateway, booking_id: UUID, digest: 
     result = await handle.result(rpc_timeout=timedelta(seconds=5))
     refusals: dict[str, PlacementResult] = {
         "dates_taken": "dates_taken",
+        "preparation_time": "preparation_time",
         "too_many_unconfirmed": "too_many_unconfirmed",
         "key_reused": "key_reused",
     }
@@ -205,6 +206,9 @@ async def _placement_answer(outcome: PlacementOutcome, booking_id: UUID, viewer:
         return await booking_read(booking, viewer=viewer)
     if outcome.outcome == "dates_taken":
         raise Problem(409, "Those dates were just taken.", slug="dates-unavailable")
+    if outcome.outcome == "preparation_time":
+        detail = outcome.message or "The host keeps nights next to another stay free to prepare the home."
+        raise Problem(409, detail, slug=PREPARATION_SLUG)
     if outcome.outcome == "too_many_unconfirmed":
         raise Problem(
             409,

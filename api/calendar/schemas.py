@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -41,10 +41,17 @@ class SeasonsBody(msgspec.Struct, forbid_unknown_fields=True):
     seasons: Annotated[list[SeasonRange], msgspec.Meta(max_length=MAX_SEASONS)] = msgspec.field(default_factory=list)
 
 
+DayClosed = Literal["past", "notice", "taken", "preparation"]
+"""Why a night cannot be booked: before today, sooner than the host's minimum notice, booked or
+blocked, or kept free around a booking (preparation time)."""
+
+
 class Day(msgspec.Struct):
     date: dt.date
     available: bool
     nightly_price: int
+    reason: DayClosed | None = None
+    """Null when available."""
 
 
 class Availability(msgspec.Struct):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Literal
 from uuid import UUID
 
 import msgspec
 
-from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, PriceRange, SeasonsBody
-from api.errors import Problem, invalid_fields
+from api.calendar.schemas import Availability, CalendarBody, DateRange, Day, DayClosed, PriceRange, SeasonsBody
+from api.errors import Problem, field_errors, invalid_fields
 from api.listings.schemas import SeasonRange
 from api.listings.service import audit_if_admin
 from api.security import CurrentUser
@@ -20,6 +21,13 @@ from models import Booking, CalendarBlock, Listing, ListingSeason, PlatformSetti
 from models.bookings import HOLDS_DATES
 from stayflow.audit import Actor
 from stayflow.rules.listing_status import ListingStatus
+from stayflow.rules.preparation import (
+    buffered_window,
+    earliest_check_in,
+    local_today,
+    notice_problem,
+    preparation_nights,
+)
 from stayflow.rules.pricing import (
     MAX_BOOKING_HORIZON_DAYS,
     Fees,
@@ -36,6 +44,8 @@ from stayflow.rules.pricing import (
 )
 
 MAX_AVAILABILITY_DAYS = 366
+PREPARATION_SLUG = "preparation-time"
+NOTICE_SLUG = "min-notice"
 
 
 async def current_platform() -> PlatformSettings:
@@ -55,32 +65,52 @@ async def price_overrides(listing_id: UUID, start: dt.date, end: dt.date) -> lis
     return [PriceOverrideRange(r["start_date"], r["end_date"], r["nightly_price"]) for r in rows]
 
 
+NightClosed = Literal["taken", "preparation"]
+
+
 async def taken_nights(
-    listing_id: UUID, start: dt.date, end: dt.date, *, except_booking: UUID | None = None
-) -> set[dt.date]:
-    """Nights in [start, end) that are blocked by the host or held by a booking (other than
-    `except_booking`: a booking being changed does not block itself)."""
+    listing: Listing, start: dt.date, end: dt.date, *, except_booking: UUID | None = None
+) -> dict[dt.date, NightClosed]:
+    """Nights in [start, end) no new stay may hold: `taken` (blocked by the host or a feed, or
+    held by a booking other than `except_booking`: a booking being changed does not block itself)
+    or `preparation` (kept free around a booking, `stayflow.rules.preparation`)."""
     blocks = await CalendarBlock.select(CalendarBlock.start_date, CalendarBlock.end_date).where(
-        (CalendarBlock.listing == listing_id) & (CalendarBlock.start_date < end) & (CalendarBlock.end_date > start)
+        (CalendarBlock.listing == listing.id) & (CalendarBlock.start_date < end) & (CalendarBlock.end_date > start)
     )
+    # Bookings up to the preparation time away still close nights of [start, end).
+    reach_start, reach_end = buffered_window(start, end, listing.preparation_days)
     holding = Booking.select(Booking.check_in, Booking.check_out).where(
-        (Booking.listing == listing_id)
+        (Booking.listing == listing.id)
         & Booking.status.is_in(list(HOLDS_DATES))
-        & (Booking.check_in < end)
-        & (Booking.check_out > start)
+        & (Booking.check_in < reach_end)
+        & (Booking.check_out > reach_start)
     )
     if except_booking is not None:
         holding = holding.where(Booking.id != except_booking)
-    bookings = await holding
-    ranges = [(b["start_date"], b["end_date"]) for b in blocks] + [(b["check_in"], b["check_out"]) for b in bookings]
-    return {night for first, last in ranges for night in nights_between(max(first, start), min(last, end))}
+    stays = [(b["check_in"], b["check_out"]) for b in await holding]
+    closed: dict[dt.date, NightClosed] = dict.fromkeys(
+        (n for n in preparation_nights(stays, listing.preparation_days) if start <= n < end), "preparation"
+    )
+    ranges = [(b["start_date"], b["end_date"]) for b in blocks] + stays
+    closed.update(
+        (night, "taken") for first, last in ranges for night in nights_between(max(first, start), min(last, end))
+    )
+    return closed
 
 
 async def priced_stay(
-    listing: Listing, check_in: dt.date, check_out: dt.date, guests: int, *, except_booking: UUID | None = None
+    listing: Listing,
+    check_in: dt.date,
+    check_out: dt.date,
+    guests: int,
+    *,
+    except_booking: UUID | None = None,
+    judge_notice: bool = True,
 ) -> Quote:
     """The one way a stay is checked and priced: quotes now, bookings next. 422 for a stay the
-    listing's rules refuse, 409 when a night is taken."""
+    listing's rules refuse (a check-in sooner than its notice: `min-notice`, unless
+    `judge_notice` is off: a change that keeps the booked check-in), 409 when a night is taken
+    (`dates-unavailable`) or kept free around another stay (`preparation-time`)."""
     if listing.status != ListingStatus.published:
         raise Problem(409, "Only published listings can be quoted or booked.", slug="not-bookable")
     seasons = await seasons_of(listing.id, on_or_after=check_in)
@@ -88,15 +118,9 @@ async def priced_stay(
     problems = stay_problems(check_in=check_in, check_out=check_out, guests=guests, rules=rules, today=today())
     if problems:
         raise invalid_fields(problems)
-    taken = await taken_nights(listing.id, check_in, check_out, except_booking=except_booking)
-    if taken:
-        nights = ", ".join(d.isoformat() for d in sorted(taken))
-        raise Problem(
-            409,
-            f"These nights are not available: {nights}.",
-            slug="dates-unavailable",
-            unavailable=sorted(d.isoformat() for d in taken),
-        )
+    if judge_notice:
+        raise_if_too_soon(listing, check_in)
+    raise_if_closed(await taken_nights(listing, check_in, check_out, except_booking=except_booking))
     return quote_stay(
         check_in=check_in,
         check_out=check_out,
@@ -131,21 +155,72 @@ async def seasons_of(listing_id: UUID, *, on_or_after: dt.date) -> list[Season]:
     return [Season(r["start_date"], r["end_date"], r["min_nights"]) for r in rows]
 
 
+def raise_if_too_soon(listing: Listing, check_in: dt.date) -> None:
+    """422 for a check-in sooner than the listing's minimum notice, judged on its local clock now."""
+    now = dt.datetime.now(dt.UTC)
+    problem = notice_problem(check_in, now=now, time_zone=listing.time_zone, min_notice_days=listing.min_notice_days)
+    if problem:
+        raise Problem(
+            422,
+            f"check_in: {problem}",
+            slug=NOTICE_SLUG,
+            errors=field_errors(("check_in", problem)),
+            earliest_check_in=earliest_check_in(now, listing.time_zone, listing.min_notice_days).isoformat(),
+        )
+
+
+def raise_if_closed(closed: dict[dt.date, NightClosed]) -> None:
+    """409 naming the nights of a stay that other stays hold or keep free (preparation time)."""
+    taken = sorted(d for d, why in closed.items() if why == "taken")
+    if taken:
+        nights = ", ".join(d.isoformat() for d in taken)
+        raise Problem(
+            409,
+            f"These nights are not available: {nights}.",
+            slug="dates-unavailable",
+            unavailable=[d.isoformat() for d in taken],
+        )
+    if closed:
+        nights = ", ".join(d.isoformat() for d in sorted(closed))
+        raise Problem(
+            409,
+            f"The host keeps these nights free to prepare the home between stays: {nights}.",
+            slug=PREPARATION_SLUG,
+            unavailable=sorted(d.isoformat() for d in closed),
+        )
+
+
 async def listing_availability(listing: Listing, start: dt.date, end: dt.date) -> Availability:
-    """Each day of [start, end): free or not, and its price."""
-    taken = await taken_nights(listing.id, start, end)
+    """Each day of [start, end): free or not (and why not), and its price."""
+    closed = await taken_nights(listing, start, end)
     overrides = await price_overrides(listing.id, start, end)
-    return Availability(listing.id, listing.currency, availability_days(listing, start, end, taken, overrides))
+    return Availability(listing.id, listing.currency, availability_days(listing, start, end, closed, overrides))
 
 
 def availability_days(
-    listing: Listing, start: dt.date, end: dt.date, taken: set[dt.date], overrides: list[PriceOverrideRange]
+    listing: Listing,
+    start: dt.date,
+    end: dt.date,
+    closed: dict[dt.date, NightClosed],
+    overrides: list[PriceOverrideRange],
 ) -> list[Day]:
-    first = today()
-    return [
-        Day(date=n.date, available=n.date >= first and n.date not in taken, nightly_price=n.price)
-        for n in nightly_prices(nights_between(start, end), listing.nightly_price, overrides, listing.weekend_price)
-    ]
+    now = dt.datetime.now(dt.UTC)
+    # The first check-in any booking may have: not before today (UTC, as every stay) nor the home's notice.
+    started = max(today(), local_today(now, listing.time_zone))
+    first = max(today(), earliest_check_in(now, listing.time_zone, listing.min_notice_days))
+
+    def reason(night: dt.date) -> DayClosed | None:
+        if night < started:
+            return "past"
+        if night < first:
+            return "notice"
+        return closed.get(night)
+
+    days = []
+    for n in nightly_prices(nights_between(start, end), listing.nightly_price, overrides, listing.weekend_price):
+        why = reason(n.date)
+        days.append(Day(date=n.date, available=why is None, nightly_price=n.price, reason=why))
+    return days
 
 
 def _calendar_problems(body: CalendarBody, first_day: dt.date) -> list[tuple[str, str]]:

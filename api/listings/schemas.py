@@ -14,6 +14,7 @@ from models import Listing, ListingPhoto, User
 from stayflow.rules.amenities import AMENITIES
 from stayflow.rules.listing_status import ListingStatus
 from stayflow.rules.location import approximate_point
+from stayflow.rules.preparation import MAX_NOTICE_DAYS, MAX_PREPARATION_DAYS
 from stayflow.storage import MediaStorage
 
 PropertyType = Literal["apartment", "house", "guesthouse", "room", "cabin", "villa", "other"]
@@ -57,6 +58,20 @@ TimeZone = Annotated[
 LocalTime = Annotated[
     str, msgspec.Meta(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$", description="local time, HH:MM (24-hour)")
 ]
+# --- preparation time and minimum notice (stayflow/rules/preparation.py)
+PreparationDays = Annotated[
+    int,
+    msgspec.Meta(ge=0, le=MAX_PREPARATION_DAYS, description="nights kept free before and after each stay for cleaning"),
+]
+NoticeDays = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=MAX_NOTICE_DAYS,
+        description="days between the home's local today and the earliest check-in (0: same day)",
+    ),
+]
+# --- end preparation time and minimum notice
 
 
 class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,6 +104,8 @@ class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
     weekend_price: WeekendPrice | None = None
     guests_included: Guests = 1
     extra_guest_fee: ExtraGuestFee = 0
+    preparation_days: PreparationDays = 0
+    min_notice_days: NoticeDays = 0
 
 
 class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,6 +138,9 @@ class ListingUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """null: Friday and Saturday nights cost the nightly price again."""
     guests_included: Guests | msgspec.UnsetType = msgspec.UNSET
     extra_guest_fee: ExtraGuestFee | msgspec.UnsetType = msgspec.UNSET
+
+    preparation_days: PreparationDays | msgspec.UnsetType = msgspec.UNSET
+    min_notice_days: NoticeDays | msgspec.UnsetType = msgspec.UNSET
 
 
 class SeasonRange(msgspec.Struct, forbid_unknown_fields=True):
@@ -183,6 +203,10 @@ class ListingRead(msgspec.Struct):
     """IANA zone the check-in and check-out times are local to."""
     check_in_time: str
     check_out_time: str
+    preparation_days: int
+    """Nights kept free before and after each stay."""
+    min_notice_days: int
+    """The earliest check-in is this many days after the home's local today."""
     photos: list[PhotoRead]
     rating: Rating
     host: PublicProfile | None
@@ -264,6 +288,8 @@ def listing_read_of(
         time_zone=listing.time_zone,
         check_in_time=listing.check_in_time,
         check_out_time=listing.check_out_time,
+        preparation_days=listing.preparation_days,
+        min_notice_days=listing.min_notice_days,
         photos=[photo_read(p, storage) for p in photos],
         rating=Rating(listing.rating_average, listing.rating_count),
         host=public_profile(host) if host else None,

@@ -26,6 +26,7 @@ from models.bookings import HOLDS_DATES
 from stayflow.rules.amenities import unknown_amenities
 from stayflow.rules.cities import city_key
 from stayflow.rules.location import approximate_point
+from stayflow.rules.preparation import notice_may_apply
 from stayflow.rules.pricing import stay_date_problems
 from stayflow.storage import MediaStorage
 
@@ -207,6 +208,8 @@ class SearchQuery:
     sort: Sort = "price_asc"
     limit: int = DEFAULT_LIMIT
     after: tuple[Any, UUID] | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    """The instant minimum notice is judged at (each listing's local today follows from it)."""
 
 
 def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
@@ -261,12 +264,20 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
         nights = (q.check_out - q.check_in).days
         where.append(f"l.min_nights <= {sql.arg(nights)} AND l.max_nights >= {sql.arg(nights)}")
         ci, co = sql.arg(q.check_in), sql.arg(q.check_out)
+        if notice_may_apply(q.check_in, q.now):
+            # Minimum notice (stayflow.rules.preparation.earliest_check_in), on each listing's local clock.
+            where.append(
+                f"{ci}::date >= (({sql.arg(q.now)}::timestamptz AT TIME ZONE l.time_zone)::date + l.min_notice_days)"
+            )
         holds = ", ".join(f"'{s}'" for s in HOLDS_DATES)
         # OFFSET 0 keeps each check a per-candidate probe of the constraint's / blocks' gist index
         # instead of an anti-join the planner would cost for "all rows" and satisfy with a seq scan.
+        # A booking's nights must also stay clear of the listing's preparation time around the stay
+        # (stayflow.rules.preparation.buffered_window): the probe's range widens, the index is the same.
         free = [
             f"NOT EXISTS (SELECT 1 FROM bookings b WHERE b.listing = {{t}}.id"
-            f" AND daterange(b.check_in, b.check_out) && daterange({ci}::date, {co}::date)"
+            f" AND daterange(b.check_in, b.check_out)"
+            f" && daterange({ci}::date - {{t}}.preparation_days, {co}::date + {{t}}.preparation_days)"
             f" AND b.status IN ({holds}) OFFSET 0)",
             f"NOT EXISTS (SELECT 1 FROM calendar_blocks k WHERE k.listing = {{t}}.id"
             f" AND daterange(k.start_date, k.end_date) && daterange({ci}::date, {co}::date) OFFSET 0)",
@@ -275,7 +286,7 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     columns = (
         "l.id, l.title, l.property_type, l.city, l.country, l.latitude, l.longitude, l.max_guests, l.bedrooms,"
         " l.beds, l.bathrooms, l.nightly_price, l.currency, l.instant_book, l.rating_average, l.rating_count,"
-        f" l.published_at, {distance} AS distance_km"
+        f" l.published_at, l.preparation_days, {distance} AS distance_km"
     )
     cover = "(SELECT p.storage_key FROM listing_photos p WHERE p.listing = {t}.id ORDER BY p.position LIMIT 1)"
     if cells is not None:

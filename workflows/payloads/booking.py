@@ -59,7 +59,13 @@ class Placement:
 
 
 PlacementResult = Literal[
-    "placed", "dates_taken", "too_many_unconfirmed", "too_many_unconfirmed_nights", "key_reused", "expired"
+    "placed",
+    "dates_taken",
+    "preparation_time",
+    "too_many_unconfirmed",
+    "too_many_unconfirmed_nights",
+    "key_reused",
+    "expired",
 ]
 
 
