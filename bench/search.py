@@ -532,7 +532,8 @@ async def seed(dsn: str, n_listings: int, exclusion_constraints: bool = False) -
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     cities = make_cities(rng, n_listings)
-    city_rows, first = [], 0
+    city_rows: list[tuple[Any, ...]] = []
+    first = 0
     for index, c in enumerate(cities):
         city_rows.append((index, first, c.listings, c.name, c.key, c.country, c.lat, c.lng, c.price_factor))
         first += c.listings
@@ -558,11 +559,12 @@ async def seed(dsn: str, n_listings: int, exclusion_constraints: bool = False) -
         await conn.close()
     timings["prepare_s"] = time.perf_counter() - t0
     # Chunks of ~100k listings (whole cities), two loading at once: one per core.
-    start, chunks, low = time.perf_counter(), [], 0
-    for c in city_rows:
-        if c[1] - low >= 100_000:
-            chunks.append((low, c[1]))
-            low = c[1]
+    start, low = time.perf_counter(), 0
+    chunks: list[tuple[int, int]] = []
+    for row in city_rows:
+        if row[1] - low >= 100_000:
+            chunks.append((low, row[1]))
+            low = row[1]
     chunks.append((low, n_listings))
     today = now.date()
     jobs = [(_listings_sql(), [now, lo, hi]) for lo, hi in chunks]
@@ -920,6 +922,9 @@ def markdown(
         f" {seed_info['rows']['calendar_blocks']:,} blocks, occupancy {seed_info['occupancy_next_90_days']:.0%},"
         f" generated in PostgreSQL, indexes built after loading, fsync off)",
         "",
+        f"machine: {os.cpu_count()} cores; load average (1 min) {seed_info.get('load', '')}"
+        " (other processes on the same cores count in it)",
+        "",
         f"| kind | what | floor req/s | Stayflow req/s | share | Stayflow at {rate:g}/s p50 · p95 · p99 ms "
         f"| floor at {rate:g}/s p95 ms | SQL ms p50 (EXPLAIN) | CPU ms/req Stayflow · floor · pg | seq scans |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -982,6 +987,7 @@ def run_size(
     asyncio.run(create())
     log(f"\n== {size:,} listings: seeding ...")
     world, seed_info = asyncio.run(seed(dsn, size, args.exclusion_constraints))
+    seed_load = os.getloadavg()[0]
     log(f"seeded in {seed_info['timings']['total_s']} s: {json.dumps(seed_info)}")
     if args.seed_only:
         hold(args, dsn)
@@ -1015,7 +1021,11 @@ def run_size(
             f" connections, best of {args.rounds} alternating rounds; then {args.rate:g} req/s"
             f" for {args.paced_seconds} s"
         )
+        load_before = os.getloadavg()[0]
         comparison = asyncio.run(compare(ports, world, args, cpu))
+        seed_info["load"] = (
+            f"{seed_load:.1f} while seeding, {load_before:.1f} → {os.getloadavg()[0]:.1f} during the load"
+        )
     finally:
         for server in servers.values():
             server.stop()
@@ -1151,7 +1161,7 @@ def main() -> None:
     finally:
         postgres.stop()
         shutil.rmtree(home, ignore_errors=True)
-    log(f"total {time.perf_counter() - started:.0f} s")
+    log(f"total {time.perf_counter() - started:.0f} s; load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
