@@ -1,7 +1,9 @@
-"""Listing search through the HTTP API: seed a throwaway PostgreSQL, start one uvicorn worker,
-drive a mix of searches, and print latency tables plus the plans PostgreSQL chose.
+"""Listing search through the HTTP API against its floor: seed a throwaway PostgreSQL (rows made
+inside PostgreSQL, indexes built after the load), start Stayflow's API and a bare handler running
+the very same statement side by side, drive the same requests at both, and print Stayflow's share
+of the floor, latencies at a fixed rate, CPU per request and the plans PostgreSQL chose.
 
-    .venv/bin/python bench/search.py                     # 10k then 100k listings, plus the ratio
+    .venv/bin/python bench/search.py                     # 100k then 1M listings, plus the 1M/100k ratio
     .venv/bin/python bench/search.py --listings 100000   # one size
 
 Everything it starts (embedded PostgreSQL, uvicorn) lives in a temp dir and is stopped and
