@@ -285,7 +285,9 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
         # page is full. One scan of a cell array plans in about a millisecond whatever the number of
         # cells (a UNION of one walk per cell took 3-30 ms to plan on the loaded 2-core machine, m0035).
         inside = " AND ".join(["l.status = 'published'", f"l.geo_cell = ANY({sql.arg(cells)}::int[])", *on_cell_index])
-        candidates = f"SELECT l.id, l.nightly_price FROM listings l WHERE {inside}"
+        # ORDER BY ... OFFSET 0 keeps this a subquery of its own: flattened, PostgreSQL 18 removes the
+        # self-join on the primary key and checks every candidate's availability before sorting.
+        candidates = f"SELECT l.id, l.nightly_price FROM listings l WHERE {inside} ORDER BY {order_sql} OFFSET 0"
         by_candidate = order_sql.replace("l.", "x.")
         conditions = " AND ".join(where + [f.format(t="l") for f in free])
         statement = (
