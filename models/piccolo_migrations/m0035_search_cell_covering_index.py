@@ -1,7 +1,8 @@
 """Radius search at a million listings: the grid-cell index also carries each listing's coordinates,
 so a radius search reads the distance of a cell's listings from the index alone and looks up a
 listing's row only once it is inside the circle; and the grid-cell function becomes one inlinable
-expression (the cell of a listing is the same as before; computing it is ~50 times cheaper)."""
+expression (the cell of a listing is the same as before; computing it took a third of the time in
+a loaded measurement, and seeding 1M listings no longer runs a subplan per row)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
