@@ -1,7 +1,9 @@
-"""Listing search through the HTTP API: seed a throwaway PostgreSQL, start one uvicorn worker,
-drive a mix of searches, and print latency tables plus the plans PostgreSQL chose.
+"""Listing search through the HTTP API against its floor: seed a throwaway PostgreSQL (rows made
+inside PostgreSQL, indexes built after the load), start Stayflow's API and a bare handler running
+the very same statement side by side, drive the same requests at both, and print Stayflow's share
+of the floor, latencies at a fixed rate, CPU per request and the plans PostgreSQL chose.
 
-    .venv/bin/python bench/search.py                     # 10k then 100k listings, plus the ratio
+    .venv/bin/python bench/search.py                     # 100k then 1M listings, plus the 1M/100k ratio
     .venv/bin/python bench/search.py --listings 100000   # one size
 
 Everything it starts (embedded PostgreSQL, uvicorn) lives in a temp dir and is stopped and
@@ -25,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,6 @@ from floor_app import to_query  # noqa: E402  (bench/, beside this script)
 # Nothing here imports piccolo_conf: STAYFLOW_DATABASE_URL must be set before that happens.
 from stayflow.devstack import ChildProcess, EmbeddedPostgres, free_port, spawn  # noqa: E402
 from stayflow.rules.cities import city_key  # noqa: E402
-from stayflow.time_zones import zone_of_coordinates  # noqa: E402
 
 SEED = 20261126
 N_CITIES = 1000
@@ -312,222 +312,307 @@ def scatter(rng: random.Random, lat: float, lng: float, max_km: float) -> tuple[
 class World:
     cities: list[City]
     city_weights: list[int]  # cumulative listings, for picking a city the way searches do
-    listing_ids: list[uuid.UUID] = field(default_factory=list)
+    listing_count: int = 0
 
     def pick_city(self, rng: random.Random) -> City:
         """A city with probability proportional to its listings (popular places get searched more)."""
         return self.cities[bisect.bisect_right(self.city_weights, rng.randrange(self.city_weights[-1]))]
 
 
-def _uuid(rng: random.Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
+# --- Seeding inside PostgreSQL --------------------------------------------------------------
+# Every row is made by `INSERT ... SELECT` over generate_series, its pseudo-random numbers a hash
+# of the row's number and a salt (`_u`): the same size always gives the same rows, and 1M listings
+# load in minutes instead of the 12 minutes Python took to make them. The seeded tables' secondary
+# indexes and their unique/exclusion constraints are dropped for the load and built after it, two
+# at a time (one per core); foreign keys and triggers are off during the load
+# (session_replication_role = replica), which is safe because every reference is made consistent
+# here, and the one trigger (geo_cell, m0020) is computed by the same function in the INSERT.
+
+SEEDED_TABLES = ("users", "listings", "listing_photos", "bookings", "calendar_blocks")
+SLOT_DAYS = 13  # each listing holds one stay (booking or block) in each 13-day slot of the next 90 days
 
 
-async def table_columns(conn: asyncpg.Connection, table: str) -> dict[str, tuple[bool, bool]]:
-    rows = await conn.fetch(
-        "SELECT column_name, is_nullable = 'YES' AS nullable, column_default IS NOT NULL AS has_default"
-        " FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
-        table,
+def _u(row: str, salt: int) -> str:
+    """SQL: a uniform number in [0, 1) from the row's number and a salt."""
+    return f"((hashint8extended({row}, {SEED * 1000 + salt}) & 4503599627370495)::float8 / 4503599627370496.0)"
+
+
+def _choice(u: str, values: list[str] | tuple[str, ...], weights: list[float] | None = None) -> str:
+    """SQL: one of `values` (SQL expressions of one type) picked by the uniform `u`, by weight."""
+    merged: dict[str, float] = {}
+    for value, weight in zip(values, weights or [1.0] * len(values), strict=True):
+        merged[value] = merged.get(value, 0.0) + weight
+    total, running, bounds = sum(merged.values()), 0.0, []
+    for weight in list(merged.values())[:-1]:
+        running += weight
+        bounds.append(repr(running / total))
+    if not bounds:
+        return next(iter(merged))
+    return f"(ARRAY[{', '.join(merged)}])[1 + width_bucket({u}, ARRAY[{', '.join(bounds)}]::float8[])]"
+
+
+def _normal(row: str, salt: int) -> str:
+    """SQL: a standard normal number (Box-Muller over two uniforms)."""
+    return f"(sqrt(-2 * ln(1 - {_u(row, salt)})) * cos(2 * pi() * {_u(row, salt + 1)}))"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _id(kind: str, key: str) -> str:
+    """SQL: the uuid of the `kind` row numbered `key` (the same on every run)."""
+    return f"md5('{SEED}:{kind}:' || {key})::uuid"
+
+
+def _max_guests(i: str) -> str:
+    return _choice(_u(i, 3), [str(g) for g in range(1, 13)], [float(w) for w in GUEST_WEIGHTS])
+
+
+def _listings_sql() -> str:
+    """INSERT listings numbered $2 .. from bench_city's ranges; $1 is now."""
+    amenities = ", ".join(
+        f"CASE WHEN {_u('s.i', 100 + n)} < {p!r} THEN {_text(code)} END"
+        for n, (code, p) in enumerate(sorted(AMENITY_FREQUENCY.items()))
     )
-    return {r["column_name"]: (r["nullable"], r["has_default"]) for r in rows}
+
+    def r(i: str) -> str:  # the point's distance (km) and bearing from the city centre, as `scatter`
+        return f"(15 * sqrt({_u(i, 1)}))"
+
+    def bearing(i: str) -> str:
+        return f"(2 * pi() * {_u(i, 2)})"
+
+    return f"""
+    INSERT INTO listings (id, host, title, description, property_type, address_line, city, city_key, country,
+                          latitude, longitude, geo_cell, max_guests, bedrooms, beds, bathrooms, amenities,
+                          nightly_price, cleaning_fee, currency, min_nights, max_nights, instant_book,
+                          cancellation_policy, status, review_notes, rating_average, rating_count, created_at,
+                          updated_at, published_at, preparation_days, min_notice_days)
+    SELECT {_id("listing", "s.i")}, {_id("host", f"(1 + floor({_u('s.i', 30)} * {N_HOSTS})::int)")},
+           {_choice(_u("s.i", 31), [_text(a) for a in ADJECTIVES])} || ' ' || s.kind || ' in ' || s.name,
+           'Synthetic listing for the search benchmark.', s.kind,
+           (1 + floor({_u("s.i", 32)} * 400)::int) || ' '
+             || initcap({_choice(_u("s.i", 33), [_text(x) for x in SYLLABLES])}) || ' Street',
+           s.name, s.key, s.country, s.lat, s.lng, listing_geo_cell(s.lat, s.lng), s.max_guests, s.bedrooms,
+           greatest(1, s.bedrooms + {_choice(_u("s.i", 34), ["0", "0", "1", "1", "2"])}),
+           greatest(0.5, least(5.0, round((0.5 + {_u("s.i", 35)} * (0.5 + s.bedrooms * 0.6)) * 2) / 2)),
+           array_remove(ARRAY[{amenities}]::varchar[], NULL), s.price,
+           least(30000, greatest(0, round((s.price * {_u("s.i", 36)} * 0.6)::numeric, -2)))::int, 'USD',
+           {_choice(_u("s.i", 37), ["1", "2", "3"], [55, 30, 15])},
+           {_choice(_u("s.i", 38), ["30", "60", "90", "180", "365", "365"])}, {_u("s.i", 39)} < 0.4,
+           {_choice(_u("s.i", 40), ["'flexible'", "'moderate'", "'moderate'", "'strict'"])}, 'published', NULL,
+           CASE WHEN s.rated
+                THEN round(least(5.0, greatest(3.5, 5.0 - abs({_normal("s.i", 41)} * 0.45)))::numeric, 2) END,
+           CASE WHEN s.rated THEN 1 + floor({_u("s.i", 43)} * 400)::int ELSE 0 END,
+           s.published - make_interval(secs => 3600 + {_u("s.i", 44)} * (14 * 86400 - 3600)),
+           s.published + ($1::timestamptz - s.published) * {_u("s.i", 45)}, s.published,
+           {_choice(_u("s.i", 46), ["0", "1", "2"], [70, 25, 5])},
+           {_choice(_u("s.i", 47), ["0", "1", "2", "3", "7"], [40, 30, 15, 10, 5])}
+      FROM (SELECT b.*,
+                   round(((b.city_lng + {r("b.i")} * sin({bearing("b.i")})
+                           / (111.32 * greatest(cos(radians(b.lat)), 0.01)) + 180)::numeric % 360 + 360) % 360
+                          - 180, 6)::float8 AS lng,
+                   CASE WHEN b.max_guests > 1 THEN greatest(0, least(8, ceil(b.max_guests / 2.0)::int
+                        + {_choice(_u("b.i", 7), ["-1", "0", "0", "0", "1"])})) ELSE 0 END AS bedrooms,
+                   least(200000, greatest(2000, round((12000 * b.price_factor * (0.75 + b.max_guests / 8.0)
+                         * exp(-0.25 + 0.55 * {_normal("b.i", 8)}))::numeric, -2)))::int AS price
+              FROM (SELECT c.*, i,
+                           greatest(-89.999, least(89.999,
+                             round((c.city_lat + {r("i")} * cos({bearing("i")}) / 111.32)::numeric, 6)::float8)) AS lat,
+                           {_max_guests("i")} AS max_guests,
+                           {_choice(_u("i", 4), [_text(k) for k in PROPERTY_TYPES])} AS kind,
+                           {_u("i", 5)} < 0.7 AS rated,
+                           $1::timestamptz - make_interval(secs => {_u("i", 6)} * 365 * 86400) AS published
+                      FROM bench_city c, generate_series(c.first, c.first + c.n - 1) AS i
+                     WHERE c.first >= $2 AND c.first < $3 OFFSET 0) b OFFSET 0) s"""
 
 
-async def copy(conn: asyncpg.Connection, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> float:
-    existing = await table_columns(conn, table)
-    unknown = [c for c in columns if c not in existing]
-    missing = [c for c, (nullable, has_default) in existing.items() if not nullable and c not in columns]
-    if unknown:
-        raise RuntimeError(f"{table}: no such columns {unknown}")
-    if table == "listings" and missing:
-        raise RuntimeError(f"listings: NOT NULL columns not filled: {missing}")
-    if missing and any(not existing[c][1] for c in missing):
-        raise RuntimeError(f"{table}: NOT NULL columns without default not filled: {missing}")
-    start = time.perf_counter()
-    await conn.copy_records_to_table(table, columns=columns, records=records)
-    return time.perf_counter() - start
+def _stays_sql(table: str) -> str:
+    """INSERT the bookings (or blocks) of listings $2 .. $3-1: in each 13-day slot of the next 90 days
+    one stay, a booking of 2-7 nights (70%) or a block of 1-5, at a random start inside the slot."""
+    k = "(i * 8 + slot)"
+    booking = f"({_u(k, 50)} < 0.7)"
+    nights = f"(CASE WHEN {booking} THEN 2 + floor({_u(k, 51)} * 6)::int ELSE 1 + floor({_u(k, 51)} * 5)::int END)"
+    room = f"(least({HORIZON_DAYS}, (slot + 1) * {SLOT_DAYS}) - slot * {SLOT_DAYS})"
+    day = f"slot * {SLOT_DAYS} + floor({_u(k, 52)} * ({room} - nights + 1))::int"
+    stays = f"""(SELECT i, slot, {k} AS k, nights, {day} AS day
+                  FROM (SELECT i, slot, {nights} AS nights
+                          FROM generate_series($2::bigint, $3::bigint - 1) AS i,
+                               generate_series(0, {HORIZON_DAYS // SLOT_DAYS}) AS slot
+                         WHERE {booking if table == "bookings" else "NOT " + booking} OFFSET 0) n
+                 WHERE nights <= {room})"""
+    if table == "calendar_blocks":
+        return f"""INSERT INTO calendar_blocks (id, listing, start_date, end_date)
+            SELECT {_id("block", "k")}, {_id("listing", "i")}, $1::date + day, $1::date + day + nights FROM {stays} s"""
+    created = f"(now() - make_interval(secs => (1 + {_u('k', 53)} * 119) * 86400))"
+    status = _choice(_u("k", 54), ["'confirmed'", "'pending_payment'", "'awaiting_host'", "'cancelled'"], [85, 5, 5, 5])
+    return f"""INSERT INTO bookings (id, listing, guest, check_in, check_out, guests, status, created_at, updated_at)
+        SELECT {_id("booking", "k")}, {_id("listing", "i")},
+               {_id("guest", f"(1 + floor({_u('k', 55)} * {N_GUESTS})::int)")},
+               $1::date + day, $1::date + day + nights, 1 + floor({_u("k", 56)} * {_max_guests("i")})::int,
+               {status}, created, created + (now() - created) * {_u("k", 57)}
+          FROM (SELECT s.*, {created} AS created FROM {stays} s OFFSET 0) s"""
 
 
-async def seed(dsn: str, n_listings: int, constraint_mode: str) -> tuple[World, dict[str, Any]]:
+def _photos_sql() -> str:
+    n = _choice(_u("i", 60), ["1", "2", "3", "3", "4", "5"])
+    return f"""INSERT INTO listing_photos (id, listing, storage_key, content_type, width, height, size_bytes, caption,
+                                          position, created_at)
+        SELECT {_id("photo", "i || ':' || position")}, {_id("listing", "i")},
+               'bench/' || {_id("listing", "i")} || '/' || position || '.jpg', 'image/jpeg', 1600, 1067, 250000, '',
+               position, ($1::date - 400)::timestamptz
+          FROM generate_series($2::bigint, $3::bigint - 1) AS i, generate_series(0, {n} - 1) AS position"""
+
+
+async def _drop_for_load(conn: asyncpg.Connection, exclusion_constraints: bool) -> tuple[list[str], list[str]]:
+    """Drop the seeded tables' indexes and constraints (primary keys too, and every foreign key to
+    or from them: maintaining a random-uuid primary key during the load costs more than the insert
+    itself). Returns the statements that build the indexes and keys again, then the foreign keys.
+    An exclusion constraint comes back as its index alone unless `exclusion_constraints` (the very
+    index the search probes; building the constraint also checks every booking against the others,
+    5x the time, and the benchmark never books)."""
+    tables = list(SEEDED_TABLES)
+    constraints = await conn.fetch(
+        """SELECT c.contype::text AS contype, t.relname AS tab,
+                  'ALTER TABLE ' || quote_ident(t.relname) || ' DROP CONSTRAINT ' || quote_ident(c.conname) AS drop,
+                  CASE WHEN c.contype = 'x' AND NOT $2 THEN pg_get_indexdef(c.conindid)
+                       ELSE 'ALTER TABLE ' || quote_ident(t.relname) || ' ADD CONSTRAINT ' || quote_ident(c.conname)
+                            || ' ' || pg_get_constraintdef(c.oid) END AS build
+             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+            WHERE (t.relname = ANY($1::text[]) AND c.contype IN ('p', 'u', 'x', 'f'))
+               OR (c.contype = 'f' AND c.confrelid IN (SELECT oid FROM pg_class WHERE relname = ANY($1::text[])
+                                                       AND relnamespace = 'public'::regnamespace))""",
+        tables,
+        exclusion_constraints,
+    )
+    indexes = await conn.fetch(
+        """SELECT t.relname AS tab, pg_get_indexdef(i.indexrelid) AS build,
+                  'DROP INDEX ' || quote_ident(x.relname) AS drop
+             FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+            WHERE t.relname = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype <> 'f')""",
+        tables,
+    )
+    foreign = [r for r in constraints if r["contype"] == "f"]
+    keys = [r for r in constraints if r["contype"] != "f"]
+    for r in [*foreign, *keys, *indexes]:
+        await conn.execute(r["drop"])
+    # The big tables first, so the two builders finish together.
+    order = {"bookings": 0, "listing_photos": 1, "listings": 2, "calendar_blocks": 3}
+    builds = sorted([*keys, *indexes], key=lambda r: order.get(r["tab"], 9))
+    return [r["build"] for r in builds], [r["build"] for r in foreign]
+
+
+async def _run_on(dsn: str, jobs: list[tuple[str, list[Any]]], workers: int = 2) -> dict[str, float]:
+    """Run statements on `workers` connections at once (one per core), in order of the list;
+    returns the seconds spent per kind of statement (its first words)."""
+    pending = list(jobs)
+    spent: dict[str, float] = {}
+
+    async def worker() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "SET session_replication_role = replica; SET maintenance_work_mem = '1GB';"
+                " SET max_parallel_maintenance_workers = 0; SET synchronous_commit = off"
+            )
+            while pending:
+                statement, args = pending.pop(0)
+                start = time.perf_counter()
+                await conn.execute(statement, *args)
+                words = statement.split()
+                what = " ".join(words[:3] if words[0] == "INSERT" else words[:2] + words[3:5])
+                spent[what] = spent.get(what, 0.0) + time.perf_counter() - start
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return spent
+
+
+async def seed(dsn: str, n_listings: int, exclusion_constraints: bool = False) -> tuple[World, dict[str, Any]]:
     rng = random.Random(SEED + n_listings)
     now = dt.datetime.now(dt.UTC)
-    today = now.date()
     timings: dict[str, float] = {}
-    counts: dict[str, int] = {}
     t0 = time.perf_counter()
-
     cities = make_cities(rng, n_listings)
-    hosts = [_uuid(rng) for _ in range(N_HOSTS)]
-    guests = [_uuid(rng) for _ in range(N_GUESTS)]
-    users = [
-        (
-            uid,
-            f"{role}{i}@bench.stayflow.test",
-            "bench-not-a-real-hash",
-            f"Bench {role.capitalize()} {i}",
-            role,
-            now - dt.timedelta(days=400),
-            now - dt.timedelta(days=400),
-        )
-        for role, ids in (("host", hosts), ("guest", guests))
-        for i, uid in enumerate(ids)
-    ]
-
-    listing_columns = [
-        "id", "host", "title", "description", "property_type", "address_line", "city", "city_key", "country",
-        "latitude", "longitude", "max_guests", "bedrooms", "beds", "bathrooms", "amenities", "nightly_price",
-        "cleaning_fee", "currency", "min_nights", "max_nights", "instant_book", "cancellation_policy", "status",
-        "review_notes", "rating_average", "rating_count", "created_at", "updated_at", "published_at",
-        "time_zone", "check_in_time", "check_out_time", "preparation_days", "min_notice_days",
-    ]  # fmt: skip
-    # The local clock and the host's calendar rules, from a stream of their own (the rest of the data
-    # stays what it was): most hosts take stays back to back and at a day's notice, some do not.
-    local_rng = random.Random(SEED * 3 + n_listings)
-    amenity_items = list(AMENITY_FREQUENCY.items())
-    guests_choices = list(range(1, 13))
-    listings: list[tuple[Any, ...]] = []
-    listing_max_guests: list[int] = []
-    photos: list[tuple[Any, ...]] = []
-    ids: list[uuid.UUID] = []
-    for city in cities:
-        city_zone = zone_of_coordinates(city.lat, city.lng)
-        for _ in range(city.listings):
-            lid = _uuid(rng)
-            ids.append(lid)
-            lat, lng = scatter(rng, city.lat, city.lng, 15.0)
-            max_guests = rng.choices(guests_choices, GUEST_WEIGHTS)[0]
-            bedrooms = max(0, min(8, math.ceil(max_guests / 2) + rng.choice((-1, 0, 0, 0, 1)))) if max_guests > 1 else 0
-            beds = max(1, bedrooms + rng.choice((0, 0, 1, 1, 2)))
-            bathrooms = max(0.5, min(5.0, round(rng.uniform(0.5, 1 + bedrooms * 0.6) * 2) / 2))
-            amenities = sorted(code for code, p in amenity_items if rng.random() < p)
-            price = 12000 * city.price_factor * (0.75 + max_guests / 8) * rng.lognormvariate(-0.25, 0.55)
-            price = int(min(200000, max(2000, round(price, -2))))
-            kind = rng.choice(PROPERTY_TYPES)
-            published = now - dt.timedelta(seconds=rng.uniform(0, 365 * 86400))
-            created = published - dt.timedelta(seconds=rng.uniform(3600, 14 * 86400))
-            updated = published + (now - published) * rng.random()
-            rated = rng.random() < 0.7
-            rating = round(min(5.0, max(3.5, 5.0 - abs(rng.gauss(0, 0.45)))), 2) if rated else None
-            min_nights = rng.choices((1, 2, 3), (55, 30, 15))[0]
-            listings.append(
-                (
-                    lid, rng.choice(hosts), f"{rng.choice(ADJECTIVES)} {kind} in {city.name}",
-                    "Synthetic listing for the search benchmark.", kind,
-                    f"{rng.randint(1, 400)} {rng.choice(SYLLABLES).capitalize()} Street", city.name, city.key,
-                    city.country, lat, lng, max_guests, bedrooms, beds, bathrooms, amenities, price,
-                    int(min(30000, max(0, round(price * rng.uniform(0, 0.6), -2)))), "USD", min_nights,
-                    rng.choice((30, 60, 90, 180, 365, 365)), rng.random() < 0.4,
-                    rng.choice(("flexible", "moderate", "moderate", "strict")), "published", None, rating,
-                    rng.randint(1, 400) if rated else 0, created, updated, published,
-                    city_zone, "15:00", "11:00", local_rng.choices((0, 1, 2), (70, 25, 5))[0],
-                    local_rng.choices((0, 1, 2, 3, 7), (40, 30, 15, 10, 5))[0],
-                )
-            )  # fmt: skip
-            listing_max_guests.append(max_guests)
-            for position in range(rng.choice((1, 2, 3, 3, 4, 5))):
-                photos.append(
-                    (
-                        _uuid(rng),
-                        lid,
-                        f"bench/{lid}/{position}.jpg",
-                        "image/jpeg",
-                        1600,
-                        1067,
-                        250_000,
-                        "",
-                        position,
-                        created,
-                    )
-                )
-
-    # Bookings and calendar blocks: alternate free gaps and occupied stretches over the next 90 days
-    # so that ~30% of the nights are held; stretches never overlap within a listing.
-    bookings: list[tuple[Any, ...]] = []
-    blocks: list[tuple[Any, ...]] = []
-    held_nights = 0
-    statuses = ("confirmed", "pending_payment", "awaiting_host", "cancelled")
-    status_weights = (85, 5, 5, 5)
-    mean_stretch = 0.7 * 4.5 + 0.3 * 3.0
-    max_gap = round(2 * mean_stretch * (1 - TARGET_OCCUPANCY) / TARGET_OCCUPANCY)
-    for lid, max_guests in zip(ids, listing_max_guests, strict=True):
-        day = rng.randint(0, max_gap // 2)
-        while True:
-            if rng.random() < 0.7:
-                nights = rng.randint(2, 7)
-                if day + nights > HORIZON_DAYS:
-                    break
-                status = rng.choices(statuses, status_weights)[0]
-                created = now - dt.timedelta(days=rng.uniform(1, 120))
-                check_in = today + dt.timedelta(days=day)
-                bookings.append(
-                    (_uuid(rng), lid, guests[rng.randrange(N_GUESTS)], check_in, check_in + dt.timedelta(days=nights),
-                     rng.randint(1, max_guests), status, created, created + (now - created) * rng.random())
-                )  # fmt: skip
-                if status != "cancelled":
-                    held_nights += nights
-            else:
-                nights = rng.randint(1, 5)
-                if day + nights > HORIZON_DAYS:
-                    break
-                first = today + dt.timedelta(days=day)
-                blocks.append((_uuid(rng), lid, first, first + dt.timedelta(days=nights)))
-                held_nights += nights
-            day += nights + rng.randint(0, max_gap)
-    timings["generate_s"] = time.perf_counter() - t0
-
+    city_rows: list[tuple[Any, ...]] = []
+    first = 0
+    for index, c in enumerate(cities):
+        city_rows.append((index, first, c.listings, c.name, c.key, c.country, c.lat, c.lng, c.price_factor))
+        first += c.listings
     conn = await asyncpg.connect(dsn)
     try:
-        user_columns = ["id", "email", "password_hash", "full_name", "role", "created_at", "updated_at"]
-        timings["copy_users_s"] = await copy(conn, "users", user_columns, users)
-        timings["copy_listings_s"] = await copy(conn, "listings", listing_columns, listings)
-        photo_columns = [
-            "id", "listing", "storage_key", "content_type", "width", "height", "size_bytes", "caption", "position",
-            "created_at",
-        ]  # fmt: skip
-        timings["copy_photos_s"] = await copy(conn, "listing_photos", photo_columns, photos)
-        booking_columns = [
-            "id", "listing", "guest", "check_in", "check_out", "guests", "status", "created_at", "updated_at",
-        ]  # fmt: skip
-        constraint_def = None
-        if constraint_mode == "rebuild":
-            constraint_def = await conn.fetchval(
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'bookings_no_overlap'"
-            )
-            await conn.execute("ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap")
-        timings["copy_bookings_s"] = await copy(conn, "bookings", booking_columns, bookings)
-        if constraint_def is not None:
-            start = time.perf_counter()
-            await conn.execute(f"ALTER TABLE bookings ADD CONSTRAINT bookings_no_overlap {constraint_def}")
-            timings["build_exclusion_constraint_s"] = time.perf_counter() - start
-        timings["copy_calendar_blocks_s"] = await copy(
-            conn, "calendar_blocks", ["id", "listing", "start_date", "end_date"], blocks
+        await conn.execute(
+            "CREATE TABLE bench_city (idx int PRIMARY KEY, first bigint, n int, name text, key text, country text,"
+            " city_lat float8, city_lng float8, price_factor float8)"
         )
-        start = time.perf_counter()
-        await conn.execute("VACUUM (ANALYZE) users, listings, listing_photos, bookings, calendar_blocks")
-        timings["vacuum_analyze_s"] = time.perf_counter() - start
+        await conn.copy_records_to_table("bench_city", records=city_rows)
+        builds, foreign_keys = await _drop_for_load(conn, exclusion_constraints)
+        await conn.execute("SET session_replication_role = replica")
+        for role, n in (("host", N_HOSTS), ("guest", N_GUESTS)):
+            await conn.execute(
+                f"""INSERT INTO users (id, email, password_hash, full_name, role, created_at, updated_at)
+                    SELECT {_id(role, "k")}, '{role}' || k || '@bench.stayflow.test', 'bench-not-a-real-hash',
+                           'Bench {role.capitalize()} ' || k, '{role}', $1::timestamptz - interval '400 days',
+                           $1::timestamptz - interval '400 days'
+                      FROM generate_series(1, {n}) AS k""",
+                now,
+            )
+    finally:
+        await conn.close()
+    timings["prepare_s"] = time.perf_counter() - t0
+    # Chunks of ~100k listings (whole cities), two loading at once: one per core.
+    start, low = time.perf_counter(), 0
+    chunks: list[tuple[int, int]] = []
+    for row in city_rows:
+        if row[1] - low >= 100_000:
+            chunks.append((low, row[1]))
+            low = row[1]
+    chunks.append((low, n_listings))
+    today = now.date()
+    jobs = [(_listings_sql(), [now, lo, hi]) for lo, hi in chunks]
+    jobs += [(_stays_sql(t), [today, lo, hi]) for lo, hi in chunks for t in ("bookings", "calendar_blocks")]
+    spent = await _run_on(dsn, jobs + [(_photos_sql(), [today, lo, hi]) for lo, hi in chunks])
+    timings["insert_rows_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    spent |= await _run_on(dsn, [(b, []) for b in builds])
+    timings["build_indexes_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    spent |= await _run_on(dsn, [(f, []) for f in foreign_keys])
+    timings["foreign_keys_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    # Listings are vacuumed for the visibility map (the radius search reads the cell index alone).
+    await _run_on(
+        dsn, [("VACUUM (ANALYZE) listings", []), ("ANALYZE users, listing_photos, bookings, calendar_blocks", [])]
+    )
+    timings["vacuum_analyze_s"] = time.perf_counter() - start
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DROP TABLE bench_city")
+        counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in SEEDED_TABLES}
+        held = await conn.fetchval(
+            "SELECT (SELECT coalesce(sum(check_out - check_in), 0) FROM bookings WHERE status <> 'cancelled')"
+            " + (SELECT coalesce(sum(end_date - start_date), 0) FROM calendar_blocks)"
+        )
     finally:
         await conn.close()
     timings["total_s"] = time.perf_counter() - t0
-    counts = {
-        "users": len(users),
-        "listings": len(listings),
-        "listing_photos": len(photos),
-        "bookings": len(bookings),
-        "calendar_blocks": len(blocks),
-    }
     info = {
         "timings": {k: round(v, 2) for k, v in timings.items()},
+        "statement_seconds": {k: round(v, 2) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])},
         "rows": counts,
-        "occupancy_next_90_days": round(held_nights / (len(ids) * HORIZON_DAYS), 3),
+        "occupancy_next_90_days": round(held / (n_listings * HORIZON_DAYS), 3),
         "largest_city_listings": max(c.listings for c in cities),
         "smallest_city_listings": min(c.listings for c in cities),
-        "constraint_mode": constraint_mode,
+        "generated": "in PostgreSQL (INSERT ... SELECT generate_series), indexes built after the load",
     }
     cumulative: list[int] = []
     running = 0
     for c in cities:
         running += c.listings
         cumulative.append(running)
-    return World(cities, cumulative, ids), info
+    return World(cities, cumulative, n_listings), info
 
 
 # --- Request mix ----------------------------------------------------------------------------
@@ -741,7 +826,7 @@ class Comparison:
 async def compare(ports: dict[str, int], world: World, args: argparse.Namespace, cpu: CpuMeter) -> Comparison:
     """Stayflow and the floor get the same requests, in rounds that alternate which goes first, so
     the noise of a shared machine falls on both sides alike."""
-    rng = random.Random(SEED * 7 + len(world.listing_ids))
+    rng = random.Random(SEED * 7 + world.listing_count)
     out = Comparison()
     for kind in KINDS:
         if kind == "e":
@@ -839,7 +924,10 @@ def markdown(
         "",
         f"seed: {seed_info['timings']['total_s']} s ({seed_info['rows']['bookings']:,} bookings,"
         f" {seed_info['rows']['calendar_blocks']:,} blocks, occupancy {seed_info['occupancy_next_90_days']:.0%},"
-        f" exclusion constraint: {seed_info['constraint_mode']}, fsync off)",
+        f" generated in PostgreSQL, indexes built after loading, fsync off)",
+        "",
+        f"machine: {os.cpu_count()} cores; load average (1 min) {seed_info.get('load', '')}"
+        " (other processes on the same cores count in it)",
         "",
         f"| kind | what | floor req/s | Stayflow req/s | share | Stayflow at {rate:g}/s p50 · p95 · p99 ms "
         f"| floor at {rate:g}/s p95 ms | SQL ms p50 (EXPLAIN) | CPU ms/req Stayflow · floor · pg | seq scans |",
@@ -902,9 +990,13 @@ def run_size(
 
     asyncio.run(create())
     log(f"\n== {size:,} listings: seeding ...")
-    constraint = args.constraint if args.constraint != "auto" else ("rebuild" if size >= 500_000 else "keep")
-    world, seed_info = asyncio.run(seed(dsn, size, constraint))
+    world, seed_info = asyncio.run(seed(dsn, size, args.exclusion_constraints))
+    seed_load = os.getloadavg()[0]
     log(f"seeded in {seed_info['timings']['total_s']} s: {json.dumps(seed_info)}")
+    if args.seed_only:
+        hold(args, dsn)
+        asyncio.run(drop_database(postgres, database))
+        return {"listings": size, "seed": seed_info, "results": [], "markdown": ""}
     asyncio.run(prewarm(dsn))
 
     ports = {side: free_port() for side in SIDES}
@@ -933,7 +1025,11 @@ def run_size(
             f" connections, best of {args.rounds} alternating rounds; then {args.rate:g} req/s"
             f" for {args.paced_seconds} s"
         )
+        load_before = os.getloadavg()[0]
         comparison = asyncio.run(compare(ports, world, args, cpu))
+        seed_info["load"] = (
+            f"{seed_load:.1f} while seeding, {load_before:.1f} → {os.getloadavg()[0]:.1f} during the load"
+        )
     finally:
         for server in servers.values():
             server.stop()
@@ -983,13 +1079,17 @@ def run_size(
     any_seq = {k: [t for t, n in p["sampled_seq_scans"].items() if n] for k, p in plans.items()}
     any_seq = {k: v for k, v in any_seq.items() if v}
     log(f"Seq Scan on listings/bookings/calendar_blocks: {any_seq or 'none'}")
+    hold(args, dsn)
+    asyncio.run(drop_database(postgres, database))
+    return report
+
+
+def hold(args: argparse.Namespace, dsn: str) -> None:
     if args.hold:
         log(f"--hold: database kept at {dsn}; send SIGTERM or Ctrl-C to clean up")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
             time.sleep(3600)
-    asyncio.run(drop_database(postgres, database))
-    return report
 
 
 async def drop_database(postgres: EmbeddedPostgres, database: str) -> None:
@@ -1030,12 +1130,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="requests per second of the latency run")
     parser.add_argument("--paced-seconds", type=float, default=8.0, help="length of the latency run per kind")
     parser.add_argument(
-        "--constraint",
-        choices=("auto", "keep", "rebuild"),
-        default="auto",
-        help="load bookings with the exclusion constraint in place, or drop it and rebuild after COPY"
-        " (auto: rebuild from 500,000 listings)",
+        "--exclusion-constraints",
+        action="store_true",
+        help="rebuild the bookings' exclusion constraint after the load, not just its index (slower)",
     )
+    parser.add_argument("--seed-only", action="store_true", help="seed each size, print the timings, and stop")
     parser.add_argument("--hold", action="store_true", help="keep the last database and wait (for poking at plans)")
     args = parser.parse_args()
     sizes = args.listings or [100_000, 1_000_000]
@@ -1058,7 +1157,7 @@ def main() -> None:
         log(f"PostgreSQL on port {postgres.port} (fsync off: fast_and_unsafe=True), migrated template database")
         for size in sizes:
             reports.append(run_size(postgres, template, home, size, args))
-        if len(reports) > 1:
+        if len(reports) > 1 and not args.seed_only:
             ordered = sorted(reports, key=lambda r: r["listings"])
             ratio = ratio_table(ordered[0], ordered[-1])
             log("\n" + "\n".join(r["markdown"] for r in ordered) + "\n" + ratio)
@@ -1066,7 +1165,7 @@ def main() -> None:
     finally:
         postgres.stop()
         shutil.rmtree(home, ignore_errors=True)
-    log(f"total {time.perf_counter() - started:.0f} s")
+    log(f"total {time.perf_counter() - started:.0f} s; load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

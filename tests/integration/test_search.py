@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
@@ -250,3 +251,71 @@ async def test_a_home_moved_by_its_host_is_found_at_its_new_place(client: AsyncC
     await Listing.update({Listing.latitude: 48.8566, Listing.longitude: 2.3522}).where(Listing.id == home.id)
     assert await search(client, near="52.3752,4.8840", radius_km=2) == []
     assert await search(client, near="48.8566,2.3522", radius_km=2) == ["moved"]
+
+
+async def test_radius_search_pages_are_exactly_a_brute_force_filter_of_the_same_rows(client: AsyncClient) -> None:
+    """Many homes per grid cell (more than a page each), tied prices, booked, blocked and suspended
+    ones: every page of a radius search, in both price orders, is the brute-force answer in order."""
+    import random
+
+    from models import User
+    from models.bookings import HOLDS_DATES
+
+    rng = random.Random(35)
+    hosts = [await make_user(role=Role.host) for _ in range(3)]
+    guest = await make_user()
+    homes: dict[str, Listing] = {}
+    for n in range(140):
+        r, bearing = 14 * rng.random() ** 0.5, rng.uniform(0, 6.283)
+        lat, lng = 52.37 + r * math.cos(bearing) / 111.2, 4.89 + r * math.sin(bearing) / (111.2 * 0.61)
+        homes[f"home {n}"] = await make_listing(
+            rng.choice(hosts), title=f"home {n}", latitude=round(lat, 6), longitude=round(lng, 6),
+            nightly_price=rng.choice((6000, 7000, 7000, 8000, 9000, 12000, 30000)),
+        )  # fmt: skip
+    held: dict[str, list[tuple[dt.date, dt.date]]] = {t: [] for t in homes}
+    for title in rng.sample(sorted(homes), 60):
+        start = date_in(rng.randrange(5, 20))
+        end = start + dt.timedelta(days=rng.randrange(1, 5))
+        status = rng.choice(("confirmed", "awaiting_host", "cancelled", "declined"))
+        if rng.random() < 0.5:
+            await CalendarBlock(listing=homes[title].id, start_date=start, end_date=end).save()
+            held[title].append((start, end))
+        else:
+            await Booking(listing=homes[title].id, guest=guest.id, check_in=start, check_out=end, guests=1,
+                          status=status).save()  # fmt: skip
+            if status in HOLDS_DATES:
+                held[title].append((start, end))
+    await User.update({User.suspended_at: dt.datetime.now(dt.UTC)}).where(User.id == hosts[2].id)
+
+    columns = (Listing.title, Listing.id, Listing.nightly_price, Listing.latitude, Listing.longitude, Listing.host)
+    rows = {r["title"]: r for r in await Listing.select(*columns)}
+    for near, radius, prices, stay in [((52.37, 4.89), 9.0, (7000, 12000), (date_in(12), date_in(15))),
+                                       ((52.40, 4.95), 3.0, None, None),
+                                       ((52.33, 4.80), 25.0, (6000, 9000), (date_in(8), date_in(10))),
+                                       ((52.37, 4.89), 12.0, None, (date_in(15), date_in(18)))]:  # fmt: skip
+        for sort in ("price_asc", "price_desc"):
+            expected = sorted(
+                (
+                    t for t, r in rows.items()
+                    if _km(*near, r["latitude"], r["longitude"]) <= radius and r["host"] != hosts[2].id
+                    and (prices is None or prices[0] <= r["nightly_price"] <= prices[1])
+                    and (stay is None or not any(s < stay[1] and stay[0] < e for s, e in held[t]))
+                ),
+                key=lambda t: (rows[t]["nightly_price"], str(rows[t]["id"])),
+                reverse=sort == "price_desc",
+            )  # fmt: skip
+            params: dict[str, Any] = {"near": f"{near[0]},{near[1]}", "radius_km": radius, "sort": sort, "limit": 7}
+            if prices:
+                params |= {"min_price": prices[0], "max_price": prices[1]}
+            if stay:
+                params |= {"check_in": stay[0].isoformat(), "check_out": stay[1].isoformat()}
+            found: list[str] = []
+            cursor = None
+            while True:
+                page = await client.get("/api/v1/listings", params=params | ({"cursor": cursor} if cursor else {}))
+                assert page.status_code == 200, page.text
+                found += [i["title"] for i in page.json()["items"]]
+                if not (cursor := page.json()["next_cursor"]):
+                    break
+            assert len(expected) > (14 if radius > 5 else 3), (near, radius)  # several pages, over a page a cell
+            assert found == expected, (near, radius, sort, prices, stay)
