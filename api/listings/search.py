@@ -271,8 +271,14 @@ def build_search_sql(q: SearchQuery) -> tuple[str, list[Any]]:
     free: list[str] = []
     if q.check_in is not None and q.check_out is not None:
         nights = (q.check_out - q.check_in).days
-        where.append(f"l.min_nights <= {sql.arg(nights)} AND l.max_nights >= {sql.arg(nights)}")
         ci, co = sql.arg(q.check_in), sql.arg(q.check_out)
+        # The minimum stay of the season the check-in night falls in, else the listing's
+        # (stayflow.rules.pricing.min_nights_for): one probe of the seasons' gist index per candidate.
+        least = (
+            f"COALESCE((SELECT s.min_nights FROM listing_seasons s WHERE s.listing = l.id"
+            f" AND daterange(s.start_date, s.end_date) @> {ci}::date LIMIT 1), l.min_nights)"
+        )
+        where.append(f"{least} <= {sql.arg(nights)} AND l.max_nights >= {sql.arg(nights)}")
         if notice_may_apply(q.check_in, q.now):
             # Minimum notice (stayflow.rules.preparation.earliest_check_in), on each listing's local clock.
             where.append(

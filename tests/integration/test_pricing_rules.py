@@ -154,6 +154,18 @@ async def test_seasons_set_the_minimum_stay_of_their_check_in_nights(client: Asy
     assert (await quote(client, listing, 25, 5)).status_code == 200
     assert (await quote(client, listing, 18, 3)).status_code == 200  # checks in before the season
     assert (await quote(client, listing, 40, 2)).status_code == 200  # the season's end is the listing's again
+    # Search applies the same minimum: a 3-night stay in the season does not find the home, a
+    # 5-night one and a 3-night one before the season do.
+    for start, nights, found in ((25, 3, False), (25, 5, True), (18, 3, True)):
+        params = {"city": "Amsterdam", "check_in": day(start), "check_out": day(start + nights)}
+        hits = (await client.get("/api/v1/listings", params=params)).json()["items"]
+        assert (str(listing.id) in [h["id"] for h in hits]) is found, (start, nights)
+    # A season may also ask less than the listing: one night in it is found (and quoted).
+    lenient = {"seasons": [{"start": day(20), "end": day(40), "min_nights": 1}]}
+    assert (await client.put(url, headers=host.headers, json=lenient)).status_code == 200
+    params = {"city": "Amsterdam", "check_in": day(30), "check_out": day(31)}
+    assert str(listing.id) in [h["id"] for h in (await client.get("/api/v1/listings", params=params)).json()["items"]]
+    assert (await quote(client, listing, 30, 1)).status_code == 200
     cleared = await client.put(url, headers=host.headers, json={"seasons": []})
     assert cleared.json() == {"seasons": []} and await ListingSeason.count() == 0
     stranger = await signed_in_user(client, role=Role.host)
