@@ -95,6 +95,16 @@ async def exported_calendar(listing_id: UUID, token: str) -> bytes | None:
         (CalendarBlock.listing == listing_id) & CalendarBlock.feed.is_null() & (CalendarBlock.end_date > first)
     )
     stays = [ExportedStay(f"booking-{b['id']}@stayflow", b["check_in"], b["check_out"], "Reserved") for b in bookings]
+    # The nights kept free around each stay (stayflow.rules.preparation) are closed elsewhere too,
+    # or another platform would sell the night the host keeps for cleaning.
+    if gap := dt.timedelta(days=listing.preparation_days):
+        for b in bookings:
+            stays += [
+                ExportedStay(f"booking-{b['id']}-before@stayflow", b["check_in"] - gap, b["check_in"], "Not available"),
+                ExportedStay(
+                    f"booking-{b['id']}-after@stayflow", b["check_out"], b["check_out"] + gap, "Not available"
+                ),
+            ]
     stays += [
         ExportedStay(f"block-{b['id']}@stayflow", b["start_date"], b["end_date"], "Not available") for b in blocks
     ]

@@ -8,11 +8,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import icalendar
 import msgspec
 import pytest
 from httpx import AsyncClient
 
-from models import AuditEntry, CalendarBlock, CalendarFeed, Notification
+from models import AuditEntry, CalendarBlock, CalendarFeed, Listing, Notification
 from models.identity import Role
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
@@ -90,6 +91,17 @@ async def test_the_export_is_a_secret_url_with_bookings_and_own_blocks_and_rotat
     assert f"DTSTART;VALUE=DATE:{ics_date(3)}" in text and f"DTEND;VALUE=DATE:{ics_date(6)}" in text
     assert f"DTSTART;VALUE=DATE:{ics_date(10)}" in text and "SUMMARY:Reserved" in text
     assert host.user.email not in text and "Ada" not in text  # no personal data in a shared feed
+    assert f"DTSTART;VALUE=DATE:{ics_date(2)}" not in text  # no preparation time yet: nothing around the stay
+    # With a night of preparation time, the nights before and after the stay are closed elsewhere too.
+    await Listing.update({Listing.preparation_days: 1}).where(Listing.id == listing.id)
+    events = icalendar.Calendar.from_ical((await client.get(path)).content).walk("VEVENT")
+    closed = {(e.decoded("DTSTART"), e.decoded("DTEND"), str(e["SUMMARY"])) for e in events}
+    assert closed == {
+        (date_in(2), date_in(3), "Not available"),
+        (date_in(3), date_in(6), "Reserved"),
+        (date_in(6), date_in(7), "Not available"),
+        (date_in(10), date_in(12), "Not available"),
+    }
     for wrong in (
         path.split("?")[0],
         path + "x",
