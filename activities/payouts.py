@@ -141,27 +141,37 @@ class PayoutActivities:
         account = await HostPayoutAccount.objects().get(HostPayoutAccount.host == booking.host)
         if account is None:
             return await self._refused(booking, payout, due, "The host has not set up payouts yet.")
-        try:
-            transfer_id = await self.payments.transfer(
-                amount=due,
-                currency=payout.currency,
-                destination=account.account_id,
-                idempotency_key=f"payout-{booking_id}-transfer-{payout.attempts}",
-                metadata={"booking_id": str(booking_id), "payout_id": str(payout.id)},
-            )
-        except PaymentRejected as exc:
-            return await self._refused(booking, payout, due, str(exc))
         message_ids: list[str] = []
+        refusal: str | None = None
+        # The transfer is made under the payout row's lock: a dispute that opens meanwhile holds the
+        # payout (activities/disputes.py) either before it (nothing is sent) or after it is recorded
+        # as paid (a lost dispute then takes it back by a reversal); never in between.
         async with Payout._meta.db.transaction():
-            if await post_entry(
-                f"transfer:{payout.id}:{payout.attempts}", "transfer", booking_id, payout.currency,
-                [(HOST_PAYABLE, due, 0), (STRIPE_BALANCE, 0, due)],
-            ):  # fmt: skip
-                await Payout.update(
-                    {Payout.status: "paid", Payout.amount: due, Payout.transfer_id: transfer_id,
-                     Payout.failure_message: None, Payout.updated_at: _now()}
-                ).where(Payout.id == payout.id)  # fmt: skip
-                message_ids = await self._tell_paid(booking, payout, due)
+            [row] = await Payout.raw("SELECT status FROM payouts WHERE id = {} FOR UPDATE", payout.id)
+            if row["status"] not in ("scheduled", "failed"):
+                return PayoutOutcome(str(row["status"]), payout.amount)
+            try:
+                transfer_id = await self.payments.transfer(
+                    amount=due,
+                    currency=payout.currency,
+                    destination=account.account_id,
+                    idempotency_key=f"payout-{booking_id}-transfer-{payout.attempts}",
+                    metadata={"booking_id": str(booking_id), "payout_id": str(payout.id)},
+                )
+            except PaymentRejected as exc:
+                refusal = str(exc)
+            else:
+                if await post_entry(
+                    f"transfer:{payout.id}:{payout.attempts}", "transfer", booking_id, payout.currency,
+                    [(HOST_PAYABLE, due, 0), (STRIPE_BALANCE, 0, due)],
+                ):  # fmt: skip
+                    await Payout.update(
+                        {Payout.status: "paid", Payout.amount: due, Payout.transfer_id: transfer_id,
+                         Payout.failure_message: None, Payout.updated_at: _now()}
+                    ).where(Payout.id == payout.id)  # fmt: skip
+                    message_ids = await self._tell_paid(booking, payout, due)
+        if refusal is not None:
+            return await self._refused(booking, payout, due, refusal)
         await _deliver(message_ids)
         await reverse_overpaid_payout(self.payments, booking)  # a refund that raced the release
         return PayoutOutcome("paid", due)
@@ -172,7 +182,7 @@ class PayoutActivities:
         async with Payout._meta.db.transaction():
             await Payout.raw(
                 "UPDATE payouts SET status = 'failed', amount = {}, failure_message = {}, attempts = attempts + 1,"
-                " updated_at = now() WHERE id = {}",
+                " updated_at = now() WHERE id = {} AND status IN ('scheduled', 'failed')",  # a dispute's hold stays
                 due,
                 message,
                 payout.id,

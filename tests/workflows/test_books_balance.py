@@ -6,6 +6,7 @@ The money activities run as the worker runs them (real Stripe SDK against the fa
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from stayflow.rules.refunds import Refund, credit_lines
 from stayflow.rules.terms import BookingTerms, terms_json
 from stayflow.settings import Settings
 from tests.factories import make_booking, make_change, make_listing, make_user
+from tests.helpers import eventually
 from workflows.payloads.booking import BookingRef
 from workflows.payloads.cancellation import Settlement
 from workflows.payloads.change import ChangeRef
@@ -199,3 +201,56 @@ async def test_books_balance_after_any_sequence(
     stripe_settings: Settings, fake_stripe: Any, nightly: int, cleaning: int, steps: list
 ) -> None:
     await _run_sequence(stripe_settings, fake_stripe, nightly, cleaning, steps)
+
+
+async def test_a_dispute_opened_while_the_payout_is_being_sent_waits_for_it_and_takes_it_back(
+    stripe_settings: Settings, fake_stripe: Any
+) -> None:
+    """The dispute's hold and the payout's transfer are serialised on the payout's row: a dispute
+    that opens while Stripe is still sending the host's money does not mark the payout `held`
+    (it is paid), and losing it takes the host's share back by a reversal; the books balance."""
+    env = ActivityEnvironment()
+    payments = PaymentActivities(payments_for(stripe_settings))
+    payouts = PayoutActivities(payments_for(stripe_settings), stripe_settings)
+    disputes = DisputeActivities(payments_for(stripe_settings), stripe_settings)
+    booking = await _book(20_000, 2_500)
+    _, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
+    fake_stripe.complete_onboarding(account["id"])
+    await HostPayoutAccount(host=booking.host, account_id=account["id"], payouts_enabled=True).save()
+    assert (await env.run(payments.authorize_payment, BookingRef(str(booking.id)))).outcome == "authorized"
+    payment = await Payment.objects().get(Payment.booking == booking.id)
+    assert payment is not None and payment.intent_id
+    await payments.capture(booking, payment, f"booking-{booking.id}-capture")
+    # Another guest's money on the platform's balance, so the dispute's withdrawal does not leave
+    # Stripe short of the host's transfer.
+    other = await _book(30_000, 0)
+    assert (await env.run(payments.authorize_payment, BookingRef(str(other.id)))).outcome == "authorized"
+    other_payment = await Payment.objects().get(Payment.booking == other.id)
+    assert other_payment is not None
+    await payments.capture(other, other_payment, f"booking-{other.id}-capture")
+
+    fake_stripe.delay_seconds, fake_stripe.delay_only = 2.0, "/v1/transfers"
+    release = asyncio.create_task(env.run(payouts.release_payout, PayoutRef(str(booking.id))))
+
+    async def transfer_in_flight() -> bool:
+        return bool(fake_stripe._in_flight)
+
+    await eventually(transfer_in_flight, timeout=10, what="the transfer to reach Stripe")
+    opened = dispute_opened(dispute_facts(fake_stripe.open_dispute(payment.intent_id)), booking, payment.intent_id)
+    held = await env.run(disputes.open_dispute, opened)
+    outcome = await release
+    fake_stripe.delay_seconds = 0.0
+    assert outcome.status == "paid", outcome
+    assert held is False  # the hold waited for the transfer and found the payout paid
+    payout = await Payout.objects().get(Payout.booking == booking.id)
+    assert payout is not None and payout.status == "paid" and payout.transfer_id
+
+    closed = dispute_facts(fake_stripe.close_dispute(opened.dispute_id, won=False))
+    await env.run(disputes.close_dispute, DisputeClosed(closed.dispute_id, closed.status, closed.reinstated,
+                                                        closed.fee_returned))  # fmt: skip
+    [transfer] = [t for t in fake_stripe.transfers.values() if t["metadata"].get("booking_id") == str(booking.id)]
+    assert transfer["amount_reversed"] > 0  # the host's share came back from the paid transfer
+    books = await trial_balance()
+    assert books.balanced and books.difference == 0
+    ours = {a.currency: a.balance for a in books.accounts if a.account == "stripe_balance"}
+    assert ours == await payments_for(stripe_settings).available_balance()
