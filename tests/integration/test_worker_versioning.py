@@ -29,6 +29,7 @@ from workflows.booking import BookingWorkflow
 from workflows.booking_change import BookingChangeWorkflow
 from workflows.calendar_sync import CalendarSyncWorkflow
 from workflows.cancellation import CancellationRefundWorkflow
+from workflows.dispute import DisputeWorkflow
 from workflows.listing_approval import ListingApprovalWorkflow
 from workflows.message_digest import MessageDigestWorkflow
 from workflows.messaging import DeliverMessageWorkflow, NotifyWorkflow
@@ -51,6 +52,7 @@ def test_short_processes_are_pinned_and_long_lived_ones_auto_upgrade() -> None:
         ReviewReminderWorkflow: AUTO_UPGRADE,
         MessageDigestWorkflow: AUTO_UPGRADE,
         PayoutWorkflow: AUTO_UPGRADE,  # waits from capture until after check-in
+        DisputeWorkflow: AUTO_UPGRADE,  # waits for the bank's decision, weeks to months
         PaymentCaptureWorkflow: PINNED,
         CancellationRefundWorkflow: PINNED,
         BookingChangeWorkflow: PINNED,
