@@ -139,7 +139,7 @@ async def db_pool(database: None) -> AsyncIterator[None]:
     try:
         # asyncpg's close waits for every connection to come back; a connection a test left checked
         # out (say, by a request cancelled mid-transaction) must not hang the run after its last test.
-        await asyncio.wait_for(DB.close_connection_pool(), timeout=15)
+        await asyncio.wait_for(DB.close_connection_pool(), timeout=3)
     except TimeoutError:
         if pool is not None:
             pool.terminate()
