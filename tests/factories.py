@@ -9,11 +9,12 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from models import Booking, BookingChange, Listing, Payment, User
+from models import Booking, BookingChange, HostPayoutAccount, Listing, Payment, User
 from stayflow.credentials import hash_password
 from stayflow.rules.cities import city_key
-from stayflow.rules.pricing import Fees, Night, Quote, nights_between, quote_json, quote_stay
+from stayflow.rules.pricing import Fees, Night, Quote, nights_between, quote_json, quote_stay, stored_quote
 from stayflow.rules.roles import Role
+from stayflow.rules.terms import BookingTerms, terms_json
 
 DEFAULT_FEES = Fees(service_fee_bps=1200, tax_bps=0)
 """The platform's fees as migrated (12% service fee, no tax)."""
@@ -185,3 +186,34 @@ async def make_change(
         setattr(change, name, value)
     await change.save()
     return change
+
+
+async def payable_booking(
+    fake_stripe: Any,
+    *,
+    price: dict[str, Any],
+    terms: BookingTerms,
+    host: User | None = None,
+    guest: User | None = None,
+    days_ahead: int = 10,
+    onboarded: bool = True,
+    **listing_fields: Any,
+) -> Booking:
+    """A 3-night instant booking priced `price` with frozen `terms`, `days_ahead` days out, whose
+    host has a connected account at the fake Stripe (able to be paid when `onboarded`)."""
+    host = host or await make_user(role=Role.host)
+    listing = await make_listing(host, instant_book=True, **listing_fields)
+    guest = guest or await make_user()
+    today = dt.datetime.now(dt.UTC).date()
+    booking = await make_booking(
+        listing, guest, check_in=today + dt.timedelta(days_ahead), check_out=today + dt.timedelta(days_ahead + 3),
+        quote=stored_quote(price),
+    )  # fmt: skip
+    await Booking.update({Booking.price: price, Booking.terms: terms_json(terms)}).where(Booking.id == booking.id)
+    status, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
+    assert status == 200
+    if onboarded:
+        fake_stripe.complete_onboarding(account["id"])
+    await HostPayoutAccount(host=host.id, account_id=account["id"], payouts_enabled=onboarded).save()
+    await booking.refresh()
+    return booking

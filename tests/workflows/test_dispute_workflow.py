@@ -5,22 +5,20 @@ earnings pay for it. The books balance and agree with the fake Stripe's own bala
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import timedelta
 from typing import Any
 
 import msgspec
 
 from api.ledger.service import trial_balance
-from models import Booking, Conversation, ConversationMessage, Dispute, HostPayoutAccount, Notification, Payment, Payout
+from models import Booking, Conversation, ConversationMessage, Dispute, Notification, Payment, Payout
 from models.identity import Role
 from stayflow.providers.payments import payments_for
 from stayflow.rules.payouts import host_earnings
-from stayflow.rules.pricing import stored_quote
-from stayflow.rules.terms import BookingTerms, terms_json
+from stayflow.rules.terms import BookingTerms
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
-from tests.factories import make_booking, make_listing, make_user
+from tests.factories import make_user, payable_booking
 from tests.helpers import start_booking, until_confirmed, webhook_from_stripe
 from workers.main import build_worker
 from workflows.dispute import DisputeWorkflow
@@ -38,16 +36,9 @@ async def disputed_booking(env: Any, fake_stripe: Any, task_queue: str) -> tuple
     host = await make_user(role=Role.host, full_name="Hana Host")
     admin = await make_user(role=Role.admin)
     assert admin.id
-    listing = await make_listing(host, instant_book=True, title="Tagus loft")
     guest = await make_user(full_name="Gus Guest")
-    today = dt.datetime.now(dt.UTC).date()
-    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(13),
-                                 quote=stored_quote(PRICE))  # fmt: skip
-    await Booking.update({Booking.price: PRICE, Booking.terms: terms_json(TERMS)}).where(Booking.id == booking.id)
-    _, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
-    fake_stripe.complete_onboarding(account["id"])
-    await HostPayoutAccount(host=host.id, account_id=account["id"], payouts_enabled=True).save()
-    conversation = Conversation(listing=listing.id, booking=booking.id, host=host.id, guest=guest.id, last_seq=2)
+    booking = await payable_booking(fake_stripe, price=PRICE, terms=TERMS, host=host, guest=guest, title="Tagus loft")
+    conversation = Conversation(listing=booking.listing, booking=booking.id, host=host.id, guest=guest.id, last_seq=2)
     await conversation.save()
     await ConversationMessage(conversation=conversation.id, seq=1, sender=guest.id, body="Can we arrive at 4?").save()
     await ConversationMessage(conversation=conversation.id, seq=2, sender=host.id, body="Yes, see you then").save()

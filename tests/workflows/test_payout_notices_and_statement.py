@@ -5,7 +5,6 @@ server, the real Stripe SDK against the fake Stripe, the statement read through 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from datetime import timedelta
 from typing import Any
@@ -19,11 +18,10 @@ from api.app import create_app
 from models import Booking, HostPayoutAccount, LedgerPosting, Message, Notification, Payout, User
 from models.identity import Role
 from stayflow.providers.payments import payments_for
-from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import Refund, credit_lines
-from stayflow.rules.terms import BookingTerms, terms_json
+from stayflow.rules.terms import BookingTerms
 from stayflow.settings import Settings
-from tests.factories import make_booking, make_listing, make_user, sign_in
+from tests.factories import make_user, payable_booking, sign_in
 from tests.helpers import api_client, eventually, start_booking, until_confirmed
 from workers.main import build_worker
 from workflows.payloads.cancellation import Settlement
@@ -39,18 +37,10 @@ LAKE_HOUSE = "Домик у озера"  # noqa: RUF001 (Cyrillic on purpose: a 
 async def booked(fake_stripe: Any, *, onboarded: bool = True) -> Booking:
     """An instant booking of a lake house by Zoë, ten days out, by a host with a connected account."""
     host = await make_user(role=Role.host, full_name="Łukasz Host")
-    listing = await make_listing(host, instant_book=True, title=LAKE_HOUSE)
     guest = await make_user(full_name="Zoë Ngô")
-    today = dt.datetime.now(dt.UTC).date()
-    booking = await make_booking(listing, guest, check_in=today + timedelta(10), check_out=today + timedelta(13),
-                                 quote=stored_quote(PRICE))  # fmt: skip
-    await Booking.update({Booking.price: PRICE, Booking.terms: terms_json(TERMS)}).where(Booking.id == booking.id)
-    _, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
-    if onboarded:
-        fake_stripe.complete_onboarding(account["id"])
-    await HostPayoutAccount(host=host.id, account_id=account["id"], payouts_enabled=onboarded).save()
-    await booking.refresh()
-    return booking
+    return await payable_booking(
+        fake_stripe, price=PRICE, terms=TERMS, host=host, guest=guest, onboarded=onboarded, title=LAKE_HOUSE
+    )
 
 
 async def until_released(env: Any, booking: Booking, after: timedelta = timedelta(hours=1)) -> Payout:

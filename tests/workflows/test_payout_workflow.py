@@ -13,15 +13,13 @@ from temporalio.testing import ActivityEnvironment
 from activities.payments import PaymentActivities
 from api.ledger.service import trial_balance
 from models import Booking, HostPayoutAccount, Payout
-from models.identity import Role
 from stayflow.providers.payments import payments_for
 from stayflow.rules.payouts import host_earnings
-from stayflow.rules.pricing import stored_quote
 from stayflow.rules.refunds import Refund, credit_lines
-from stayflow.rules.terms import BookingTerms, terms_json
+from stayflow.rules.terms import BookingTerms
 from stayflow.settings import Settings
 from tests.conftest import RecordHistory
-from tests.factories import make_booking, make_listing, make_user
+from tests.factories import payable_booking
 from tests.helpers import start_booking
 from workers.main import build_worker
 from workflows.booking import BookingWorkflow
@@ -35,22 +33,7 @@ PRICE: dict[str, Any] = {"nights": 3, "nightly": [], "subtotal": 30_000, "cleani
 
 async def booked(fake_stripe: Any, *, days_ahead: int = 10, onboarded: bool = True) -> Booking:
     """An instant booking with its terms, by a host with a connected account."""
-    host = await make_user(role=Role.host)
-    listing = await make_listing(host, instant_book=True)
-    guest = await make_user()
-    today = dt.datetime.now(dt.UTC).date()
-    booking = await make_booking(
-        listing, guest, check_in=today + timedelta(days_ahead), check_out=today + timedelta(days_ahead + 3),
-        quote=stored_quote(PRICE),
-    )  # fmt: skip
-    await Booking.update({Booking.price: PRICE, Booking.terms: terms_json(TERMS)}).where(Booking.id == booking.id)
-    status, account = fake_stripe.handle("POST", "/v1/accounts", {"type": "express"})
-    assert status == 200
-    if onboarded:
-        fake_stripe.complete_onboarding(account["id"])
-    await HostPayoutAccount(host=host.id, account_id=account["id"], payouts_enabled=onboarded).save()
-    await booking.refresh()
-    return booking
+    return await payable_booking(fake_stripe, price=PRICE, terms=TERMS, days_ahead=days_ahead, onboarded=onboarded)
 
 
 async def books_agree_with_stripe(settings: Settings) -> None:
